@@ -1,0 +1,99 @@
+/** Streams the store's records in seq order into a ChainVerifier, one window at a time. */
+import type { ClassicLevel } from 'classic-level';
+import { toHex } from '../../../shared/src/bytes.js';
+import { ChainVerifier, type BrokenEntry, type LogEntry } from './chain-verifier.js';
+import { createSigVerifier } from './sig-pool.js';
+import { KEYS, parseSeqHex, prefixEnd } from './layout.js';
+import type { VerifyOptions, VerifyReport, Head } from './store.js';
+import type { Space } from '../../../shared/src/record.js';
+
+const WINDOW = 512;
+
+export interface VerifyContext {
+  readonly total: number;
+  readonly trustedKeys: ReadonlyMap<string, Uint8Array>;
+  readonly rootKeyId: string;
+  readonly workers: number;
+  readonly openRecord: (
+    key: string,
+    sealed: Uint8Array,
+  ) => { sig: Uint8Array; keyId: string; bodyBytes: Uint8Array } | null;
+}
+
+export type CheckpointClaim = { size: number; rootHash: Uint8Array } | { error: string } | null;
+
+/** The genesis record must be signed by the root key; every other record by a non-root key. */
+export function genesisSignerRule(rootKeyId: string) {
+  return (seq: number, keyId: string, body: { kind: string }): string | null => {
+    if (seq === 0) {
+      if (body.kind !== 'canon.genesis') return 'record 0 must be the genesis record';
+      if (keyId !== rootKeyId) return 'the genesis record must be signed by the root key';
+    } else if (body.kind === 'canon.genesis') {
+      return 'a genesis record may only stand at seq 0';
+    }
+    return null;
+  };
+}
+
+export async function verifyStream(
+  db: ClassicLevel<string, Uint8Array>,
+  ctx: VerifyContext,
+  opts: VerifyOptions,
+  checkpoint: CheckpointClaim,
+): Promise<VerifyReport & { heads: Record<Space, Head | null> }> {
+  const sigs = createSigVerifier(ctx.workers);
+  const claim = checkpoint && 'size' in checkpoint ? checkpoint : null;
+  const chain = new ChainVerifier(
+    ctx.trustedKeys,
+    sigs,
+    new Set(claim ? [claim.size] : []),
+    genesisSignerRule(ctx.rootKeyId),
+  );
+  const it = db.iterator({ gte: KEYS.seqPrefix, lt: prefixEnd(KEYS.seqPrefix) });
+  try {
+    let done = false;
+    while (!done) {
+      if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('verification cancelled');
+      const chunk = await it.nextv(WINDOW);
+      if (chunk.length === 0) break;
+      const ids = chunk.map(([, v]) => toHex(v));
+      const sealed = await db.getMany(ids.map((id) => KEYS.record(id)));
+      const window: Array<LogEntry | BrokenEntry> = chunk.map(([key], i) => {
+        const seq = parseSeqHex(key.slice(KEYS.seqPrefix.length));
+        const id = ids[i] as string;
+        const value = sealed[i];
+        if (value === undefined) return { seq, id, problem: `record ${id} listed at seq ${seq} is missing from the store` };
+        const decoded = ctx.openRecord(KEYS.record(id), value);
+        if (!decoded) {
+          return { seq, id, problem: 'record ciphertext does not authenticate (bytes tampered or values swapped)' };
+        }
+        return { seq, id, ...decoded };
+      });
+      done = !(await chain.push(window));
+      opts.onProgress?.(Math.min(parseSeqHex(chunk[chunk.length - 1]![0].slice(2)) + 1, ctx.total), ctx.total);
+    }
+  } finally {
+    await it.close();
+  }
+  const result = await chain.finish();
+  await sigs.close();
+  let firstBad = result.firstBad;
+  if (!firstBad && checkpoint && 'error' in checkpoint) firstBad = { seq: null, id: null, reason: checkpoint.error };
+  if (!firstBad && claim) {
+    const seen = result.roots.get(claim.size);
+    if (seen === undefined) {
+      firstBad = { seq: null, id: null, reason: `the latest checkpoint covers ${claim.size} records but the log has only ${result.checked}` };
+    } else if (seen !== toHex(claim.rootHash)) {
+      firstBad = { seq: null, id: null, reason: `the log at size ${claim.size} does not match the root hash of its signed checkpoint` };
+    }
+  }
+  return {
+    ok: firstBad === null,
+    size: ctx.total,
+    checked: result.checked,
+    rootHash: result.rootHash,
+    firstBad,
+    heads: result.heads,
+  };
+}
+

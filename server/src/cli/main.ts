@@ -1,0 +1,367 @@
+/**
+ * The `sigil` command-line tool. It parses arguments, resolves the home, calls the service layer and
+ * prints; exit codes are documented in docs/cli.md and come from the SigilError codes.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { SigilError } from '../../../shared/src/errors.js';
+import { canonicalize, parseStrictJson, type JsonValue } from '../../../shared/src/jcs.js';
+import { isSpace, type Space } from '../../../shared/src/record.js';
+import { createOutput, reportError, type Output } from './output.js';
+import { resolveHome, requireHome, openRuntime, initHome, defaultActor, type SigilRuntime } from '../runtime/home.js';
+import { processPassphraseSource } from '../runtime/passphrase.js';
+import { canonService, type CanonContext } from '../service/canon-service.js';
+import { exportToFile, verifyExport } from '../canon/export.js';
+import { readLegacyFile } from '../canon/migrate.js';
+import { loadConfig } from '../config/load.js';
+import { describeConfig } from '../../../shared/src/config-schema.js';
+import { formatRecord, formatVerify } from './format.js';
+
+export const VERSION = '0.1.0';
+
+interface GlobalOptions {
+  home?: string;
+  json?: boolean;
+  actor?: string;
+}
+
+async function readInput(source: string, what: string): Promise<string> {
+  if (source === '-') {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  }
+  return readFile(source, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') throw new SigilError('NOT_FOUND', `${what}: no such file ${source}`);
+    if (e.code === 'EISDIR') throw new SigilError('BAD_USAGE', `${what}: ${source} is a directory`);
+    throw e;
+  });
+}
+
+function parseIntArg(name: string) {
+  return (v: string): number => {
+    if (!/^(0|[1-9][0-9]*)$/.test(v) || !Number.isSafeInteger(Number(v))) {
+      throw new SigilError('BAD_USAGE', `${name} must be a non-negative whole number, got ${JSON.stringify(v)}`);
+    }
+    return Number(v);
+  };
+}
+
+function parseSpace(v: string): Space {
+  if (!isSpace(v)) throw new SigilError('BAD_USAGE', `--space must be "data" or "system", got ${JSON.stringify(v)}`);
+  return v;
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  let jsonMode = argv.includes('--json');
+  const program = new Command();
+  program
+    .name('sigil')
+    .description('Sigil: a signed, encrypted, tamper-evident log (the canon) for LLM agents and modules.')
+    .version(VERSION, '-V, --version')
+    .option('--home <dir>', 'Sigil home (default: $SIGIL_HOME, else the nearest .sigil/ upward)')
+    .option('--json', 'print machine-readable JSON')
+    .option('--actor <name>', 'who is acting, recorded in each record (default: local:<user>)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeErr: (s) => {
+        if (!jsonMode) process.stderr.write(s);
+      },
+    });
+
+  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+  const out = (): Output => createOutput(globals().json === true);
+  const env = process.env;
+  const passphrase = processPassphraseSource(env);
+  const cwd = process.cwd();
+
+  async function withRuntime<T>(what: string, fn: (rt: SigilRuntime, ctx: CanonContext) => Promise<T>): Promise<T> {
+    const home = requireHome(resolveHome(globals().home, env, cwd), cwd);
+    const rt = await openRuntime({ home, env, passphrase, ownerDescription: `sigil ${what}` });
+    try {
+      return await fn(rt, { store: rt.store, actor: globals().actor ?? defaultActor() });
+    } finally {
+      await rt.close();
+    }
+  }
+
+  const action =
+    <A extends unknown[]>(fn: (...args: A) => Promise<void>) =>
+    async (...args: A): Promise<void> => {
+      jsonMode = globals().json === true;
+      await fn(...args);
+    };
+
+  program
+    .command('init')
+    .description('create a Sigil home: keys, store (with its genesis record) and sigil.toml')
+    .option('--origin <origin>', 'checkpoint origin line (default: sigil.local/<root key id prefix>)')
+    .action(
+      action(async (opts: { origin?: string }) => {
+        const loc = resolveHome(globals().home, env, cwd);
+        const home = loc && loc.how !== 'search' ? loc.home : `${cwd}/.sigil`;
+        const o = out();
+        const res = await initHome({
+          home,
+          env,
+          passphrase,
+          ownerDescription: 'sigil init',
+          ...(opts.origin ? { origin: opts.origin } : {}),
+        });
+        try {
+          if (!res.encrypted) {
+            o.warn(
+              `PRIVATE KEYS ARE STORED UNENCRYPTED in ${home}/keystore.json. Anyone who can read that file as your user can sign as this store. Set SIGIL_PASSPHRASE (or answer the prompt) when running "sigil init" to encrypt them.`,
+            );
+          }
+          const ks = res.runtime.keystore;
+          o.result(
+            {
+              ok: true,
+              home,
+              origin: res.origin,
+              root_key_id: ks.root.keyId,
+              runtime_key_id: ks.runtime.keyId,
+              data_key_id: ks.dataKeyId,
+              keys_encrypted: res.encrypted,
+              genesis: res.runtime.store.head('system')?.id ?? null,
+            },
+            () =>
+              [
+                `Initialized Sigil home ${home}`,
+                `  origin          ${res.origin}`,
+                `  root key        ${ks.root.keyId}`,
+                `  runtime key     ${ks.runtime.keyId}`,
+                `  keys encrypted  ${res.encrypted ? 'yes' : 'NO'}`,
+              ].join('\n'),
+          );
+        } finally {
+          await res.runtime.close();
+        }
+      }),
+    );
+
+  const canon = program.command('canon').description('the canon: append, read, verify, prove, export');
+
+  canon
+    .command('append')
+    .description('append a record; prints its id')
+    .requiredOption('--kind <kind>', 'record kind, lowercase dotted words, e.g. note.created')
+    .addOption(new Option('--space <space>', 'data or system').default('data').argParser(parseSpace))
+    .requiredOption('--payload <file>', 'JSON payload file, or - for standard input')
+    .action(
+      action(async (opts: { kind: string; space: Space; payload: string }) => {
+        const text = await readInput(opts.payload, '--payload');
+        const payload = parseStrictJson(text, opts.payload === '-' ? '<stdin>' : opts.payload) as JsonValue;
+        const rec = await withRuntime('canon append', (_rt, ctx) =>
+          canonService.append(ctx, { kind: opts.kind, space: opts.space, payload }),
+        );
+        out().result({ ok: true, id: rec.id, seq: rec.body.seq, record: rec }, () => rec.id);
+      }),
+    );
+
+  canon
+    .command('get')
+    .description('print one record')
+    .argument('<id>', 'record id (64 hex characters)')
+    .action(
+      action(async (id: string) => {
+        const rec = await withRuntime('canon get', (_rt, ctx) => canonService.get(ctx, id));
+        out().result(rec, () => formatRecord(rec));
+      }),
+    );
+
+  canon
+    .command('list')
+    .description('list records, oldest first unless --order desc')
+    .addOption(new Option('--space <space>', 'only this space').argParser(parseSpace))
+    .option('--kind <kind>', 'only this kind')
+    .option('--limit <n>', 'page size (1..1000)', parseIntArg('--limit'), 50)
+    .option('--cursor <cursor>', 'continue after a previous page (its next_cursor)')
+    .addOption(new Option('--order <order>', 'asc or desc').choices(['asc', 'desc']).default('asc'))
+    .action(
+      action(async (opts: { space?: Space; kind?: string; limit: number; cursor?: string; order: 'asc' | 'desc' }) => {
+        const page = await withRuntime('canon list', (_rt, ctx) =>
+          canonService.list(ctx, {
+            limit: opts.limit,
+            order: opts.order,
+            ...(opts.space ? { space: opts.space } : {}),
+            ...(opts.kind ? { kind: opts.kind } : {}),
+            ...(opts.cursor ? { cursor: opts.cursor } : {}),
+          }),
+        );
+        out().result({ records: page.records, next_cursor: page.nextCursor }, () => {
+          const lines = page.records.map(
+            (r) => `${String(r.body.seq).padStart(6)}  ${r.id}  ${r.body.space.padEnd(6)}  ${r.body.kind}  ${r.body.ts}`,
+          );
+          if (page.nextCursor) lines.push(`-- more: --cursor ${page.nextCursor}`);
+          return lines.length ? lines.join('\n') : '(no records)';
+        });
+      }),
+    );
+
+  canon
+    .command('verify')
+    .description('check every id, signature, chain link and the Merkle root; names the first bad record')
+    .option('--from-export <file>', 'verify an export file instead of a home (needs no home)')
+    .option('--trust-key <keyid>', 'with --from-export: the root key id the log must be rooted in')
+    .action(
+      action(async (opts: { fromExport?: string; trustKey?: string }) => {
+        const o = out();
+        if (opts.trustKey && !opts.fromExport) throw new SigilError('BAD_USAGE', '--trust-key goes with --from-export');
+        let report;
+        if (opts.fromExport) {
+          const workers = await exportVerifyWorkers(globals().home, env, cwd);
+          report = await verifyExport(opts.fromExport, { workers, ...(opts.trustKey ? { trustKey: opts.trustKey } : {}) });
+          if (!opts.trustKey) {
+            o.warn(
+              `no --trust-key given: this proves the export is internally consistent and rooted in key ${report.rootKeyId}, not that the key is the one you expect`,
+            );
+          }
+        } else {
+          report = await withRuntime('canon verify', (_rt, ctx) => canonService.verify(ctx));
+        }
+        o.result(report, () => formatVerify(report));
+        if (!report.ok) exitCode = 3;
+      }),
+    );
+
+  const proof = canon.command('proof').description('Merkle inclusion and consistency proofs (RFC 6962)');
+  proof
+    .command('inclusion')
+    .description('prove a record is in the log at a tree size')
+    .argument('<id>', 'record id')
+    .option('--size <n>', 'tree size (default: current)', parseIntArg('--size'))
+    .action(
+      action(async (id: string, opts: { size?: number }) => {
+        const p = await withRuntime('canon proof inclusion', (_rt, ctx) => canonService.inclusionProof(ctx, id, opts.size));
+        out().result(p, () =>
+          [`record     ${p.id}`, `leaf index ${p.leafIndex}`, `tree size  ${p.treeSize}`, `root       ${p.rootHash}`, 'proof:', ...p.proof.map((h) => `  ${h}`)].join(
+            '\n',
+          ),
+        );
+      }),
+    );
+  proof
+    .command('consistency')
+    .description('prove the log at OLD size is a prefix of the log at NEW size')
+    .argument('<old>', 'old tree size', parseIntArg('OLD'))
+    .argument('[new]', 'new tree size (default: current)', parseIntArg('NEW'))
+    .action(
+      action(async (oldSize: number, newSize: number | undefined) => {
+        const p = await withRuntime('canon proof consistency', (_rt, ctx) => canonService.consistencyProof(ctx, oldSize, newSize));
+        out().result(p, () =>
+          [`old size ${p.oldSize}  root ${p.oldRoot}`, `new size ${p.newSize}  root ${p.newRoot}`, 'proof:', ...p.proof.map((h) => `  ${h}`)].join('\n'),
+        );
+      }),
+    );
+
+  canon
+    .command('checkpoint')
+    .description('sign and print a checkpoint of the log (C2SP tlog-checkpoint, signed note)')
+    .action(
+      action(async () => {
+        const cp = await withRuntime('canon checkpoint', (_rt, ctx) => canonService.checkpoint(ctx));
+        out().result(cp, () => cp.note);
+      }),
+    );
+
+  canon
+    .command('export')
+    .description('write the log as JSONL with its public keys and a signed checkpoint')
+    .option('--out <file>', 'output file (default: standard output)')
+    .action(
+      action(async (opts: { out?: string }) => {
+        const res = await withRuntime('canon export', (_rt, ctx) =>
+          opts.out ? exportToFile(ctx.store, opts.out) : canonService.export(ctx, process.stdout),
+        );
+        if (opts.out) out().result({ ok: true, file: opts.out, size: res.size, root_hash: res.rootHash }, () => `exported ${res.size} records to ${opts.out}`);
+      }),
+    );
+
+  canon
+    .command('canonicalize')
+    .description('print the RFC 8785 (JCS) form of a JSON document (needs no home)')
+    .argument('[file]', 'JSON file, or - for standard input', '-')
+    .action(
+      action(async (file: string) => {
+        const text = await readInput(file, 'canonicalize');
+        const jcs = canonicalize(parseStrictJson(text, file === '-' ? '<stdin>' : file));
+        if (globals().json) out().result({ canonical: jcs }, () => jcs);
+        else process.stdout.write(jcs + '\n');
+      }),
+    );
+
+  canon
+    .command('migrate')
+    .description('sign and append legacy records (JSON array or JSONL); re-runs append nothing')
+    .requiredOption('--from <file>', 'legacy records file')
+    .option('--dry-run', 'report what would happen, append nothing')
+    .option('--skip-invalid', 'migrate the valid records even if others are rejected (default: all or nothing)')
+    .action(
+      action(async (opts: { from: string; dryRun?: boolean; skipInvalid?: boolean }) => {
+        const values = await readLegacyFile(opts.from);
+        const report = await withRuntime('canon migrate', (_rt, ctx) =>
+          canonService.migrate(ctx, values, { dryRun: opts.dryRun === true, skipInvalid: opts.skipInvalid === true }),
+        );
+        out().result(report, () => {
+          const lines = [
+            `${report.dryRun ? 'dry run: ' : ''}${report.migrated.length} migrated, ${report.skipped.length} skipped, ${report.rejected.length} rejected (of ${report.total})`,
+          ];
+          for (const s of report.skipped) lines.push(`  skipped  #${s.index} ${s.legacy}: ${s.reason}${s.existing ? ` (${s.existing})` : ''}`);
+          for (const r of report.rejected) lines.push(`  rejected #${r.index}: ${r.reason}`);
+          if (report.rejected.length > 0 && !opts.skipInvalid && !report.dryRun) {
+            lines.push('nothing was appended because some records were rejected; fix them or pass --skip-invalid');
+          }
+          return lines.join('\n');
+        });
+        if (report.rejected.length > 0) exitCode = 2;
+      }),
+    );
+
+  const config = program.command('config').description('show the resolved configuration');
+  config
+    .command('show')
+    .description('print every configuration key, its value and where it came from')
+    .action(
+      action(async () => {
+        const home = requireHome(resolveHome(globals().home, env, cwd), cwd);
+        const { config: c, origins } = await loadConfig({ home, env });
+        const docs = describeConfig();
+        out().result({ config: c, origins }, () =>
+          docs
+            .map((d) => {
+              const [section, key] = d.key.split('.') as [keyof typeof c, string];
+              const v = (c[section] as Record<string, unknown>)[key];
+              return `${d.key} = ${JSON.stringify(v)}  (${origins[d.key]?.name ?? 'defaults'})`;
+            })
+            .join('\n'),
+        );
+      }),
+    );
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (jsonMode) reportError(new SigilError('BAD_USAGE', e.message.replace(/^error: /, '')), true);
+      return 2;
+    }
+    return reportError(e, jsonMode);
+  }
+  return exitCode;
+}
+
+/** Export verification needs no home; it still honours canon.verify_workers when a home is at hand. */
+async function exportVerifyWorkers(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
+  const loc = resolveHome(flag, env, cwd);
+  if (!loc) return 2;
+  try {
+    return (await loadConfig({ home: loc.home, env })).config.canon.verify_workers;
+  } catch {
+    return 2;
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * A Sigil home: `sigil.toml`, `keystore.json`, the LevelDB canon under `canon/`, and `owner.json` naming
+ * the process that holds the store. This module finds, creates and opens homes; nothing else touches
+ * their layout.
+ */
+import { promises as fs, existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import { SigilError } from '../../../shared/src/errors.js';
+import { renderDefaultToml, type SigilConfig, type ConfigLayer } from '../../../shared/src/config-schema.js';
+import { loadConfig, CONFIG_FILE_NAME } from '../config/load.js';
+import { createKeystore, loadKeystore, KEYSTORE_FILE, type Keystore } from '../canon/keystore.js';
+import { LevelCanonStore } from '../canon/store.js';
+import type { PassphraseSource } from './passphrase.js';
+
+export const HOME_DIR_NAME = '.sigil';
+export const STORE_DIR = 'canon';
+export const OWNER_FILE = 'owner.json';
+
+export interface HomeLocation {
+  readonly home: string;
+  readonly how: 'flag' | 'env' | 'search';
+}
+
+/** --home, else $SIGIL_HOME, else the nearest `.sigil/` upward from `cwd`. */
+export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string): HomeLocation | null {
+  if (flag) return { home: path.resolve(cwd, flag), how: 'flag' };
+  if (env.SIGIL_HOME) return { home: path.resolve(cwd, env.SIGIL_HOME), how: 'env' };
+  let dir = path.resolve(cwd);
+  for (;;) {
+    const candidate = path.join(dir, HOME_DIR_NAME);
+    try {
+      if (statSync(candidate).isDirectory()) return { home: candidate, how: 'search' };
+    } catch {
+      // keep looking upward
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return null;
+    dir = parent;
+  }
+}
+
+export function requireHome(loc: HomeLocation | null, cwd: string): string {
+  if (loc) return loc.home;
+  throw new SigilError(
+    'HOME_MISSING',
+    `no Sigil home found: none given with --home or SIGIL_HOME, and no ${HOME_DIR_NAME}/ in ${cwd} or above it; run "sigil init" to create one`,
+  );
+}
+
+export interface SigilRuntime {
+  readonly home: string;
+  readonly config: SigilConfig;
+  readonly keystore: Keystore;
+  readonly store: LevelCanonStore;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  readonly home: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly flags?: ConfigLayer;
+  readonly passphrase: PassphraseSource;
+  /** What to write into owner.json, so a process that finds the store locked can say who holds it. */
+  readonly ownerDescription: string;
+}
+
+function passphraseEnvName(config: SigilConfig): string {
+  return config.keystore.passphrase_env;
+}
+
+async function describeOwner(home: string): Promise<string | null> {
+  try {
+    const raw = JSON.parse(await fs.readFile(path.join(home, OWNER_FILE), 'utf8')) as {
+      pid?: number;
+      command?: string;
+      started_at?: string;
+    };
+    if (typeof raw.pid !== 'number') return null;
+    let alive = true;
+    try {
+      process.kill(raw.pid, 0);
+    } catch (e) {
+      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    return `pid ${raw.pid}${alive ? '' : ' (no longer running)'}, ${raw.command ?? 'unknown command'}, since ${raw.started_at ?? '?'}`;
+  } catch {
+    return null;
+  }
+}
+
+async function writeOwner(home: string, description: string): Promise<void> {
+  const body = JSON.stringify({ pid: process.pid, command: description, started_at: new Date().toISOString() });
+  await fs.writeFile(path.join(home, OWNER_FILE), body + '\n', { mode: 0o600 });
+}
+
+async function removeOwner(home: string): Promise<void> {
+  try {
+    const raw = JSON.parse(await fs.readFile(path.join(home, OWNER_FILE), 'utf8')) as { pid?: number };
+    if (raw.pid === process.pid) await fs.unlink(path.join(home, OWNER_FILE));
+  } catch {
+    // already gone, or another process's file: leave it
+  }
+}
+
+export async function openRuntime(opts: OpenOptions): Promise<SigilRuntime> {
+  const home = opts.home;
+  if (!existsSync(path.join(home, KEYSTORE_FILE))) {
+    throw new SigilError('HOME_MISSING', `${home} is not a Sigil home (no ${KEYSTORE_FILE}); run "sigil init" first`);
+  }
+  const { config } = await loadConfig({ home, env: opts.env, ...(opts.flags ? { flags: opts.flags } : {}) });
+  const keystore = await loadKeystore(home, {
+    passphrase: () => opts.passphrase.get(passphraseEnvName(config), { confirm: false }),
+  });
+  const store = await LevelCanonStore.open({
+    location: path.join(home, STORE_DIR),
+    keystore,
+    groupCommitMaxBatch: config.canon.group_commit_max_batch,
+    verifyWorkers: config.canon.verify_workers,
+    describeLockOwner: () => describeOwner(home),
+  });
+  await writeOwner(home, opts.ownerDescription);
+  return {
+    home,
+    config,
+    keystore,
+    store,
+    async close() {
+      await store.close();
+      await removeOwner(home);
+    },
+  };
+}
+
+export interface InitOptions extends OpenOptions {
+  readonly origin?: string;
+}
+
+export interface InitResult {
+  readonly runtime: SigilRuntime;
+  readonly origin: string;
+  readonly encrypted: boolean;
+}
+
+/** Creates a home: directory (0700), sigil.toml, keystore, and a store with its genesis record. */
+export async function initHome(opts: InitOptions): Promise<InitResult> {
+  const home = opts.home;
+  const existing = await fs.readdir(home).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return null;
+    throw e;
+  });
+  if (existing && existing.length > 0) {
+    throw new SigilError(
+      'HOME_EXISTS',
+      `${home} already exists and is not empty (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', …' : ''}); refusing to overwrite it — choose another --home or remove it yourself`,
+      { home },
+    );
+  }
+  await fs.mkdir(home, { recursive: true, mode: 0o700 });
+  await fs.chmod(home, 0o700);
+  const { config } = await loadConfig({ home, env: opts.env, ...(opts.flags ? { flags: opts.flags } : {}) });
+  const passphrase = await opts.passphrase.get(passphraseEnvName(config), { confirm: true });
+  const keystore = await createKeystore(home, { passphrase, scryptLogN: config.keystore.scrypt_log_n });
+  const origin = opts.origin ?? config.canon.origin ?? `sigil.local/${keystore.root.keyId.slice(0, 16)}`;
+  await fs.writeFile(path.join(home, CONFIG_FILE_NAME), renderDefaultToml({ origin }), { mode: 0o600, flag: 'wx' });
+  const store = await LevelCanonStore.create({
+    location: path.join(home, STORE_DIR),
+    keystore,
+    origin,
+    groupCommitMaxBatch: config.canon.group_commit_max_batch,
+    verifyWorkers: config.canon.verify_workers,
+  });
+  await writeOwner(home, opts.ownerDescription);
+  return {
+    origin,
+    encrypted: keystore.encrypted,
+    runtime: {
+      home,
+      config,
+      keystore,
+      store,
+      async close() {
+        await store.close();
+        await removeOwner(home);
+      },
+    },
+  };
+}
+
+export function defaultActor(): string {
+  let user = 'unknown';
+  try {
+    user = os.userInfo().username;
+  } catch {
+    // no passwd entry (containers): keep "unknown"
+  }
+  return `local:${user}`;
+}
