@@ -322,6 +322,14 @@ export class Ed25519Signer {
   sign(message: Uint8Array): Uint8Array {
     return plain(nodeSign(null, message, this.#key));
   }
+
+  /**
+   * The private KeyObject, to hand to a worker thread of this process (KeyObjects survive postMessage).
+   * It never leaves the process.
+   */
+  keyObjectForWorker(): KeyObject {
+    return this.#key;
+  }
 }
 
 /** One-off signature with a seed (builds the KeyObject each time; use Ed25519Signer for repeated signing). */

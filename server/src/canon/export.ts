@@ -12,7 +12,7 @@ import { SigilError } from '../../../shared/src/errors.js';
 import { assertValidPublicKey, keyId as keyIdOf, verify as ed25519Verify } from '../../../shared/src/ed25519.js';
 import { verifySignedNote, parseCheckpoint } from '../../../shared/src/note.js';
 import type { CanonicalRecord } from '../../../shared/src/record.js';
-import { ChainVerifier, type LogEntry, type BrokenEntry } from './chain-verifier.js';
+import { ChainVerifier, type LogEntry, type BrokenEntry, type ChainResult } from './chain-verifier.js';
 import { createSigVerifier } from './sig-pool.js';
 import { genesisSignerRule } from './verify.js';
 import type { CanonStore, GenesisPayload, VerifyReport } from './store.js';
@@ -149,6 +149,7 @@ export async function verifyExport(file: string, opts: { trustKey?: string; work
   let seq = 0;
   let lineNo = 1;
   let stopped = false;
+  let result: ChainResult;
   const flush = async (): Promise<void> => {
     if (window.length > 0 && !(await chain.push(window))) stopped = true;
     window = [];
@@ -162,11 +163,12 @@ export async function verifyExport(file: string, opts: { trustKey?: string; work
       if (window.length >= 512) await flush();
     }
     await flush();
+    result = await chain.finish();
   } finally {
     lines.close();
+    // Also on a read error: live worker threads would keep the process from exiting.
+    await sigs.close();
   }
-  const result = await chain.finish();
-  await sigs.close();
   let firstBad = result.firstBad;
   if (!firstBad && result.checked !== cp.size) {
     firstBad = { seq: null, id: null, reason: `the file holds ${result.checked} records but its checkpoint covers ${cp.size}` };

@@ -44,6 +44,7 @@ import {
 import { KEYS, aadFor, kindTag, legacyTag, prefixEnd, parseSeqHex } from './layout.js';
 import type { Keystore } from './keystore.js';
 import { verifyStream } from './verify.js';
+import { WorkerBatchSigner, InlineBatchSigner, type BatchSigner } from './sign-pool.js';
 
 export interface AppendInput {
   readonly kind: string;
@@ -146,6 +147,23 @@ interface StoreState {
   size: number;
   range: CompactRange;
   heads: Record<Space, Head | null>;
+}
+
+interface BuiltItem {
+  readonly p: Pending;
+  readonly id: string;
+  readonly seq: number;
+  readonly bodyBytes: Uint8Array;
+  readonly body: RecordBody;
+  record: CanonicalRecord | null;
+}
+
+interface BuiltBatch {
+  readonly items: BuiltItem[];
+  readonly ops: Array<{ type: 'put'; key: string; value: Uint8Array }>;
+  readonly legacyTags: string[];
+  readonly base: StoreState;
+  readonly next: StoreState;
 }
 
 interface Pending {
@@ -299,6 +317,8 @@ export interface OpenStoreOptions {
   readonly groupCommitMaxBatch?: number;
   /** Worker threads for signature checks during verify; 0 checks on the calling thread. */
   readonly verifyWorkers?: number;
+  /** 1 signs half of each batch on a worker thread; 0 signs on the calling thread. */
+  readonly signWorkers?: number;
   /** Explains who holds the lock, read from the home's owner file. */
   readonly describeLockOwner?: () => Promise<string | null>;
 }
@@ -315,6 +335,12 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
   private queue: Pending[] = [];
   private draining: Promise<void> | null = null;
   private scheduled = false;
+  /** State after the batches built but not yet durable; null when nothing is ahead of `state`. */
+  private spec: StoreState | null = null;
+  private specBroken = false;
+  private signerPool: BatchSigner | null = null;
+  private readonly signWorkers: boolean;
+  private readonly kindTags = new Map<string, string>();
   private closed = false;
 
   private constructor(db: Db, opts: OpenStoreOptions) {
@@ -323,6 +349,7 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
     this.keystore = opts.keystore;
     this.maxBatch = opts.groupCommitMaxBatch ?? 512;
     this.verifyWorkers = opts.verifyWorkers ?? 2;
+    this.signWorkers = (opts.signWorkers ?? 1) > 0;
     this.indexKey = new Uint8Array(createHash('sha256').update('sigil-index-key/v1\n').update(opts.keystore.dataKey).digest());
   }
 
@@ -499,32 +526,92 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
     });
   }
 
+  /**
+   * Group commit with a two-stage pipeline: while batch N is being written and fsynced, batch N+1 is built
+   * and signed on a speculative state. Writes stay strictly ordered; if one fails, every batch built on top
+   * of it fails too and the speculative state falls back to the durable one.
+   */
   private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.maxBatch);
-      await this.commitBatch(batch);
+    let inflight: Promise<boolean> = Promise.resolve(true);
+    for (;;) {
+      if (this.queue.length === 0) {
+        await inflight;
+        if (this.queue.length === 0) return;
+      }
+      if (this.specBroken) {
+        await inflight;
+        this.spec = null;
+        this.specBroken = false;
+      }
+      const base = this.spec ?? this.state;
+      const built = this.buildBatch(this.queue.splice(0, this.maxBatch), base);
+      if (!built) continue;
+      this.spec = built.next;
+      let sealed: Array<{ type: 'put'; key: string; value: Uint8Array }>;
+      try {
+        sealed = await this.signAndSeal(built);
+      } catch (e) {
+        this.failBatch(built, e);
+        this.specBroken = true;
+        continue;
+      }
+      const previous = inflight;
+      inflight = this.writeBatch(built, sealed, previous);
+      // Build at most one batch ahead of the write in flight.
+      await previous;
     }
   }
 
-  private async commitBatch(batch: Pending[]): Promise<void> {
-    const next: StoreState = {
-      size: this.state.size,
-      range: this.state.range.clone(),
-      heads: { ...this.state.heads },
-    };
+  private failBatch(built: BuiltBatch, e: unknown): void {
+    const err =
+      e instanceof SigilError
+        ? e
+        : new SigilError('INTERNAL', `append failed, nothing was written: ${(e as Error).message}`, undefined, { cause: e });
+    for (const item of built.items) item.p.reject(err);
+  }
+
+  private async writeBatch(
+    built: BuiltBatch,
+    sealed: Array<{ type: 'put'; key: string; value: Uint8Array }>,
+    previous: Promise<boolean>,
+  ): Promise<boolean> {
+    if (!(await previous)) {
+      this.failBatch(built, new SigilError('INTERNAL', 'append failed: an earlier write in the same group commit failed; nothing was written'));
+      this.specBroken = true;
+      return false;
+    }
+    try {
+      await this.refuseOverwrites(built.items.map((i) => ({ id: i.id, seq: i.seq })), built.legacyTags);
+      await this.db.batch([...built.ops, ...sealed], { sync: true });
+    } catch (e) {
+      this.failBatch(built, e);
+      this.specBroken = true;
+      return false;
+    }
+    this.state = built.next;
+    if (this.spec === built.next) this.spec = null;
+    const records = built.items.map((i) => i.record as CanonicalRecord);
+    built.items.forEach((i, k) => i.p.resolve(records[k] as CanonicalRecord));
+    this.emit('appended', records);
+    return true;
+  }
+
+  /** Assigns seq and prev, computes ids, Merkle nodes and index entries; no I/O, no signatures yet. */
+  private buildBatch(batch: Pending[], base: StoreState): BuiltBatch | null {
+    const next: StoreState = { size: base.size, range: base.range.clone(), heads: { ...base.heads } };
     const ops: Array<{ type: 'put'; key: string; value: Uint8Array }> = [];
-    const done: Array<{ p: Pending; record: CanonicalRecord }> = [];
-    const dataKey = this.keystore.dataKey;
-    const legacyTags = new Set<string>();
+    const items: BuiltItem[] = [];
+    const legacyTags: string[] = [];
     for (const p of batch) {
       const { input } = p;
+      let legacy: string | undefined;
       if (input.legacyIdentity !== undefined) {
-        const tag = legacyTag(this.indexKey, input.legacyIdentity);
-        if (legacyTags.has(tag)) {
+        legacy = legacyTag(this.indexKey, input.legacyIdentity);
+        if (legacyTags.includes(legacy)) {
           p.reject(new SigilError('DUPLICATE', `legacy record ${input.legacyIdentity} appears twice in one batch`));
           continue;
         }
-        legacyTags.add(tag);
+        legacyTags.push(legacy);
       }
       const seq = next.size;
       const head = next.heads[input.space];
@@ -540,56 +627,65 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
       };
       const bodyBytes = utf8(canonicalBodyJson(bodyNoPayload, p.payloadJcs));
       const id = createHash('sha256').update(bodyBytes).digest('hex');
-      const sig = p.signer.sign(recordSigningMessage(id));
-      const rkey = KEYS.record(id);
-      ops.push({ type: 'put', key: rkey, value: seal(dataKey, encodeStoredRecord(sig, p.signer.keyId, bodyBytes), aadFor(rkey)) });
       const idRaw = idBytes(id);
       ops.push({ type: 'put', key: KEYS.bySeq(seq), value: idRaw });
       ops.push({ type: 'put', key: KEYS.bySpace(input.space, seq), value: idRaw });
-      ops.push({ type: 'put', key: KEYS.byKind(kindTag(this.indexKey, input.kind), seq), value: idRaw });
-      if (input.legacyIdentity !== undefined) {
-        ops.push({ type: 'put', key: KEYS.legacy(legacyTag(this.indexKey, input.legacyIdentity)), value: idRaw });
-      }
+      ops.push({ type: 'put', key: KEYS.byKind(this.kindTagOf(input.kind), seq), value: idRaw });
+      if (legacy !== undefined) ops.push({ type: 'put', key: KEYS.legacy(legacy), value: idRaw });
       for (const n of next.range.append(leafHash(idRaw))) {
         ops.push({ type: 'put', key: KEYS.node(n.level, n.index), value: n.hash });
       }
       next.heads[input.space] = { id, seq };
       next.size = seq + 1;
-      const body: RecordBody = { ...bodyNoPayload, payload: input.payload };
-      done.push({ p, record: { id, body, signature: { alg: 'ed25519', key_id: p.signer.keyId, sig: toBase64(sig) } } });
+      items.push({ p, id, seq, bodyBytes, body: { ...bodyNoPayload, payload: input.payload }, record: null });
     }
-    if (done.length === 0) return;
+    if (items.length === 0) return null;
+    return { items, ops, legacyTags, base, next };
+  }
+
+  /** Signs every record of the batch (runtime-key records split across threads) and seals the values. */
+  private async signAndSeal(built: BuiltBatch): Promise<Array<{ type: 'put'; key: string; value: Uint8Array }>> {
+    const dataKey = this.keystore.dataKey;
+    const runtimeItems = built.items.filter((i) => i.p.signer === this.keystore.runtime);
+    const runtimeSigs = await this.batchSigner().signRecords(runtimeItems.map((i) => i.id));
+    const sigOf = new Map(runtimeItems.map((item, k) => [item, runtimeSigs[k] as Uint8Array]));
+    const out: Array<{ type: 'put'; key: string; value: Uint8Array }> = [];
+    for (const item of built.items) {
+      const signer = item.p.signer;
+      const sig = sigOf.get(item) ?? signer.sign(recordSigningMessage(item.id));
+      const rkey = KEYS.record(item.id);
+      out.push({ type: 'put', key: rkey, value: seal(dataKey, encodeStoredRecord(sig, signer.keyId, item.bodyBytes), aadFor(rkey)) });
+      item.record = { id: item.id, body: item.body, signature: { alg: 'ed25519', key_id: signer.keyId, sig: toBase64(sig) } };
+    }
     for (const space of SPACES) {
-      if (next.heads[space] !== this.state.heads[space]) {
+      if (built.next.heads[space] !== built.base.heads[space]) {
         const key = KEYS.head(space);
-        ops.push({ type: 'put', key, value: seal(dataKey, utf8(JSON.stringify(next.heads[space])), aadFor(key)) });
+        out.push({ type: 'put', key, value: seal(dataKey, utf8(JSON.stringify(built.next.heads[space])), aadFor(key)) });
       }
     }
-    ops.push({ type: 'put', key: KEYS.state, value: seal(dataKey, encodeState(next), aadFor(KEYS.state)) });
-    try {
-      await this.refuseOverwrites(done.map((d) => d.record), [...legacyTags]);
-      await this.db.batch(ops, { sync: true });
-    } catch (e) {
-      const err =
-        e instanceof SigilError ? e : new SigilError('INTERNAL', `append failed, nothing was written: ${(e as Error).message}`, undefined, { cause: e });
-      for (const d of done) d.p.reject(err);
-      return;
+    out.push({ type: 'put', key: KEYS.state, value: seal(dataKey, encodeState(built.next), aadFor(KEYS.state)) });
+    return out;
+  }
+
+  private batchSigner(): BatchSigner {
+    this.signerPool ??= this.signWorkers ? new WorkerBatchSigner(this.keystore.runtime) : new InlineBatchSigner(this.keystore.runtime);
+    return this.signerPool;
+  }
+
+  private kindTagOf(kind: string): string {
+    let tag = this.kindTags.get(kind);
+    if (tag === undefined) {
+      tag = kindTag(this.indexKey, kind);
+      if (this.kindTags.size < 4096) this.kindTags.set(kind, tag);
     }
-    this.state = next;
-    for (const d of done) {
-      d.p.resolve(d.record);
-    }
-    this.emit(
-      'appended',
-      done.map((d) => d.record),
-    );
+    return tag;
   }
 
   /** Append-only: a batch that would overwrite an existing record, seq slot or legacy tag is refused whole. */
-  private async refuseOverwrites(records: CanonicalRecord[], tags: string[]): Promise<void> {
+  private async refuseOverwrites(records: ReadonlyArray<{ id: string; seq: number }>, tags: string[]): Promise<void> {
     const keys = [
       ...records.map((r) => KEYS.record(r.id)),
-      ...records.map((r) => KEYS.bySeq(r.body.seq)),
+      ...records.map((r) => KEYS.bySeq(r.seq)),
       ...tags.map((t) => KEYS.legacy(t)),
     ];
     const existing = await this.db.getMany(keys);
@@ -875,6 +971,7 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
       await (this.draining ?? new Promise((r) => setImmediate(r)));
     }
     this.closed = true;
+    await this.signerPool?.close();
     await this.db.close();
   }
 }

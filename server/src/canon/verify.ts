@@ -1,7 +1,7 @@
 /** Streams the store's records in seq order into a ChainVerifier, one window at a time. */
 import type { ClassicLevel } from 'classic-level';
 import { toHex } from '../../../shared/src/bytes.js';
-import { ChainVerifier, type BrokenEntry, type LogEntry } from './chain-verifier.js';
+import { ChainVerifier, type BrokenEntry, type ChainResult, type LogEntry } from './chain-verifier.js';
 import { createSigVerifier } from './sig-pool.js';
 import { KEYS, parseSeqHex, prefixEnd } from './layout.js';
 import type { VerifyOptions, VerifyReport, Head } from './store.js';
@@ -50,6 +50,7 @@ export async function verifyStream(
     genesisSignerRule(ctx.rootKeyId),
   );
   const it = db.iterator({ gte: KEYS.seqPrefix, lt: prefixEnd(KEYS.seqPrefix) });
+  let result: ChainResult;
   try {
     let done = false;
     while (!done) {
@@ -72,11 +73,12 @@ export async function verifyStream(
       done = !(await chain.push(window));
       opts.onProgress?.(Math.min(parseSeqHex(chunk[chunk.length - 1]![0].slice(2)) + 1, ctx.total), ctx.total);
     }
+    result = await chain.finish();
   } finally {
     await it.close();
+    // Also on abort or error: live worker threads would keep the process from exiting.
+    await sigs.close();
   }
-  const result = await chain.finish();
-  await sigs.close();
   let firstBad = result.firstBad;
   if (!firstBad && checkpoint && 'error' in checkpoint) firstBad = { seq: null, id: null, reason: checkpoint.error };
   if (!firstBad && claim) {
