@@ -71,6 +71,7 @@ export function toCandidate(value: unknown, index: number): MigrationCandidate |
   }
   const kindProblem = checkKind(o.kind);
   if (kindProblem) return { index, reason: kindProblem };
+  if (o.kind === 'canon.genesis') return { index, reason: 'kind "canon.genesis" is reserved for the record that starts the log' };
   if (!isSpace(o.space)) return { index, reason: `space must be "data" or "system", got ${JSON.stringify(o.space)}` };
   if (!('payload' in o)) return { index, reason: 'payload is missing' };
   if (o.id !== undefined && (typeof o.id !== 'string' || o.id.length === 0 || o.id.length > 256)) {
