@@ -15,7 +15,15 @@ import type { CanonicalRecord } from '../../../shared/src/record.js';
 import { ChainVerifier, type LogEntry, type BrokenEntry, type ChainResult } from './chain-verifier.js';
 import { createSigVerifier } from './sig-pool.js';
 import { genesisSignerRule } from './verify.js';
-import type { CanonStore, GenesisPayload, VerifyReport } from './store.js';
+import type { GenesisPayload, VerifyReport } from './store.js';
+import type { CheckpointResult, ListParams, ListResult } from '../../../shared/src/protocol.js';
+
+/** What export reads: satisfied by the store itself and by a remote canon API. */
+export interface ExportSource {
+  checkpoint(): Promise<CheckpointResult>;
+  getBySeq(seq: number): Promise<CanonicalRecord>;
+  list(q: ListParams): Promise<ListResult>;
+}
 
 export const EXPORT_FORMAT = 'sigil.canon.export';
 
@@ -41,7 +49,7 @@ export interface ExportResult {
 }
 
 /** Writes the header and records 0..size-1 of the checkpoint taken at the start. */
-export async function exportCanon(store: CanonStore, out: NodeJS.WritableStream): Promise<ExportResult> {
+export async function exportCanon(store: ExportSource, out: NodeJS.WritableStream): Promise<ExportResult> {
   const cp = await store.checkpoint();
   const genesis = await store.getBySeq(0);
   const g = genesis.body.payload as unknown as GenesisPayload;
@@ -76,7 +84,7 @@ export async function exportCanon(store: CanonStore, out: NodeJS.WritableStream)
   return { size: cp.size, rootHash: cp.rootHash, checkpoint: cp.note };
 }
 
-export async function exportToFile(store: CanonStore, file: string): Promise<ExportResult> {
+export async function exportToFile(store: ExportSource, file: string): Promise<ExportResult> {
   const out = createWriteStream(file, { flags: 'wx', mode: 0o644 });
   await once(out, 'open').catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'EEXIST') throw new SigilError('BAD_USAGE', `${file} already exists; choose another --out`);

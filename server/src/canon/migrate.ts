@@ -8,7 +8,20 @@ import { canonicalize, parseStrictJson, type JsonValue } from '../../../shared/s
 import { sha256Hex } from '../../../shared/src/hash.js';
 import { SigilError } from '../../../shared/src/errors.js';
 import { checkKind, isSpace, type RecordLink, type Space } from '../../../shared/src/record.js';
-import type { CanonStore } from './store.js';
+import type { CanonicalRecord } from '../../../shared/src/record.js';
+
+/** What migration writes to: satisfied by the store itself and by a remote canon API. */
+export interface MigrationTarget {
+  findLegacy(legacyIdentity: string): Promise<string | null>;
+  append(input: {
+    kind: string;
+    space: Space;
+    payload: JsonValue;
+    actor: string;
+    links: RecordLink[];
+    legacyIdentity: string;
+  }): Promise<CanonicalRecord>;
+}
 
 export interface MigrationCandidate {
   readonly index: number;
@@ -103,7 +116,7 @@ export interface MigrateOptions {
   readonly skipInvalid: boolean;
 }
 
-export async function migrate(store: CanonStore, values: unknown[], opts: MigrateOptions): Promise<MigrationReport> {
+export async function migrate(store: MigrationTarget, values: unknown[], opts: MigrateOptions): Promise<MigrationReport> {
   const rejected: MigrationReport['rejected'] = [];
   const skipped: MigrationReport['skipped'] = [];
   const todo: MigrationCandidate[] = [];

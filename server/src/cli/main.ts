@@ -8,10 +8,15 @@ import { SigilError } from '../../../shared/src/errors.js';
 import { canonicalize, parseStrictJson, type JsonValue } from '../../../shared/src/jcs.js';
 import { isSpace, type Space } from '../../../shared/src/record.js';
 import { createOutput, reportError, type Output } from './output.js';
-import { resolveHome, requireHome, openRuntime, initHome, defaultActor, type SigilRuntime } from '../runtime/home.js';
+import { resolveHome, requireHome, openRuntime, initHome, defaultActor, readOwner } from '../runtime/home.js';
 import { processPassphraseSource } from '../runtime/passphrase.js';
-import { canonService, type CanonContext } from '../service/canon-service.js';
-import { exportToFile, verifyExport } from '../canon/export.js';
+import { localCanonApi } from '../service/canon-service.js';
+import type { CanonApi } from '../service/canon-api.js';
+import { connectOwner } from '../rpc/owner-socket.js';
+import { remoteCanonApi } from '../rpc/remote-api.js';
+import { exportCanon, exportToFile, verifyExport } from '../canon/export.js';
+import { migrate } from '../canon/migrate.js';
+import { serveHome } from '../serve.js';
 import { readLegacyFile } from '../canon/migrate.js';
 import { loadConfig } from '../config/load.js';
 import { describeConfig } from '../../../shared/src/config-schema.js';
@@ -77,13 +82,22 @@ export async function runCli(argv: string[]): Promise<number> {
   const passphrase = processPassphraseSource(env);
   const cwd = process.cwd();
 
-  async function withRuntime<T>(what: string, fn: (rt: SigilRuntime, ctx: CanonContext) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` against the home's canon: through the owner's socket when a language server or `sigil serve`
+   * owns the store, else by opening the store in this process. Results and errors are the same either way.
+   */
+  async function withApi<T>(what: string, fn: (api: CanonApi) => Promise<T>): Promise<T> {
     const home = requireHome(resolveHome(globals().home, env, cwd), cwd);
-    const rt = await openRuntime({ home, env, passphrase, ownerDescription: `sigil ${what}` });
+    const actor = globals().actor ?? defaultActor();
+    const owner = await readOwner(home);
+    const client = owner?.socket && owner.alive ? await connectOwner(owner.socket) : null;
+    const api = client
+      ? remoteCanonApi(client, actor)
+      : localCanonApi(await openRuntime({ home, env, passphrase, ownerDescription: `sigil ${what}` }), actor);
     try {
-      return await fn(rt, { store: rt.store, actor: globals().actor ?? defaultActor() });
+      return await fn(api);
     } finally {
-      await rt.close();
+      await api.close();
     }
   }
 
@@ -155,9 +169,7 @@ export async function runCli(argv: string[]): Promise<number> {
       action(async (opts: { kind: string; space: Space; payload: string }) => {
         const text = await readInput(opts.payload, '--payload');
         const payload = parseStrictJson(text, opts.payload === '-' ? '<stdin>' : opts.payload) as JsonValue;
-        const rec = await withRuntime('canon append', (_rt, ctx) =>
-          canonService.append(ctx, { kind: opts.kind, space: opts.space, payload }),
-        );
+        const rec = await withApi('canon append', (api) => api.append({ kind: opts.kind, space: opts.space, payload }));
         out().result({ ok: true, id: rec.id, seq: rec.body.seq, record: rec }, () => rec.id);
       }),
     );
@@ -168,8 +180,8 @@ export async function runCli(argv: string[]): Promise<number> {
     .argument('<id>', 'record id (64 hex characters)')
     .action(
       action(async (id: string) => {
-        const rec = await withRuntime('canon get', (_rt, ctx) => canonService.get(ctx, id));
-        out().result(rec, () => formatRecord(rec));
+        const view = await withApi('canon get', (api) => api.get(id));
+        out().result(view.record, () => formatRecord(view.record));
       }),
     );
 
@@ -183,8 +195,8 @@ export async function runCli(argv: string[]): Promise<number> {
     .addOption(new Option('--order <order>', 'asc or desc').choices(['asc', 'desc']).default('asc'))
     .action(
       action(async (opts: { space?: Space; kind?: string; limit: number; cursor?: string; order: 'asc' | 'desc' }) => {
-        const page = await withRuntime('canon list', (_rt, ctx) =>
-          canonService.list(ctx, {
+        const page = await withApi('canon list', (api) =>
+          api.list({
             limit: opts.limit,
             order: opts.order,
             ...(opts.space ? { space: opts.space } : {}),
@@ -221,7 +233,7 @@ export async function runCli(argv: string[]): Promise<number> {
             );
           }
         } else {
-          report = await withRuntime('canon verify', (_rt, ctx) => canonService.verify(ctx));
+          report = await withApi('canon verify', (api) => api.verify());
         }
         o.result(report, () => formatVerify(report));
         if (!report.ok) exitCode = 3;
@@ -236,7 +248,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .option('--size <n>', 'tree size (default: current)', parseIntArg('--size'))
     .action(
       action(async (id: string, opts: { size?: number }) => {
-        const p = await withRuntime('canon proof inclusion', (_rt, ctx) => canonService.inclusionProof(ctx, id, opts.size));
+        const p = await withApi('canon proof inclusion', (api) => api.inclusionProof(id, opts.size));
         out().result(p, () =>
           [`record     ${p.id}`, `leaf index ${p.leafIndex}`, `tree size  ${p.treeSize}`, `root       ${p.rootHash}`, 'proof:', ...p.proof.map((h) => `  ${h}`)].join(
             '\n',
@@ -251,7 +263,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .argument('[new]', 'new tree size (default: current)', parseIntArg('NEW'))
     .action(
       action(async (oldSize: number, newSize: number | undefined) => {
-        const p = await withRuntime('canon proof consistency', (_rt, ctx) => canonService.consistencyProof(ctx, oldSize, newSize));
+        const p = await withApi('canon proof consistency', (api) => api.consistencyProof(oldSize, newSize));
         out().result(p, () =>
           [`old size ${p.oldSize}  root ${p.oldRoot}`, `new size ${p.newSize}  root ${p.newRoot}`, 'proof:', ...p.proof.map((h) => `  ${h}`)].join('\n'),
         );
@@ -263,7 +275,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .description('sign and print a checkpoint of the log (C2SP tlog-checkpoint, signed note)')
     .action(
       action(async () => {
-        const cp = await withRuntime('canon checkpoint', (_rt, ctx) => canonService.checkpoint(ctx));
+        const cp = await withApi('canon checkpoint', (api) => api.checkpoint());
         out().result(cp, () => cp.note);
       }),
     );
@@ -274,8 +286,8 @@ export async function runCli(argv: string[]): Promise<number> {
     .option('--out <file>', 'output file (default: standard output)')
     .action(
       action(async (opts: { out?: string }) => {
-        const res = await withRuntime('canon export', (_rt, ctx) =>
-          opts.out ? exportToFile(ctx.store, opts.out) : canonService.export(ctx, process.stdout),
+        const res = await withApi('canon export', (api) =>
+          opts.out ? exportToFile(api, opts.out) : exportCanon(api, process.stdout),
         );
         if (opts.out) out().result({ ok: true, file: opts.out, size: res.size, root_hash: res.rootHash }, () => `exported ${res.size} records to ${opts.out}`);
       }),
@@ -303,8 +315,9 @@ export async function runCli(argv: string[]): Promise<number> {
     .action(
       action(async (opts: { from: string; dryRun?: boolean; skipInvalid?: boolean }) => {
         const values = await readLegacyFile(opts.from);
-        const report = await withRuntime('canon migrate', (_rt, ctx) =>
-          canonService.migrate(ctx, values, { dryRun: opts.dryRun === true, skipInvalid: opts.skipInvalid === true }),
+        const actor = globals().actor ?? defaultActor();
+        const report = await withApi('canon migrate', (api) =>
+          migrate(api, values, { actor, dryRun: opts.dryRun === true, skipInvalid: opts.skipInvalid === true }),
         );
         out().result(report, () => {
           const lines = [
@@ -318,6 +331,22 @@ export async function runCli(argv: string[]): Promise<number> {
           return lines.join('\n');
         });
         if (report.rejected.length > 0) exitCode = 2;
+      }),
+    );
+
+  program
+    .command('serve')
+    .description('own the store and answer requests on its socket, so CLI calls and editors can share it')
+    .action(
+      action(async () => {
+        const home = requireHome(resolveHome(globals().home, env, cwd), cwd);
+        const o = out();
+        await serveHome({
+          home,
+          env,
+          passphrase,
+          onReady: (socket) => o.result({ ok: true, home, socket, pid: process.pid }, () => `serving ${home} on ${socket} (pid ${process.pid}); Ctrl-C to stop`),
+        });
       }),
     );
 

@@ -69,13 +69,19 @@ function passphraseEnvName(config: SigilConfig): string {
   return config.keystore.passphrase_env;
 }
 
-async function describeOwner(home: string): Promise<string | null> {
+export interface OwnerRecord {
+  readonly pid: number;
+  readonly command: string;
+  readonly started_at: string;
+  /** Where the owner answers requests, when it serves a socket (language server, `sigil serve`). */
+  readonly socket?: string;
+  readonly alive: boolean;
+}
+
+/** Who holds the store, from owner.json; null when nobody wrote one. */
+export async function readOwner(home: string): Promise<OwnerRecord | null> {
   try {
-    const raw = JSON.parse(await fs.readFile(path.join(home, OWNER_FILE), 'utf8')) as {
-      pid?: number;
-      command?: string;
-      started_at?: string;
-    };
+    const raw = JSON.parse(await fs.readFile(path.join(home, OWNER_FILE), 'utf8')) as Partial<OwnerRecord>;
     if (typeof raw.pid !== 'number') return null;
     let alive = true;
     try {
@@ -83,15 +89,37 @@ async function describeOwner(home: string): Promise<string | null> {
     } catch (e) {
       alive = (e as NodeJS.ErrnoException).code === 'EPERM';
     }
-    return `pid ${raw.pid}${alive ? '' : ' (no longer running)'}, ${raw.command ?? 'unknown command'}, since ${raw.started_at ?? '?'}`;
+    return {
+      pid: raw.pid,
+      command: typeof raw.command === 'string' ? raw.command : 'unknown command',
+      started_at: typeof raw.started_at === 'string' ? raw.started_at : '?',
+      ...(typeof raw.socket === 'string' ? { socket: raw.socket } : {}),
+      alive,
+    };
   } catch {
     return null;
   }
 }
 
-async function writeOwner(home: string, description: string): Promise<void> {
-  const body = JSON.stringify({ pid: process.pid, command: description, started_at: new Date().toISOString() });
+async function describeOwner(home: string): Promise<string | null> {
+  const o = await readOwner(home);
+  if (!o) return null;
+  return `pid ${o.pid}${o.alive ? '' : ' (no longer running)'}, ${o.command}, since ${o.started_at}`;
+}
+
+async function writeOwner(home: string, description: string, socket?: string): Promise<void> {
+  const body = JSON.stringify({
+    pid: process.pid,
+    command: description,
+    started_at: new Date().toISOString(),
+    ...(socket ? { socket } : {}),
+  });
   await fs.writeFile(path.join(home, OWNER_FILE), body + '\n', { mode: 0o600 });
+}
+
+/** Records in owner.json that this process now answers requests on `socket`. */
+export async function recordOwnerSocket(home: string, description: string, socket: string): Promise<void> {
+  await writeOwner(home, description, socket);
 }
 
 async function removeOwner(home: string): Promise<void> {

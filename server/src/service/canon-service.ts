@@ -1,73 +1,74 @@
 /**
- * The canon operations every front door (CLI, language server, extension) goes through. Front doors parse
- * and print; they do not touch the store themselves.
+ * The canon operations, run against a store opened in this process. Every front door reaches them: the
+ * CLI directly (no owner running) and through a store owner's handlers (language server, `sigil serve`).
  */
-import type { JsonValue } from '../../../shared/src/jcs.js';
-import type { CanonicalRecord, Space, RecordLink } from '../../../shared/src/record.js';
-import type {
-  CanonStore,
-  ListPage,
-  ListQuery,
-  VerifyReport,
-  VerifyOptions,
-  InclusionProofResult,
-  ConsistencyProofResult,
-  SignedCheckpoint,
-} from '../canon/store.js';
-import { exportCanon, type ExportResult } from '../canon/export.js';
-import { migrate, type MigrationReport, type MigrateOptions } from '../canon/migrate.js';
+import { canonicalize } from '../../../shared/src/jcs.js';
+import { checkRecord } from '../../../shared/src/record.js';
+import { fromHex } from '../../../shared/src/bytes.js';
+import { leafHash, verifyInclusion } from '../../../shared/src/merkle.js';
+import type { RecordView, StoreInfo } from '../../../shared/src/protocol.js';
+import type { CanonApi } from './canon-api.js';
+import type { SigilRuntime } from '../runtime/home.js';
 
-/** Names of the canon operations; the policy table of later work keys on these. */
-export const CANON_OPERATIONS = [
-  'canon.append',
-  'canon.get',
-  'canon.list',
-  'canon.verify',
-  'canon.proof',
-  'canon.checkpoint',
-  'canon.export',
-  'canon.migrate',
-] as const;
-export type CanonOperation = (typeof CANON_OPERATIONS)[number];
-
-export interface CanonContext {
-  readonly store: CanonStore;
-  readonly actor: string;
+/** Checks one record on its own: id, signature by a certified key, and inclusion in the current tree. */
+async function recordView(rt: SigilRuntime, id: string): Promise<RecordView> {
+  const store = rt.store;
+  const record = await store.get(id);
+  const reason = checkRecord(record, (k) => store.trustedKeys().get(k));
+  let inclusion: RecordView['verification']['inclusion'] = null;
+  if (reason === null) {
+    const p = await store.inclusionProof(id);
+    const ok = verifyInclusion(leafHash(fromHex(id)), p.leafIndex, p.treeSize, p.proof.map(fromHex), fromHex(p.rootHash));
+    inclusion = { treeSize: p.treeSize, rootHash: p.rootHash, ok };
+  }
+  return {
+    record,
+    canonical: canonicalize(record),
+    verification: {
+      ok: reason === null && (inclusion?.ok ?? false),
+      reason: reason ?? (inclusion?.ok ? null : 'the record is not included in the current Merkle tree'),
+      inclusion,
+    },
+  };
 }
 
-export interface AppendParams {
-  readonly kind: string;
-  readonly space: Space;
-  readonly payload: JsonValue;
-  readonly links?: readonly RecordLink[];
+export function storeInfo(rt: SigilRuntime): StoreInfo {
+  const s = rt.store;
+  return {
+    status: 'ready',
+    home: rt.home,
+    origin: s.origin,
+    size: s.size(),
+    rootHash: s.rootHash(),
+    heads: { data: s.head('data'), system: s.head('system') },
+    rootKeyId: rt.keystore.root.keyId,
+    runtimeKeyId: rt.keystore.runtime.keyId,
+    keysEncrypted: rt.keystore.encrypted,
+  };
 }
 
-export const canonService = {
-  append(ctx: CanonContext, p: AppendParams): Promise<CanonicalRecord> {
-    return ctx.store.append({ kind: p.kind, space: p.space, payload: p.payload, actor: ctx.actor, ...(p.links ? { links: p.links } : {}) });
-  },
-  get(ctx: CanonContext, id: string): Promise<CanonicalRecord> {
-    return ctx.store.get(id);
-  },
-  list(ctx: CanonContext, q: ListQuery): Promise<ListPage> {
-    return ctx.store.list(q);
-  },
-  verify(ctx: CanonContext, opts?: VerifyOptions): Promise<VerifyReport> {
-    return ctx.store.verify(opts);
-  },
-  inclusionProof(ctx: CanonContext, id: string, treeSize?: number): Promise<InclusionProofResult> {
-    return ctx.store.inclusionProof(id, treeSize);
-  },
-  consistencyProof(ctx: CanonContext, oldSize: number, newSize?: number): Promise<ConsistencyProofResult> {
-    return ctx.store.consistencyProof(oldSize, newSize);
-  },
-  checkpoint(ctx: CanonContext): Promise<SignedCheckpoint> {
-    return ctx.store.checkpoint();
-  },
-  export(ctx: CanonContext, out: NodeJS.WritableStream): Promise<ExportResult> {
-    return exportCanon(ctx.store, out);
-  },
-  migrate(ctx: CanonContext, values: unknown[], opts: Omit<MigrateOptions, 'actor'>): Promise<MigrationReport> {
-    return migrate(ctx.store, values, { ...opts, actor: ctx.actor });
-  },
-};
+/** The canon API over a runtime of this process; `actor` is recorded when a request names none. */
+export function localCanonApi(rt: SigilRuntime, defaultActor: string): CanonApi {
+  const store = rt.store;
+  return {
+    info: async () => storeInfo(rt),
+    append: (p) =>
+      store.append({
+        kind: p.kind,
+        space: p.space,
+        payload: p.payload as never,
+        actor: p.actor ?? defaultActor,
+        ...(p.links ? { links: p.links } : {}),
+        ...(p.legacyIdentity ? { legacyIdentity: p.legacyIdentity } : {}),
+      }),
+    get: (id) => recordView(rt, id),
+    getBySeq: (seq) => store.getBySeq(seq),
+    list: (q) => store.list(q),
+    verify: (onProgress) => store.verify(onProgress ? { onProgress } : {}),
+    inclusionProof: (id, treeSize) => store.inclusionProof(id, treeSize),
+    consistencyProof: (oldSize, newSize) => store.consistencyProof(oldSize, newSize),
+    checkpoint: () => store.checkpoint(),
+    findLegacy: (legacy) => store.findLegacy(legacy),
+    close: () => rt.close(),
+  };
+}

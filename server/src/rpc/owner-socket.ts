@@ -1,0 +1,148 @@
+/**
+ * The store owner's local socket. LevelDB lets one process open a store; the process that owns it (the
+ * language server or `sigil serve`) listens on a Unix socket with owner-only permissions and answers the
+ * same protocol requests there, so the CLI can work on the store at the same time as the editor.
+ */
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promises as fs } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createMessageConnection, ResponseError, SocketMessageReader, SocketMessageWriter } from 'vscode-jsonrpc/node';
+import type { MessageConnection } from 'vscode-jsonrpc/node';
+import { toSigilError, SigilError } from '../../../shared/src/errors.js';
+import { REQUESTS, SIGIL_RPC_ERROR, sigilErrorFromRpc, type RequestMethod, type ParamsOf, type ResultOf } from '../../../shared/src/protocol.js';
+import type { Handlers } from '../service/handlers.js';
+
+/** Unix socket paths are limited to ~104 bytes; long homes get a short path in a private temp folder. */
+const MAX_SOCKET_PATH = 100;
+
+export function socketPathFor(home: string, configured: string | undefined): string {
+  const preferred = configured ?? path.join(home, 'sigil.sock');
+  if (Buffer.byteLength(preferred) <= MAX_SOCKET_PATH) return preferred;
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  const tag = createHash('sha256').update(path.resolve(home)).digest('hex').slice(0, 16);
+  return path.join(os.tmpdir(), `sigil-${uid}`, `${tag}.sock`);
+}
+
+async function isLive(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(socketPath);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+export function toResponseError(e: unknown): ResponseError<unknown> {
+  const err = toSigilError(e);
+  return new ResponseError(SIGIL_RPC_ERROR, err.message, err.toJSON());
+}
+
+/** Registers every protocol request of `handlers` on a JSON-RPC connection. */
+export function serveRequests(conn: MessageConnection, handlers: Handlers, defaultActor: string): void {
+  for (const method of Object.keys(REQUESTS) as RequestMethod[]) {
+    conn.onRequest(method, async (params: unknown) => {
+      try {
+        return await (handlers[method] as (p: unknown, c: { defaultActor: string }) => Promise<unknown>)(params, { defaultActor });
+      } catch (e) {
+        throw toResponseError(e);
+      }
+    });
+  }
+}
+
+export interface OwnerSocket {
+  readonly path: string;
+  close(): Promise<void>;
+}
+
+export async function listenOwnerSocket(socketPath: string, handlers: Handlers): Promise<OwnerSocket> {
+  await fs.mkdir(path.dirname(socketPath), { recursive: true, mode: 0o700 });
+  try {
+    await fs.lstat(socketPath);
+    if (await isLive(socketPath)) {
+      throw new SigilError('STORE_LOCKED', `another Sigil process is already serving ${socketPath}`);
+    }
+    await fs.unlink(socketPath); // stale, left by a process that died
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const connections = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    connections.add(socket);
+    socket.on('close', () => connections.delete(socket));
+    const conn = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+    serveRequests(conn, handlers, 'cli');
+    conn.onClose(() => conn.dispose());
+    conn.listen();
+  });
+  // The socket file is created owner-only from the start, not chmod-ed after the fact.
+  const oldMask = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } finally {
+    process.umask(oldMask);
+  }
+  return {
+    path: socketPath,
+    async close() {
+      for (const s of connections) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await fs.unlink(socketPath).catch(() => undefined);
+    },
+  };
+}
+
+/** A client connection to a store owner; `null` when nobody is listening. */
+export interface OwnerClient {
+  request<M extends RequestMethod>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>>;
+  close(): void;
+}
+
+export async function connectOwner(socketPath: string, timeoutMs = 3000): Promise<OwnerClient | null> {
+  const socket = await new Promise<net.Socket | null>((resolve) => {
+    const s = net.connect(socketPath);
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve(null);
+    }, timeoutMs);
+    s.once('connect', () => {
+      clearTimeout(timer);
+      resolve(s);
+    });
+    s.once('error', () => {
+      clearTimeout(timer);
+      resolve(null);
+    });
+  });
+  if (!socket) return null;
+  const conn = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+  conn.listen();
+  let closed = false;
+  conn.onClose(() => {
+    closed = true;
+  });
+  return {
+    async request(method, params) {
+      if (closed) throw new SigilError('STORE_CLOSED', 'the store owner closed the connection');
+      try {
+        return (await conn.sendRequest(method, params)) as ResultOf<typeof method>;
+      } catch (e) {
+        throw sigilErrorFromRpc(e);
+      }
+    },
+    close() {
+      conn.dispose();
+      socket.destroy();
+    },
+  };
+}

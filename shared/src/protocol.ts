@@ -1,0 +1,245 @@
+/**
+ * The Sigil protocol: every custom request and notification, defined once with its params schema (checked
+ * by the server, since params arrive from outside) and its result type. The language server, the local
+ * store-owner socket, the CLI's remote client and the VS Code extension all import this table.
+ * docs/protocol.md documents each method; a test fails when one is missing there.
+ */
+import { z } from 'zod';
+import type { CanonicalRecord } from './record.js';
+import type { SigilErrorCode, SigilErrorData } from './errors.js';
+import { SigilError } from './errors.js';
+
+// ---------------------------------------------------------------------------------------------------------
+// Result shapes (plain JSON; mirrored from the server's store types so the client needs no server code)
+
+export interface HeadInfo {
+  readonly id: string;
+  readonly seq: number;
+}
+
+export type StoreStatus = 'ready' | 'no-store' | 'locked' | 'error';
+
+export interface StoreInfo {
+  readonly status: StoreStatus;
+  readonly home: string;
+  /** Present when status is 'locked' or 'error'. */
+  readonly problem?: SigilErrorData;
+  readonly origin?: string;
+  readonly size?: number;
+  readonly rootHash?: string;
+  readonly heads?: { readonly data: HeadInfo | null; readonly system: HeadInfo | null };
+  readonly rootKeyId?: string;
+  readonly runtimeKeyId?: string;
+  readonly keysEncrypted?: boolean;
+}
+
+export interface ListResult {
+  readonly records: CanonicalRecord[];
+  readonly nextCursor: string | null;
+}
+
+export interface VerifyProblemInfo {
+  readonly seq: number | null;
+  readonly id: string | null;
+  readonly reason: string;
+}
+
+export interface VerifyResult {
+  readonly ok: boolean;
+  readonly size: number;
+  readonly checked: number;
+  readonly rootHash: string;
+  readonly firstBad: VerifyProblemInfo | null;
+}
+
+export interface CheckpointResult {
+  readonly origin: string;
+  readonly size: number;
+  readonly rootHash: string;
+  readonly note: string;
+}
+
+export interface InclusionProofResult {
+  readonly id: string;
+  readonly leafIndex: number;
+  readonly treeSize: number;
+  readonly rootHash: string;
+  readonly proof: string[];
+}
+
+export interface ConsistencyProofResult {
+  readonly oldSize: number;
+  readonly newSize: number;
+  readonly oldRoot: string;
+  readonly newRoot: string;
+  readonly proof: string[];
+}
+
+/** A record with what the viewer shows: its canonical JSON and whether it verifies on its own. */
+export interface RecordView {
+  readonly record: CanonicalRecord;
+  readonly canonical: string;
+  readonly verification: {
+    readonly ok: boolean;
+    readonly reason: string | null;
+    readonly inclusion: { readonly treeSize: number; readonly rootHash: string; readonly ok: boolean } | null;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Params schemas
+
+const id = z.string().regex(/^[0-9a-f]{64}$/, { error: 'must be a 64-character lowercase hex record id' });
+const space = z.enum(['data', 'system'], { error: 'must be "data" or "system"' });
+const size = z.int({ error: 'must be a whole number' }).min(0, { error: 'must not be negative' });
+const jsonValue: z.ZodType<unknown> = z.unknown();
+const link = z.strictObject({
+  rel: z.string().min(1),
+  id: z.string().max(1024).optional(),
+  hash: z.string().max(1024).optional(),
+  note: z.string().max(1024).optional(),
+});
+
+export const Params = {
+  empty: z.strictObject({}).optional(),
+  storeInit: z.strictObject({ origin: z.string().min(1).max(200).optional() }),
+  append: z.strictObject({
+    kind: z.string().min(1).max(64),
+    space,
+    payload: jsonValue,
+    links: z.array(link).max(64).optional(),
+    /** Who is acting; until licences exist the caller names itself. */
+    actor: z.string().min(1).max(256).optional(),
+    legacyIdentity: z.string().min(1).max(300).optional(),
+  }),
+  get: z.strictObject({ id }),
+  getBySeq: z.strictObject({ seq: size }),
+  list: z.strictObject({
+    space: space.optional(),
+    kind: z.string().min(1).max(64).optional(),
+    limit: z.int().min(1).max(1000).optional(),
+    cursor: z.string().max(40).optional(),
+    order: z.enum(['asc', 'desc']).optional(),
+  }),
+  inclusion: z.strictObject({ id, treeSize: size.optional() }),
+  consistency: z.strictObject({ oldSize: size, newSize: size.optional() }),
+  findLegacy: z.strictObject({ legacyIdentity: z.string().min(1).max(300) }),
+} as const;
+
+export type AppendParams = z.infer<typeof Params.append>;
+export type ListParams = z.infer<typeof Params.list>;
+
+// ---------------------------------------------------------------------------------------------------------
+// The method table
+
+interface MethodSpec<P extends z.ZodType, R> {
+  readonly params: P;
+  /** Phantom: the result type. */
+  readonly result: R;
+  readonly summary: string;
+  /** The service operation it runs (the policy table keys on these). */
+  readonly operation: string;
+}
+
+function method<P extends z.ZodType, R>(params: P, summary: string, operation: string): MethodSpec<P, R> {
+  return { params, result: undefined as unknown as R, summary, operation };
+}
+
+export const REQUESTS = {
+  'sigil/store.info': method<typeof Params.empty, StoreInfo>(Params.empty, 'state of the store this server owns', 'store.info'),
+  'sigil/store.init': method<typeof Params.storeInit, StoreInfo>(
+    Params.storeInit,
+    'create the store (keys, sigil.toml, genesis record) where none exists',
+    'store.init',
+  ),
+  'sigil/canon.append': method<typeof Params.append, CanonicalRecord>(Params.append, 'append a record', 'canon.append'),
+  'sigil/canon.get': method<typeof Params.get, RecordView>(
+    Params.get,
+    'one record with its canonical JSON and verification',
+    'canon.get',
+  ),
+  'sigil/canon.getBySeq': method<typeof Params.getBySeq, CanonicalRecord>(Params.getBySeq, 'the record at a seq', 'canon.get'),
+  'sigil/canon.list': method<typeof Params.list, ListResult>(Params.list, 'a page of records', 'canon.list'),
+  'sigil/canon.verify': method<typeof Params.empty, VerifyResult>(
+    Params.empty,
+    'verify the whole log; reports $/progress when the client passes a workDoneToken',
+    'canon.verify',
+  ),
+  'sigil/canon.checkpoint': method<typeof Params.empty, CheckpointResult>(
+    Params.empty,
+    'sign a checkpoint of the current log',
+    'canon.checkpoint',
+  ),
+  'sigil/canon.proof.inclusion': method<typeof Params.inclusion, InclusionProofResult>(
+    Params.inclusion,
+    'RFC 6962 inclusion proof of a record',
+    'canon.proof',
+  ),
+  'sigil/canon.proof.consistency': method<typeof Params.consistency, ConsistencyProofResult>(
+    Params.consistency,
+    'RFC 6962 consistency proof between two sizes',
+    'canon.proof',
+  ),
+  'sigil/canon.findLegacy': method<typeof Params.findLegacy, { id: string | null }>(
+    Params.findLegacy,
+    'the record a legacy identity was migrated to, if any',
+    'canon.migrate',
+  ),
+} as const;
+
+export type RequestMethod = keyof typeof REQUESTS;
+export type ParamsOf<M extends RequestMethod> = z.input<(typeof REQUESTS)[M]['params']>;
+export type ResultOf<M extends RequestMethod> = (typeof REQUESTS)[M]['result'];
+
+export interface AppendedNotice {
+  readonly records: ReadonlyArray<{ id: string; seq: number; space: 'data' | 'system'; kind: string; ts: string }>;
+  readonly size: number;
+  readonly rootHash: string;
+}
+
+export const NOTIFICATIONS = {
+  'sigil/canon.appended': { summary: 'server → client: records were appended (by anyone: editor, CLI via the socket)' },
+  'sigil/store.changed': { summary: 'server → client: the store status changed (initialized, opened, failed); carries StoreInfo' },
+} as const;
+export type NotificationMethod = keyof typeof NOTIFICATIONS;
+export interface NotificationParams {
+  'sigil/canon.appended': AppendedNotice;
+  'sigil/store.changed': StoreInfo;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Errors across the wire
+
+/** JSON-RPC error code used for every SigilError; the stable Sigil code travels in `data.code`. */
+export const SIGIL_RPC_ERROR = -32050;
+
+export function isSigilErrorData(d: unknown): d is SigilErrorData {
+  return (
+    typeof d === 'object' &&
+    d !== null &&
+    typeof (d as { code?: unknown }).code === 'string' &&
+    typeof (d as { message?: unknown }).message === 'string'
+  );
+}
+
+/** Rebuilds a SigilError from a JSON-RPC error (`{code, message, data}`) received from the server. */
+export function sigilErrorFromRpc(e: unknown): SigilError {
+  const data = (e as { data?: unknown })?.data;
+  if (isSigilErrorData(data)) {
+    return new SigilError(data.code as SigilErrorCode, data.message, data.details as Record<string, unknown> | undefined);
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return new SigilError('INTERNAL', `request failed: ${message}`);
+}
+
+/** Validates params against the method's schema; a SigilError naming the field on failure. */
+export function parseParams<M extends RequestMethod>(method: M, params: unknown): z.output<(typeof REQUESTS)[M]['params']> {
+  const schema = REQUESTS[method].params as z.ZodType;
+  const res = schema.safeParse(params ?? undefined);
+  if (!res.success) {
+    const issue = res.error.issues[0];
+    const where = issue && issue.path.length ? issue.path.join('.') : 'params';
+    throw new SigilError('BAD_INPUT', `${method}: ${where} ${issue?.message ?? 'is invalid'}`, { method, field: where });
+  }
+  return res.data as z.output<(typeof REQUESTS)[M]['params']>;
+}
