@@ -22,7 +22,7 @@ import { loadConfig } from '../config/load.js';
 import { describeConfig } from '../../../shared/src/config-schema.js';
 import { formatRecord, formatVerify } from './format.js';
 
-export const VERSION = '0.1.0';
+import { VERSION } from '../version.js';
 
 interface GlobalOptions {
   home?: string;

@@ -1,0 +1,135 @@
+/**
+ * The Sigil language server (stdio). It owns the workspace's store, answers the `sigil/*` requests of the
+ * editor, serves the same requests on the owner socket for the CLI, and tells the client when records are
+ * appended or the store changes state.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  createConnection,
+  ProposedFeatures,
+  TextDocumentSyncKind,
+  type InitializeParams,
+  type InitializeResult,
+  type Connection,
+  type WorkDoneProgressReporter,
+} from 'vscode-languageserver/node';
+import { REQUESTS, type RequestMethod } from '../../shared/src/protocol.js';
+import { SigilError } from '../../shared/src/errors.js';
+import { StoreSession } from './service/session.js';
+import { createHandlers, type Handlers } from './service/handlers.js';
+import { listenOwnerSocket, socketPathFor, toResponseError, type OwnerSocket } from './rpc/owner-socket.js';
+import { recordOwnerSocket, HOME_DIR_NAME } from './runtime/home.js';
+import type { PassphraseSource } from './runtime/passphrase.js';
+import { VERSION } from './version.js';
+
+export interface InitializationOptions {
+  /** Absolute path of the Sigil home; default `<first workspace folder>/.sigil`, else $SIGIL_HOME. */
+  readonly home?: string;
+  /** Key passphrase from the editor's secret storage; never logged. */
+  readonly passphrase?: string;
+}
+
+function resolveServerHome(params: InitializeParams, opts: InitializationOptions): string {
+  if (opts.home) return path.resolve(opts.home);
+  const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri;
+  if (folder && folder.startsWith('file://')) return path.join(fileURLToPath(folder), HOME_DIR_NAME);
+  if (process.env.SIGIL_HOME) return path.resolve(process.env.SIGIL_HOME);
+  throw new SigilError('HOME_MISSING', 'no workspace folder and no sigil.home setting: the server has no home to open');
+}
+
+const OWNER_DESCRIPTION = 'sigil language server';
+
+export function startServer(connection: Connection): void {
+  let session: StoreSession | null = null;
+  let socket: OwnerSocket | null = null;
+  let handlers: Handlers | null = null;
+  /** The first open of the store, started on `initialized`: requests wait for it instead of seeing no store. */
+  let opened: Promise<void> = Promise.resolve();
+
+  const log = (m: string): void => connection.console.info(m);
+
+  async function ensureSocket(): Promise<void> {
+    const rt = session?.runtime;
+    if (!session || !rt || socket || !handlers) return;
+    try {
+      socket = await listenOwnerSocket(socketPathFor(session.home, rt.config.server.socket), handlers);
+      await recordOwnerSocket(session.home, OWNER_DESCRIPTION, socket.path);
+      log(`serving the store to the CLI on ${socket.path}`);
+    } catch (e) {
+      connection.console.error(`cannot serve the owner socket: ${(e as Error).message}`);
+    }
+  }
+
+  connection.onInitialize((params): InitializeResult => {
+    const opts = (params.initializationOptions ?? {}) as InitializationOptions;
+    const home = resolveServerHome(params, opts);
+    const passphrase: PassphraseSource = {
+      get: async (envName) => opts.passphrase ?? (process.env[envName] || undefined),
+    };
+    session = new StoreSession({ home, env: process.env, passphrase, ownerDescription: OWNER_DESCRIPTION });
+    handlers = createHandlers(session);
+    session.on('appended', (notice) => void connection.sendNotification('sigil/canon.appended', notice));
+    session.on('changed', (info) => {
+      void connection.sendNotification('sigil/store.changed', info);
+      if (info.status === 'ready') void ensureSocket();
+    });
+    for (const method of Object.keys(REQUESTS) as RequestMethod[]) {
+      connection.onRequest(method, async (raw: unknown, token) => {
+        const h = handlers;
+        if (!h) throw toResponseError(new SigilError('STORE_CLOSED', 'the server is shutting down'));
+        // The LSP work-done token rides along in the params; it is not part of the Sigil schema.
+        const { workDoneToken, ...params } = (raw ?? {}) as { workDoneToken?: string | number };
+        let progress: ((checked: number, total: number) => void) | undefined;
+        let reporter: WorkDoneProgressReporter | undefined;
+        if (method === 'sigil/canon.verify' && workDoneToken !== undefined) {
+          const r = connection.window.attachWorkDoneProgress(workDoneToken);
+          r.begin('Verifying the canon', 0, undefined, true);
+          reporter = r;
+          let lastPct = -1;
+          progress = (checked, total) => {
+            const pct = total > 0 ? Math.floor((checked / total) * 100) : 100;
+            if (pct !== lastPct) {
+              lastPct = pct;
+              reporter?.report(pct, `${checked} of ${total} records`);
+            }
+          };
+        }
+        try {
+          await opened;
+          if (token.isCancellationRequested) throw new SigilError('BAD_USAGE', 'request cancelled');
+          return await (h[method] as (p: unknown, c: object) => Promise<unknown>)(params, {
+            defaultActor: 'editor',
+            ...(progress ? { onProgress: progress } : {}),
+          });
+        } catch (e) {
+          throw toResponseError(e);
+        } finally {
+          reporter?.done();
+        }
+      });
+    }
+    return {
+      capabilities: { textDocumentSync: TextDocumentSyncKind.None },
+      serverInfo: { name: 'sigil', version: VERSION },
+    };
+  });
+
+  connection.onInitialized(() => {
+    if (!session) return;
+    log(`Sigil ${VERSION}: home ${session.home}`);
+    opened = session.open();
+  });
+
+  connection.onShutdown(async () => {
+    await socket?.close();
+    socket = null;
+    await session?.close();
+    handlers = null;
+  });
+
+  connection.onExit(() => process.exit(0));
+  connection.listen();
+}
+
+startServer(createConnection(ProposedFeatures.all));
