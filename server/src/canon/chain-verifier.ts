@@ -4,7 +4,7 @@
  * Holds O(log n) state plus one window of records, so memory does not grow with the log.
  */
 import { createHash } from 'node:crypto';
-import { CompactRange, leafHash } from '../../../shared/src/merkle.js';
+import { CompactRange, leafHash, type TreeNode } from '../../../shared/src/merkle.js';
 import { fromHex, toHex, bytesEqual } from '../../../shared/src/bytes.js';
 import { checkBody, isSpace, type RecordBody, type Space } from '../../../shared/src/record.js';
 import type { SigVerifier, SigCheck } from './sig-pool.js';
@@ -44,6 +44,31 @@ export class ChainVerifier {
   private readonly roots = new Map<number, string>();
   /** Signature checks of the previous window, awaited only when the next window is pushed. */
   private pendingSigs: Promise<VerifyProblem | null> = Promise.resolve(null);
+
+  /** Merkle nodes completed since the last take, when the caller wants to compare them with stored ones. */
+  private completedNodes: TreeNode[] | null = null;
+
+  /** From now on, remember the Merkle nodes each push completes (see takeCompletedNodes). */
+  collectCompletedNodes(): void {
+    this.completedNodes ??= [];
+  }
+
+  takeCompletedNodes(): TreeNode[] {
+    const out = this.completedNodes ?? [];
+    if (this.completedNodes) this.completedNodes = [];
+    return out;
+  }
+
+  /**
+   * Records a problem found outside the chain itself (e.g. in stored derived data); a signature failure
+   * still being checked for an earlier record is reported first.
+   */
+  async reportProblem(p: VerifyProblem): Promise<void> {
+    const sigBad = await this.pendingSigs;
+    this.pendingSigs = Promise.resolve(null);
+    if (sigBad && (p.seq === null || (sigBad.seq ?? 0) <= p.seq)) this.fail(sigBad);
+    this.fail(p);
+  }
 
   constructor(
     trustedKeys: ReadonlyMap<string, Uint8Array>,
@@ -129,7 +154,8 @@ export class ChainVerifier {
       checks.push({ id: idRaw, keyIndex: keyIdx, sig: e.sig });
       checkSeqs.push({ seq: e.seq, id: e.id });
       this.heads[space] = { id: e.id, seq: e.seq };
-      this.range.append(leafHash(idRaw));
+      const nodes = this.range.append(leafHash(idRaw));
+      if (this.completedNodes) for (const n of nodes) this.completedNodes.push(n);
       this.checked++;
       if (this.rootsAt.has(this.checked)) this.roots.set(this.checked, toHex(this.range.root()));
     }

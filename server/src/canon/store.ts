@@ -341,6 +341,8 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
   private signerPool: BatchSigner | null = null;
   private readonly signWorkers: boolean;
   private readonly kindTags = new Map<string, string>();
+  /** Legacy tags of batches built but not yet durable. */
+  private readonly inflightLegacy = new Set<string>();
   private closed = false;
 
   private constructor(db: Db, opts: OpenStoreOptions) {
@@ -549,8 +551,9 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
         this.spec = null;
         this.specBroken = false;
       }
+      const admitted = await this.admitLegacy(this.queue.splice(0, this.maxBatch));
       const base = this.spec ?? this.state;
-      const built = this.buildBatch(this.queue.splice(0, this.maxBatch), base);
+      const built = this.buildBatch(admitted, base);
       if (!built) continue;
       this.spec = built.next;
       let sealed: Array<{ type: 'put'; key: string; value: Uint8Array }>;
@@ -568,7 +571,43 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
     }
   }
 
+  /**
+   * Refuses, one by one, appends whose legacy identity is already in the store or in a batch not yet
+   * durable, so a duplicate never fails the unrelated appends that share its group commit.
+   */
+  private async admitLegacy(batch: Pending[]): Promise<Pending[]> {
+    const tagged = batch.filter((p) => p.input.legacyIdentity !== undefined);
+    if (tagged.length === 0) return batch;
+    const tags = new Map<Pending, string>();
+    for (const p of tagged) tags.set(p, legacyTag(this.indexKey, p.input.legacyIdentity as string));
+    const stored = await this.db.getMany(tagged.map((p) => KEYS.legacy(tags.get(p) as string)));
+    const refused = new Set<Pending>();
+    const seen = new Set<string>();
+    tagged.forEach((p, i) => {
+      const tag = tags.get(p) as string;
+      const existing = stored[i];
+      if (existing !== undefined || this.inflightLegacy.has(tag) || seen.has(tag)) {
+        refused.add(p);
+        p.reject(
+          new SigilError(
+            'DUPLICATE',
+            `legacy record ${p.input.legacyIdentity} was already migrated${existing !== undefined ? ` as ${toHex(existing)}` : ''}`,
+          ),
+        );
+        return;
+      }
+      seen.add(tag);
+    });
+    for (const tag of seen) this.inflightLegacy.add(tag);
+    return refused.size === 0 ? batch : batch.filter((p) => !refused.has(p));
+  }
+
+  private releaseLegacy(built: BuiltBatch): void {
+    for (const tag of built.legacyTags) this.inflightLegacy.delete(tag);
+  }
+
   private failBatch(built: BuiltBatch, e: unknown): void {
+    this.releaseLegacy(built);
     const err =
       e instanceof SigilError
         ? e
@@ -599,6 +638,7 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
       return false;
     }
     this.state = built.next;
+    this.releaseLegacy(built);
     if (this.spec === built.next) this.spec = null;
     const records = built.items.map((i) => i.record as CanonicalRecord);
     built.items.forEach((i, k) => i.p.resolve(records[k] as CanonicalRecord));

@@ -1,6 +1,7 @@
 /** Streams the store's records in seq order into a ChainVerifier, one window at a time. */
 import type { ClassicLevel } from 'classic-level';
-import { toHex } from '../../../shared/src/bytes.js';
+import { toHex, bytesEqual } from '../../../shared/src/bytes.js';
+import type { TreeNode } from '../../../shared/src/merkle.js';
 import { ChainVerifier, type BrokenEntry, type ChainResult, type LogEntry } from './chain-verifier.js';
 import { createSigVerifier } from './sig-pool.js';
 import { KEYS, parseSeqHex, prefixEnd } from './layout.js';
@@ -30,9 +31,35 @@ export function genesisSignerRule(rootKeyId: string) {
       if (keyId !== rootKeyId) return 'the genesis record must be signed by the root key';
     } else if (body.kind === 'canon.genesis') {
       return 'a genesis record may only stand at seq 0';
+    } else if (keyId === rootKeyId) {
+      return 'only the genesis record may be signed by the root key';
     }
     return null;
   };
+}
+
+/**
+ * The stored Merkle nodes serve every proof; each one the recomputed tree completes must equal the stored
+ * one, else proofs from this store would not match its signed roots.
+ */
+async function checkStoredNodes(db: ClassicLevel<string, Uint8Array>, chain: ChainVerifier): Promise<boolean> {
+  const nodes = chain.takeCompletedNodes();
+  if (nodes.length === 0) return true;
+  const stored = await db.getMany(nodes.map((n) => KEYS.node(n.level, n.index)));
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i] as TreeNode;
+    const v = stored[i];
+    if (v === undefined || !bytesEqual(v, n.hash)) {
+      const lastLeaf = (n.index + 1) * 2 ** n.level - 1;
+      await chain.reportProblem({
+        seq: lastLeaf,
+        id: null,
+        reason: `stored Merkle node (level ${n.level}, index ${n.index}) ${v === undefined ? 'is missing' : 'does not match the recomputed tree'}; proofs served from this store would be wrong`,
+      });
+      return false;
+    }
+  }
+  return true;
 }
 
 export async function verifyStream(
@@ -49,6 +76,7 @@ export async function verifyStream(
     new Set(claim ? [claim.size] : []),
     genesisSignerRule(ctx.rootKeyId),
   );
+  chain.collectCompletedNodes();
   const it = db.iterator({ gte: KEYS.seqPrefix, lt: prefixEnd(KEYS.seqPrefix) });
   let result: ChainResult;
   try {
@@ -71,6 +99,7 @@ export async function verifyStream(
         return { seq, id, ...decoded };
       });
       done = !(await chain.push(window));
+      if (!done) done = !(await checkStoredNodes(db, chain));
       opts.onProgress?.(Math.min(parseSeqHex(chunk[chunk.length - 1]![0].slice(2)) + 1, ctx.total), ctx.total);
     }
     result = await chain.finish();
