@@ -18,7 +18,7 @@ import { REQUESTS, type RequestMethod } from '../../shared/src/protocol.js';
 import { SigilError } from '../../shared/src/errors.js';
 import { StoreSession } from './service/session.js';
 import { createHandlers, type Handlers } from './service/handlers.js';
-import { listenOwnerSocket, socketPathFor, toResponseError, type OwnerSocket } from './rpc/owner-socket.js';
+import { listenOwnerSocket, requestArgs, socketPathFor, toResponseError, type OwnerSocket } from './rpc/owner-socket.js';
 import { recordOwnerSocket, HOME_DIR_NAME } from './runtime/home.js';
 import type { PassphraseSource } from './runtime/passphrase.js';
 import { VERSION } from './version.js';
@@ -75,7 +75,8 @@ export function startServer(connection: Connection): void {
       if (info.status === 'ready') void ensureSocket();
     });
     for (const method of Object.keys(REQUESTS) as RequestMethod[]) {
-      connection.onRequest(method, async (raw: unknown, token) => {
+      connection.onRequest(method, async (...args: unknown[]) => {
+        const { params: raw, token } = requestArgs(args);
         const h = handlers;
         if (!h) throw toResponseError(new SigilError('STORE_CLOSED', 'the server is shutting down'));
         // The LSP work-done token rides along in the params; it is not part of the Sigil schema.
@@ -97,7 +98,7 @@ export function startServer(connection: Connection): void {
         }
         try {
           await opened;
-          if (token.isCancellationRequested) throw new SigilError('BAD_USAGE', 'request cancelled');
+          if (token?.isCancellationRequested) throw new SigilError('BAD_USAGE', 'request cancelled');
           return await (h[method] as (p: unknown, c: object) => Promise<unknown>)(params, {
             defaultActor: 'editor',
             ...(progress ? { onProgress: progress } : {}),

@@ -581,6 +581,8 @@ export const NON_CONFIG_ENV: ReadonlySet<string> = new Set([
   'SIGIL_PASSPHRASE',
   'SIGIL_IDENTITY',
   'SIGIL_LOG',
+  'SIGIL_DEBUG',
+  'SIGIL_DEMO_HOME',
 ]);
 
 interface EnvTarget {

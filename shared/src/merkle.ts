@@ -408,7 +408,10 @@ async function fetchNodes(src: NodeSource, refs: readonly NodeRef[]): Promise<Ma
       ? await src.nodes(refs)
       : await Promise.all(refs.map((r) => src.node(r.level, r.index)));
   if (!Array.isArray(got) || got.length !== refs.length) {
-    throw new SigilError('STORE_CORRUPT', `node source returned ${String(got?.length)} of ${refs.length} nodes`);
+    throw new SigilError(
+      'STORE_CORRUPT',
+      `node source returned ${String(got?.length)} of ${refs.length} nodes`,
+    );
   }
   const out = new Map<string, Hash>();
   refs.forEach((r, i) => {
@@ -514,7 +517,12 @@ function hashesEqual(a: Hash, b: Hash): boolean {
 }
 
 /** Root implied by an inclusion proof, or undefined when the proof has the wrong shape. Args pre-checked. */
-function inclusionRoot(leaf: Hash, leafIndex: number, treeSize: number, proof: readonly Hash[]): Hash | undefined {
+function inclusionRoot(
+  leaf: Hash,
+  leafIndex: number,
+  treeSize: number,
+  proof: readonly Hash[],
+): Hash | undefined {
   if (!isHash(leaf) || !Array.isArray(proof)) return undefined;
   let fn = leafIndex;
   let sn = treeSize - 1;

@@ -62,8 +62,14 @@ function bad(message: string, details?: Record<string, unknown>): SigilError {
   return new SigilError('BAD_INPUT', message, details);
 }
 
-/* ASCII control characters other than newline. */
-const CONTROL = /[\u0000-\u0009\u000b-\u001f]/;
+/** Index of the first ASCII control character other than newline, or -1. */
+function controlCharAt(s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 && c !== 0x0a) return i;
+  }
+  return -1;
+}
 /* A UTF-16 surrogate without its partner: such a string has no UTF-8 encoding. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 /* Unicode White_Space, the same set as Go's unicode.IsSpace. */
@@ -71,9 +77,10 @@ const SPACE = /\p{White_Space}/u;
 
 function assertNoteText(text: string, what: string): void {
   if (LONE_SURROGATE.test(text)) throw bad(`${what} is not valid UTF-8 (lone surrogate)`);
-  const m = CONTROL.exec(text);
-  if (m !== null) {
-    throw bad(`${what} contains a control character (U+${m[0].charCodeAt(0).toString(16).padStart(4, '0')})`);
+  const at = controlCharAt(text);
+  if (at >= 0) {
+    const hex = text.charCodeAt(at).toString(16).padStart(4, '0');
+    throw bad(`${what} contains a control character (U+${hex}) at offset ${at}`);
   }
 }
 
@@ -85,7 +92,7 @@ export function isValidKeyName(name: string): boolean {
     !SPACE.test(name) &&
     !name.includes('+') &&
     !LONE_SURROGATE.test(name) &&
-    !CONTROL.test(name)
+    controlCharAt(name) < 0
   );
 }
 
@@ -192,7 +199,9 @@ function makeSignature(body: string, name: string, publicKey: Uint8Array, sign: 
   const keyHash = noteKeyHash(name, publicKey);
   const signature = sign(utf8(body));
   if (!(signature instanceof Uint8Array) || signature.length !== ED25519_SIGNATURE_LENGTH) {
-    throw bad(`signer returned a ${String(signature?.length)}-byte signature, expected ${ED25519_SIGNATURE_LENGTH}`);
+    throw bad(
+      `signer returned a ${String(signature?.length)}-byte signature, expected ${ED25519_SIGNATURE_LENGTH}`,
+    );
   }
   return { name, keyHash, signature: new Uint8Array(signature) };
 }
@@ -241,7 +250,8 @@ export function parseSignedNote(text: string | Uint8Array): { body: string; sign
   if (block.length === 0) throw bad('signed note has no signatures');
   if (!block.endsWith('\n')) throw bad('signed note must end with a newline');
   const lines = block.slice(0, -1).split('\n');
-  if (lines.length > MAX_NOTE_SIGNATURES) throw bad(`signed note has more than ${MAX_NOTE_SIGNATURES} signatures`);
+  if (lines.length > MAX_NOTE_SIGNATURES)
+    throw bad(`signed note has more than ${MAX_NOTE_SIGNATURES} signatures`);
   const signatures = lines.map((line, n): NoteSignature => {
     if (!line.startsWith(SIGNATURE_PREFIX)) {
       throw bad(`signature line ${n + 1} does not start with an em dash (U+2014) and a space`);
@@ -271,7 +281,11 @@ export function verifySignedNote(
   verify: VerifyFn,
 ): { body: string; verifiedBy: string[] } {
   const { body, signatures } = parseSignedNote(text);
-  const known = verifiers.map((v) => ({ name: v.name, publicKey: v.publicKey, keyHash: noteKeyHash(v.name, v.publicKey) }));
+  const known = verifiers.map((v) => ({
+    name: v.name,
+    publicKey: v.publicKey,
+    keyHash: noteKeyHash(v.name, v.publicKey),
+  }));
   const message = utf8(body);
   const verifiedBy: string[] = [];
   for (const sig of signatures) {
@@ -342,7 +356,8 @@ export function parseCheckpoint(body: string): Checkpoint {
   if (lines.length < 3) throw bad('checkpoint needs origin, size and root hash lines');
   const [origin, sizeText, rootText, ...extensions] = lines as [string, string, string, ...string[]];
   if (origin.length === 0) throw bad('checkpoint origin is empty');
-  if (!SIZE_RE.test(sizeText)) throw bad(`checkpoint size ${JSON.stringify(sizeText)} is not a canonical decimal`);
+  if (!SIZE_RE.test(sizeText))
+    throw bad(`checkpoint size ${JSON.stringify(sizeText)} is not a canonical decimal`);
   const size = Number(sizeText);
   if (!Number.isSafeInteger(size)) throw bad(`checkpoint size ${sizeText} is too large`);
   const rootHash = decodeBase64Strict(rootText);

@@ -186,7 +186,7 @@ export class ChainVerifier {
     if (last) this.fail(last);
     this.pendingSigs = Promise.resolve(null);
     return {
-      checked: this.checked,
+      checked: this.firstBad?.seq != null ? Math.min(this.firstBad.seq, this.checked) : this.checked,
       rootHash: toHex(this.range.root()),
       heads: { ...this.heads },
       firstBad: this.firstBad,

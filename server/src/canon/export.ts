@@ -4,6 +4,7 @@
  * without a pin it proves only that the file is internally consistent.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import readline from 'node:readline';
 import { canonicalBytes } from '../../../shared/src/jcs.js';
@@ -85,7 +86,8 @@ export async function exportCanon(store: ExportSource, out: NodeJS.WritableStrea
 }
 
 export async function exportToFile(store: ExportSource, file: string): Promise<ExportResult> {
-  const out = createWriteStream(file, { flags: 'wx', mode: 0o644 });
+  // Exports hold every payload in the clear: owner-only, like the keystore.
+  const out = createWriteStream(file, { flags: 'wx', mode: 0o600 });
   await once(out, 'open').catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'EEXIST') throw new SigilError('BAD_USAGE', `${file} already exists; choose another --out`);
     throw e;
@@ -124,6 +126,15 @@ function readKey(file: string, k: unknown, what: string): { id: string; key: Uin
 
 /** Verifies an export file with no home. `trustKey` pins the root key id the log must be rooted in. */
 export async function verifyExport(file: string, opts: { trustKey?: string; workers: number }): Promise<ExportVerifyReport> {
+  await stat(file).then(
+    (st) => {
+      if (st.isDirectory()) throw new SigilError('BAD_USAGE', `${file} is a directory, not an export file`);
+    },
+    (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') throw new SigilError('NOT_FOUND', `no such export file: ${file}`);
+      throw e;
+    },
+  );
   const lines = readline.createInterface({ input: createReadStream(file), crlfDelay: Infinity });
   const iter = lines[Symbol.asyncIterator]();
   const first = await iter.next();

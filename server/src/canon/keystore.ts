@@ -169,6 +169,8 @@ async function checkPermissions(file: string): Promise<void> {
 export interface LoadKeystoreOptions {
   /** Called only when the keystore is encrypted; returns undefined when no passphrase can be had. */
   readonly passphrase: () => Promise<string | undefined>;
+  /** The environment variable that supplies the passphrase, named in the error when none is given. */
+  readonly passphraseEnv?: string;
 }
 
 export async function keystoreExists(home: string): Promise<boolean> {
@@ -192,7 +194,7 @@ export async function loadKeystore(home: string, opts: LoadKeystoreOptions): Pro
     if (pass === undefined) {
       throw new SigilError(
         'PASSPHRASE_REQUIRED',
-        `the keys in ${file} are encrypted; set SIGIL_PASSPHRASE (or the variable named by keystore.passphrase_env) or run in a terminal to be asked`,
+        `the keys in ${file} are encrypted; set ${opts.passphraseEnv ?? 'SIGIL_PASSPHRASE'} or run in a terminal to be asked`,
       );
     }
     kek = await deriveKey(pass, fromBase64(ks.kdf.salt), ks.kdf.log_n);

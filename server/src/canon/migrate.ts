@@ -36,6 +36,8 @@ export interface MigrationReport {
   readonly dryRun: boolean;
   readonly total: number;
   readonly migrated: Array<{ index: number; legacy: string; id: string }>;
+  /** What would be (dry run) or was attempted: every record that passed the checks, in file order. */
+  readonly planned: Array<{ index: number; legacy: string; kind: string; space: Space }>;
   readonly skipped: Array<{ index: number; legacy: string; reason: string; existing: string | null }>;
   readonly rejected: Array<{ index: number; reason: string }>;
 }
@@ -44,17 +46,27 @@ export interface MigrationReport {
 export async function readLegacyFile(file: string): Promise<unknown[]> {
   const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') throw new SigilError('NOT_FOUND', `no such file: ${file}`);
+    if (e.code === 'EISDIR') throw new SigilError('BAD_USAGE', `${file} is a directory, not a legacy records file`);
     throw e;
   });
   const trimmed = text.trimStart();
-  if (trimmed.startsWith('[')) {
-    const parsed = parseStrictJson(text, file);
-    return parsed as unknown[];
-  }
+  if (trimmed.startsWith('[')) return parseStrictJson(text, file) as unknown[];
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  // One object spread over several lines is a single record, not JSONL.
+  if (trimmed.startsWith('{') && lines.length > 1 && !lines[0]?.trim().endsWith('}')) return [parseStrictJson(text, file)];
   const out: unknown[] = [];
   text.split('\n').forEach((line, i) => {
     if (line.trim() === '') return;
-    out.push(parseStrictJson(line, `${file}:${i + 1}`));
+    try {
+      out.push(parseStrictJson(line, file));
+    } catch (e) {
+      // The parser counts lines within the one line it was given; report the file's line instead.
+      if (e instanceof SigilError && typeof e.details?.column === 'number') {
+        const rest = e.message.replace(/^.*?:\d+:\d+: /, '');
+        throw new SigilError('BAD_INPUT', `${file}:${i + 1}:${e.details.column}: ${rest}`, { source: file, line: i + 1, column: e.details.column });
+      }
+      throw e;
+    }
   });
   return out;
 }
@@ -141,7 +153,8 @@ export async function migrate(store: MigrationTarget, values: unknown[], opts: M
     todo.push(c);
   }
   const migrated: MigrationReport['migrated'] = [];
-  const base = { dryRun: opts.dryRun, total: values.length, skipped, rejected };
+  const planned = todo.map((c) => ({ index: c.index, legacy: c.legacyIdentity, kind: c.kind, space: c.space }));
+  const base = { dryRun: opts.dryRun, total: values.length, planned, skipped, rejected };
   if (opts.dryRun || (rejected.length > 0 && !opts.skipInvalid)) return { ...base, migrated };
   // Appends issued together share group commits; the queue keeps file order.
   const results = await Promise.allSettled(

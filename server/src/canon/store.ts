@@ -305,7 +305,7 @@ function parseCursor(cursor: string): number {
 function lockedError(location: string, cause: unknown, owner: string | null): SigilError {
   return new SigilError(
     'STORE_LOCKED',
-    `the store at ${location} is locked by another process${owner ? ` (${owner})` : ''}; stop it, or send the request through it`,
+    `the store at ${location} is locked by another process${owner ? ` (${owner})` : ''}; wait for it to finish or stop it (a language server or "sigil serve" owning the store would take the request instead)`,
     { location },
     { cause },
   );

@@ -12,7 +12,7 @@ export function formatRecord(r: CanonicalRecord): string {
     `actor      ${r.body.actor}`,
     `prev       ${r.body.prev ?? '(none)'}`,
     `signed by  ${r.signature.key_id}`,
-    ...(r.body.links.length ? [`links      ${r.body.links.map((l) => `${l.rel}${l.id ? ` ${l.id}` : ''}${l.hash ? ` ${l.hash}` : ''}`).join('; ')}`] : []),
+    ...(r.body.links.length ? [`links      ${r.body.links.map((l) => `${l.rel}${l.id ? ` ${l.id}` : ''}${l.hash ? ` ${l.hash}` : ''}${l.note ? ` (${l.note})` : ''}`).join('; ')}`] : []),
     'payload:',
     JSON.stringify(r.body.payload, null, 2),
   ].join('\n');

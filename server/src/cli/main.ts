@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { SigilError } from '../../../shared/src/errors.js';
 import { canonicalize, parseStrictJson, type JsonValue } from '../../../shared/src/jcs.js';
 import { isSpace, type Space } from '../../../shared/src/record.js';
@@ -19,7 +20,6 @@ import { migrate } from '../canon/migrate.js';
 import { serveHome } from '../serve.js';
 import { readLegacyFile } from '../canon/migrate.js';
 import { loadConfig } from '../config/load.js';
-import { describeConfig } from '../../../shared/src/config-schema.js';
 import { formatRecord, formatVerify } from './format.js';
 
 import { VERSION } from '../version.js';
@@ -28,6 +28,10 @@ interface GlobalOptions {
   home?: string;
   json?: boolean;
   actor?: string;
+}
+
+function proofLines(proof: readonly string[]): string[] {
+  return proof.length === 0 ? ['proof: (empty: nothing to prove between equal sizes)'] : ['proof:', ...proof.map((h) => `  ${h}`)];
 }
 
 async function readInput(source: string, what: string): Promise<string> {
@@ -136,10 +140,10 @@ export async function runCli(argv: string[]): Promise<number> {
               ok: true,
               home,
               origin: res.origin,
-              root_key_id: ks.root.keyId,
-              runtime_key_id: ks.runtime.keyId,
-              data_key_id: ks.dataKeyId,
-              keys_encrypted: res.encrypted,
+              rootKeyId: ks.root.keyId,
+              runtimeKeyId: ks.runtime.keyId,
+              dataKeyId: ks.dataKeyId,
+              keysEncrypted: res.encrypted,
               genesis: res.runtime.store.head('system')?.id ?? null,
             },
             () =>
@@ -181,7 +185,13 @@ export async function runCli(argv: string[]): Promise<number> {
     .action(
       action(async (id: string) => {
         const view = await withApi('canon get', (api) => api.get(id));
-        out().result(view.record, () => formatRecord(view.record));
+        out().result(view.record, () => {
+          const v = view.verification;
+          const status = v.ok
+            ? `verified: signature ok, included in the tree of size ${v.inclusion?.treeSize ?? '?'}`
+            : `NOT VERIFIED: ${v.reason ?? 'unknown reason'}`;
+          return `${formatRecord(view.record)}\n${status}`;
+        });
       }),
     );
 
@@ -191,7 +201,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .addOption(new Option('--space <space>', 'only this space').argParser(parseSpace))
     .option('--kind <kind>', 'only this kind')
     .option('--limit <n>', 'page size (1..1000)', parseIntArg('--limit'), 50)
-    .option('--cursor <cursor>', 'continue after a previous page (its next_cursor)')
+    .option('--cursor <cursor>', 'continue after a previous page (its nextCursor)')
     .addOption(new Option('--order <order>', 'asc or desc').choices(['asc', 'desc']).default('asc'))
     .action(
       action(async (opts: { space?: Space; kind?: string; limit: number; cursor?: string; order: 'asc' | 'desc' }) => {
@@ -204,9 +214,9 @@ export async function runCli(argv: string[]): Promise<number> {
             ...(opts.cursor ? { cursor: opts.cursor } : {}),
           }),
         );
-        out().result({ records: page.records, next_cursor: page.nextCursor }, () => {
+        out().result({ records: page.records, nextCursor: page.nextCursor }, () => {
           const lines = page.records.map(
-            (r) => `${String(r.body.seq).padStart(6)}  ${r.id}  ${r.body.space.padEnd(6)}  ${r.body.kind}  ${r.body.ts}`,
+            (r) => `${String(r.body.seq).padStart(6)}  ${r.id}  ${r.body.space.padEnd(6)}  ${r.body.kind.padEnd(24)}  ${r.body.ts}`,
           );
           if (page.nextCursor) lines.push(`-- more: --cursor ${page.nextCursor}`);
           return lines.length ? lines.join('\n') : '(no records)';
@@ -250,7 +260,7 @@ export async function runCli(argv: string[]): Promise<number> {
       action(async (id: string, opts: { size?: number }) => {
         const p = await withApi('canon proof inclusion', (api) => api.inclusionProof(id, opts.size));
         out().result(p, () =>
-          [`record     ${p.id}`, `leaf index ${p.leafIndex}`, `tree size  ${p.treeSize}`, `root       ${p.rootHash}`, 'proof:', ...p.proof.map((h) => `  ${h}`)].join(
+          [`record     ${p.id}`, `leaf index ${p.leafIndex}`, `tree size  ${p.treeSize}`, `root       ${p.rootHash}`, ...proofLines(p.proof)].join(
             '\n',
           ),
         );
@@ -265,7 +275,7 @@ export async function runCli(argv: string[]): Promise<number> {
       action(async (oldSize: number, newSize: number | undefined) => {
         const p = await withApi('canon proof consistency', (api) => api.consistencyProof(oldSize, newSize));
         out().result(p, () =>
-          [`old size ${p.oldSize}  root ${p.oldRoot}`, `new size ${p.newSize}  root ${p.newRoot}`, 'proof:', ...p.proof.map((h) => `  ${h}`)].join('\n'),
+          [`old size ${p.oldSize}  root ${p.oldRoot}`, `new size ${p.newSize}  root ${p.newRoot}`, ...proofLines(p.proof)].join('\n'),
         );
       }),
     );
@@ -289,7 +299,7 @@ export async function runCli(argv: string[]): Promise<number> {
         const res = await withApi('canon export', (api) =>
           opts.out ? exportToFile(api, opts.out) : exportCanon(api, process.stdout),
         );
-        if (opts.out) out().result({ ok: true, file: opts.out, size: res.size, root_hash: res.rootHash }, () => `exported ${res.size} records to ${opts.out}`);
+        if (opts.out) out().result({ ok: true, file: opts.out, size: res.size, rootHash: res.rootHash }, () => `exported ${res.size} records to ${opts.out}`);
       }),
     );
 
@@ -320,9 +330,15 @@ export async function runCli(argv: string[]): Promise<number> {
           migrate(api, values, { actor, dryRun: opts.dryRun === true, skipInvalid: opts.skipInvalid === true }),
         );
         out().result(report, () => {
-          const lines = [
-            `${report.dryRun ? 'dry run: ' : ''}${report.migrated.length} migrated, ${report.skipped.length} skipped, ${report.rejected.length} rejected (of ${report.total})`,
-          ];
+          const lines = report.dryRun
+            ? [`dry run: ${report.planned.length} would be migrated, ${report.skipped.length} skipped, ${report.rejected.length} rejected (of ${report.total})`]
+            : [];
+          for (const p of report.dryRun ? report.planned : []) lines.push(`  would migrate #${p.index} ${p.legacy} as ${p.space}/${p.kind}`);
+          if (!report.dryRun) {
+            lines.push(
+              `${report.migrated.length} migrated, ${report.skipped.length} skipped, ${report.rejected.length} rejected (of ${report.total})`,
+            );
+          }
           for (const s of report.skipped) lines.push(`  skipped  #${s.index} ${s.legacy}: ${s.reason}${s.existing ? ` (${s.existing})` : ''}`);
           for (const r of report.rejected) lines.push(`  rejected #${r.index}: ${r.reason}`);
           if (report.rejected.length > 0 && !opts.skipInvalid && !report.dryRun) {
@@ -357,17 +373,27 @@ export async function runCli(argv: string[]): Promise<number> {
     .action(
       action(async () => {
         const home = requireHome(resolveHome(globals().home, env, cwd), cwd);
+        if (!existsSync(home)) throw new SigilError('HOME_MISSING', `no Sigil home at ${home}; run "sigil init" first`);
         const { config: c, origins } = await loadConfig({ home, env });
-        const docs = describeConfig();
-        out().result({ config: c, origins }, () =>
-          docs
-            .map((d) => {
-              const [section, key] = d.key.split('.') as [keyof typeof c, string];
-              const v = (c[section] as Record<string, unknown>)[key];
-              return `${d.key} = ${JSON.stringify(v)}  (${origins[d.key]?.name ?? 'defaults'})`;
-            })
-            .join('\n'),
-        );
+        out().result({ config: c, origins }, () => {
+          const lines: string[] = [];
+          for (const [section, values] of Object.entries(c) as Array<[string, Record<string, unknown>]>) {
+            if (section === 'policies') {
+              const entries = Object.entries(values);
+              if (entries.length === 0) lines.push('policies = {}  (defaults)');
+              for (const [op, rule] of entries) {
+                const from = Object.entries(origins).find(([k]) => k.startsWith(`policies."${op}"`))?.[1]?.name ?? 'defaults';
+                lines.push(`policies."${op}" = ${JSON.stringify(rule)}  (${from})`);
+              }
+              continue;
+            }
+            for (const [key, v] of Object.entries(values)) {
+              const k = `${section}.${key}`;
+              lines.push(`${k} = ${v === undefined ? '(not set)' : JSON.stringify(v)}  (${origins[k]?.name ?? 'defaults'})`);
+            }
+          }
+          return lines.join('\n');
+        });
       }),
     );
 
@@ -375,7 +401,12 @@ export async function runCli(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+      // A bare `sigil` or `sigil canon` shows the help but is still a usage error.
+      if (e.code === 'commander.help') {
+        if (jsonMode) reportError(new SigilError('BAD_USAGE', 'a command is required; run with --help for the list'), true);
+        return e.exitCode === 0 ? 0 : 2;
+      }
       if (jsonMode) reportError(new SigilError('BAD_USAGE', e.message.replace(/^error: /, '')), true);
       return 2;
     }

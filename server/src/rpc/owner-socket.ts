@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { createMessageConnection, ResponseError, SocketMessageReader, SocketMessageWriter } from 'vscode-jsonrpc/node';
-import type { MessageConnection } from 'vscode-jsonrpc/node';
+import type { CancellationToken, MessageConnection } from 'vscode-jsonrpc/node';
 import { toSigilError, SigilError } from '../../../shared/src/errors.js';
 import { REQUESTS, SIGIL_RPC_ERROR, sigilErrorFromRpc, type RequestMethod, type ParamsOf, type ResultOf } from '../../../shared/src/protocol.js';
 import type { Handlers } from '../service/handlers.js';
@@ -41,10 +41,24 @@ export function toResponseError(e: unknown): ResponseError<unknown> {
   return new ResponseError(SIGIL_RPC_ERROR, err.message, err.toJSON());
 }
 
+/**
+ * The params and cancellation token of a request handler registered by method name. vscode-jsonrpc passes
+ * params by position spread before the token, and only the token when params are omitted (Neovim sends an
+ * empty Lua table as `[]`): no params or `[]` count as none, a single positional param as the params.
+ */
+export function requestArgs(args: readonly unknown[]): { params: unknown; token: CancellationToken | undefined } {
+  const n = Math.max(0, args.length - 1);
+  return {
+    params: n === 0 ? undefined : n === 1 ? args[0] : args.slice(0, n),
+    token: args[n] as CancellationToken | undefined,
+  };
+}
+
 /** Registers every protocol request of `handlers` on a JSON-RPC connection. */
 export function serveRequests(conn: MessageConnection, handlers: Handlers, defaultActor: string): void {
   for (const method of Object.keys(REQUESTS) as RequestMethod[]) {
-    conn.onRequest(method, async (params: unknown) => {
+    conn.onRequest(method, async (...args: unknown[]) => {
+      const { params } = requestArgs(args);
       try {
         return await (handlers[method] as (p: unknown, c: { defaultActor: string }) => Promise<unknown>)(params, { defaultActor });
       } catch (e) {

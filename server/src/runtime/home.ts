@@ -7,7 +7,7 @@ import { promises as fs, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { SigilError } from '../../../shared/src/errors.js';
-import { renderDefaultToml, type SigilConfig, type ConfigLayer } from '../../../shared/src/config-schema.js';
+import { renderDefaultToml, ORIGIN_PATTERN, type SigilConfig, type ConfigLayer } from '../../../shared/src/config-schema.js';
 import { loadConfig, CONFIG_FILE_NAME } from '../config/load.js';
 import { createKeystore, loadKeystore, KEYSTORE_FILE, type Keystore } from '../canon/keystore.js';
 import { LevelCanonStore } from '../canon/store.js';
@@ -139,6 +139,7 @@ export async function openRuntime(opts: OpenOptions): Promise<SigilRuntime> {
   const { config } = await loadConfig({ home, env: opts.env, ...(opts.flags ? { flags: opts.flags } : {}) });
   const keystore = await loadKeystore(home, {
     passphrase: () => opts.passphrase.get(passphraseEnvName(config), { confirm: false }),
+    passphraseEnv: passphraseEnvName(config),
   });
   const store = await LevelCanonStore.open({
     location: path.join(home, STORE_DIR),
@@ -184,35 +185,54 @@ export async function initHome(opts: InitOptions): Promise<InitResult> {
       { home },
     );
   }
+  if (opts.origin !== undefined && !ORIGIN_PATTERN.test(opts.origin)) {
+    throw new SigilError(
+      'BAD_USAGE',
+      `--origin ${JSON.stringify(opts.origin)} is not a valid checkpoint origin: use printable ASCII without spaces or '+', e.g. example.com/mylog`,
+    );
+  }
+  const created = existing === null;
   await fs.mkdir(home, { recursive: true, mode: 0o700 });
-  await fs.chmod(home, 0o700);
-  const { config } = await loadConfig({ home, env: opts.env, ...(opts.flags ? { flags: opts.flags } : {}) });
-  const passphrase = await opts.passphrase.get(passphraseEnvName(config), { confirm: true });
-  const keystore = await createKeystore(home, { passphrase, scryptLogN: config.keystore.scrypt_log_n });
-  const origin = opts.origin ?? config.canon.origin ?? `sigil.local/${keystore.root.keyId.slice(0, 16)}`;
-  await fs.writeFile(path.join(home, CONFIG_FILE_NAME), renderDefaultToml({ origin }), { mode: 0o600, flag: 'wx' });
-  const store = await LevelCanonStore.create({
-    location: path.join(home, STORE_DIR),
-    keystore,
-    origin,
-    groupCommitMaxBatch: config.canon.group_commit_max_batch,
-    verifyWorkers: config.canon.verify_workers,
-  });
-  await writeOwner(home, opts.ownerDescription);
-  return {
-    origin,
-    encrypted: keystore.encrypted,
-    runtime: {
-      home,
-      config,
+  try {
+    await fs.chmod(home, 0o700);
+    const { config } = await loadConfig({ home, env: opts.env, ...(opts.flags ? { flags: opts.flags } : {}) });
+    const passphrase = await opts.passphrase.get(passphraseEnvName(config), { confirm: true });
+    const keystore = await createKeystore(home, { passphrase, scryptLogN: config.keystore.scrypt_log_n });
+    const origin = opts.origin ?? config.canon.origin ?? `sigil.local/${keystore.root.keyId.slice(0, 16)}`;
+    await fs.writeFile(path.join(home, CONFIG_FILE_NAME), renderDefaultToml({ origin }), { mode: 0o600, flag: 'wx' });
+    const store = await LevelCanonStore.create({
+      location: path.join(home, STORE_DIR),
       keystore,
-      store,
-      async close() {
-        await store.close();
-        await removeOwner(home);
+      origin,
+      groupCommitMaxBatch: config.canon.group_commit_max_batch,
+      verifyWorkers: config.canon.verify_workers,
+    });
+    await writeOwner(home, opts.ownerDescription);
+    return {
+      origin,
+      encrypted: keystore.encrypted,
+      runtime: {
+        home,
+        config,
+        keystore,
+        store,
+        async close() {
+          await store.close();
+          await removeOwner(home);
+        },
       },
-    },
-  };
+    };
+  } catch (e) {
+    // A failed init leaves nothing behind, so running it again just works.
+    await undoInit(home, created);
+    throw e;
+  }
+}
+
+async function undoInit(home: string, removeHome: boolean): Promise<void> {
+  for (const name of [KEYSTORE_FILE, CONFIG_FILE_NAME, OWNER_FILE]) await fs.rm(path.join(home, name), { force: true });
+  await fs.rm(path.join(home, STORE_DIR), { recursive: true, force: true });
+  if (removeHome) await fs.rmdir(home).catch(() => undefined);
 }
 
 export function defaultActor(): string {
