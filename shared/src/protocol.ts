@@ -117,7 +117,11 @@ export const Params = {
   list: z.strictObject({
     space: space.optional(),
     kind: z.string().min(1).max(64).optional(),
-    limit: z.int().min(1).max(1000).optional(),
+    limit: z
+      .int({ error: 'must be an integer from 1 to 1000' })
+      .min(1, { error: 'must be an integer from 1 to 1000' })
+      .max(1000, { error: 'must be an integer from 1 to 1000' })
+      .optional(),
     cursor: z.string().max(40).optional(),
     order: z.enum(['asc', 'desc']).optional(),
   }),
