@@ -96,16 +96,20 @@ export function startServer(connection: Connection): void {
             }
           };
         }
+        const abort = new AbortController();
+        const cancelled = token?.onCancellationRequested(() => abort.abort());
         try {
           await opened;
-          if (token?.isCancellationRequested) throw new SigilError('BAD_USAGE', 'request cancelled');
+          if (token?.isCancellationRequested) throw new SigilError('CANCELLED', `${method} was cancelled`);
           return await (h[method] as (p: unknown, c: object) => Promise<unknown>)(params, {
             defaultActor: 'editor',
+            signal: abort.signal,
             ...(progress ? { onProgress: progress } : {}),
           });
         } catch (e) {
           throw toResponseError(e);
         } finally {
+          cancelled?.dispose();
           reporter?.done();
         }
       });

@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   STORE_LOCKED: { exit: 6, summary: 'store locked by another process' },
   STORE_CLOSED: { exit: 1, summary: 'store is not open' },
   STORE_CORRUPT: { exit: 3, summary: 'store is corrupt' },
+  CANCELLED: { exit: 1, summary: 'cancelled by the caller' },
 } as const;
 
 export type SigilErrorCode = keyof typeof ERROR_CODES;

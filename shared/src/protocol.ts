@@ -239,7 +239,8 @@ export function sigilErrorFromRpc(e: unknown): SigilError {
 /** Validates params against the method's schema; a SigilError naming the field on failure. */
 export function parseParams<M extends RequestMethod>(method: M, params: unknown): z.output<(typeof REQUESTS)[M]['params']> {
   const schema = REQUESTS[method].params as z.ZodType;
-  const res = schema.safeParse(params ?? undefined);
+  // No params at all means none given: the same as an empty object.
+  const res = schema.safeParse(params ?? {});
   if (!res.success) {
     const issue = res.error.issues[0];
     const where = issue && issue.path.length ? issue.path.join('.') : 'params';

@@ -1,5 +1,6 @@
 /** Streams the store's records in seq order into a ChainVerifier, one window at a time. */
 import type { ClassicLevel } from 'classic-level';
+import { SigilError } from '../../../shared/src/errors.js';
 import { toHex, bytesEqual } from '../../../shared/src/bytes.js';
 import type { TreeNode } from '../../../shared/src/merkle.js';
 import { ChainVerifier, type BrokenEntry, type ChainResult, type LogEntry } from './chain-verifier.js';
@@ -82,7 +83,7 @@ export async function verifyStream(
   try {
     let done = false;
     while (!done) {
-      if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('verification cancelled');
+      if (opts.signal?.aborted) throw new SigilError('CANCELLED', 'verification was cancelled');
       const chunk = await it.nextv(WINDOW);
       if (chunk.length === 0) break;
       const ids = chunk.map(([, v]) => toHex(v));

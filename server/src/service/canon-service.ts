@@ -64,7 +64,7 @@ export function localCanonApi(rt: SigilRuntime, defaultActor: string): CanonApi 
     get: (id) => recordView(rt, id),
     getBySeq: (seq) => store.getBySeq(seq),
     list: (q) => store.list(q),
-    verify: (onProgress) => store.verify(onProgress ? { onProgress } : {}),
+    verify: (opts) => store.verify(opts ?? {}),
     inclusionProof: (id, treeSize) => store.inclusionProof(id, treeSize),
     consistencyProof: (oldSize, newSize) => store.consistencyProof(oldSize, newSize),
     checkpoint: () => store.checkpoint(),

@@ -10,6 +10,8 @@ export interface RequestContext {
   /** Who the request comes from when it names no actor, e.g. "editor" or "cli". */
   readonly defaultActor: string;
   readonly onProgress?: (checked: number, total: number) => void;
+  /** Aborts long requests (verify) when the client cancels. */
+  readonly signal?: AbortSignal;
 }
 
 type Handler<M extends RequestMethod> = (params: unknown, ctx: RequestContext) => Promise<ResultOf<M>>;
@@ -32,7 +34,7 @@ export function createHandlers(session: StoreSession): Handlers {
     'sigil/canon.list': async (p, ctx) => api(ctx).list(parseParams('sigil/canon.list', p)),
     'sigil/canon.verify': async (p, ctx) => {
       parseParams('sigil/canon.verify', p);
-      return api(ctx).verify(ctx.onProgress);
+      return api(ctx).verify({ ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
     },
     'sigil/canon.checkpoint': async (p, ctx) => {
       parseParams('sigil/canon.checkpoint', p);

@@ -1,0 +1,183 @@
+/**
+ * A second real LSP client: headless Neovim runs test/e2e/nvim/store-info.lua, which starts the bundled
+ * language server with vim.lsp.start_client, asks for `sigil/store.info` right after initializing, and
+ * writes what it got as JSON. This test checks that document.
+ *
+ * Neovim is required (CI installs it: `apt-get install -y neovim`, 0.7.2 on Debian 12). Without it the
+ * test FAILS, saying so; set SIGIL_SKIP_NVIM=1 to skip it on a machine without Neovim.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SIGIL_RPC_ERROR, type StoreInfo } from '../../shared/src/protocol.js';
+import type { SigilErrorData } from '../../shared/src/errors.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = path.join(ROOT, 'bin', 'sigil.js');
+const SERVER = path.join(ROOT, 'dist', 'server', 'main.cjs');
+const BUNDLES = [SERVER, path.join(ROOT, 'dist', 'cli.cjs')];
+const SCRIPT = path.join(ROOT, 'test', 'e2e', 'nvim', 'store-info.lua');
+const TIMEOUT_MS = 30_000;
+
+const SKIP = process.env.SIGIL_SKIP_NVIM === '1';
+
+interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function show(r: RunResult): string {
+  return `exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
+}
+
+/** The inherited environment without any SIGIL_* variable (the server rejects unknown ones). */
+function baseEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SIGIL_')) env[k] = v;
+  return { ...env, ...extra };
+}
+
+async function collect(child: ChildProcess, timeoutMs = TIMEOUT_MS): Promise<RunResult> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const [code] = (await once(child, 'close')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+/** Rebuilds dist/ when a bundle is missing or older than any source file it is bundled from. */
+async function ensureBuilt(): Promise<void> {
+  const newest = async (dir: string): Promise<number> => {
+    let m = 0;
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      m = Math.max(m, e.isDirectory() ? await newest(p) : (await stat(p)).mtimeMs);
+    }
+    return m;
+  };
+  const built = Math.min(
+    ...(await Promise.all(BUNDLES.map(async (b) => (existsSync(b) ? (await stat(b)).mtimeMs : 0)))),
+  );
+  const sources = Math.max(
+    await newest(path.join(ROOT, 'server', 'src')),
+    await newest(path.join(ROOT, 'shared', 'src')),
+  );
+  if (built >= sources) return;
+  const r = await collect(
+    spawn(process.execPath, ['esbuild.mjs'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
+  assert.equal(r.code, 0, `node esbuild.mjs failed\n${show(r)}`);
+}
+
+/** `nvim --version`'s first line, or null when there is no nvim on PATH. */
+function nvimVersion(): string | null {
+  const r = spawnSync('nvim', ['--version'], { encoding: 'utf8', timeout: TIMEOUT_MS });
+  if (r.error || r.status !== 0) return null;
+  return r.stdout.split('\n')[0] ?? '';
+}
+
+/** What store-info.lua writes (vim.fn.json_encode drops nil fields, so err is absent on success). */
+interface NvimReport {
+  error?: string;
+  server_info?: { name: string; version?: string };
+  store_info?: { err?: unknown; result?: StoreInfo };
+  bad_get?: { err?: { code: number; message: string; data?: SigilErrorData }; result?: unknown };
+  store_changed?: StoreInfo;
+  server_exit_code?: number;
+}
+
+describe('Neovim as an LSP client of the Sigil server', { concurrency: 1 }, () => {
+  let scratch = '';
+
+  before(async () => {
+    if (SKIP) return;
+    await ensureBuilt();
+    scratch = await mkdtemp(path.join(os.tmpdir(), 'sigil-nvim-'));
+  });
+
+  after(async () => {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  });
+
+  it(
+    'vim.lsp.start_client: initializes, sigil/store.info answers ready with the home, errors carry data.code',
+    { skip: SKIP ? 'SIGIL_SKIP_NVIM=1' : false },
+    async () => {
+      const version = nvimVersion();
+      assert.ok(
+        version !== null,
+        'nvim (Neovim) is not installed, and this test needs it as a real LSP client: install it (Debian: apt-get update && apt-get install -y neovim), or set SIGIL_SKIP_NVIM=1 to skip this test',
+      );
+
+      const home = path.join(scratch, 'home');
+      const workspace = path.join(scratch, 'workspace');
+      const xdg = path.join(scratch, 'xdg');
+      const out = path.join(scratch, 'result.json');
+      await mkdir(workspace);
+      const cliEnv = baseEnv();
+      const init = await collect(
+        spawn(process.execPath, [BIN, '--json', '--home', home, 'init'], {
+          env: cliEnv,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      );
+      assert.equal(init.code, 0, show(init));
+      const origin = (JSON.parse(init.stdout) as { origin: string }).origin;
+
+      // Neovim writes its LSP log and state under the XDG directories: keep them in the scratch dir.
+      const env = baseEnv({
+        E2E_SIGIL_NODE: process.execPath,
+        E2E_SIGIL_SERVER: SERVER,
+        E2E_SIGIL_ROOT: workspace,
+        E2E_SIGIL_HOME: home,
+        E2E_SIGIL_OUT: out,
+        E2E_SIGIL_TIMEOUT_MS: String(TIMEOUT_MS / 2),
+        XDG_CONFIG_HOME: path.join(xdg, 'config'),
+        XDG_CACHE_HOME: path.join(xdg, 'cache'),
+        XDG_DATA_HOME: path.join(xdg, 'data'),
+        XDG_STATE_HOME: path.join(xdg, 'state'),
+      });
+      const nvim = await collect(
+        spawn('nvim', ['--headless', '--noplugin', '-n', '-i', 'NONE', '-u', SCRIPT], {
+          cwd: workspace,
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+        TIMEOUT_MS * 2,
+      );
+      const text = existsSync(out) ? await readFile(out, 'utf8') : '';
+      assert.equal(nvim.code, 0, `nvim (${version}) failed\n${show(nvim)}\n--- result file\n${text}`);
+      const report = JSON.parse(text) as NvimReport;
+      assert.equal(report.error, undefined, text);
+
+      assert.equal(report.server_info?.name, 'sigil', text);
+      assert.equal(report.store_info?.err, undefined, text);
+      const info = report.store_info?.result;
+      assert.equal(info?.status, 'ready', text);
+      assert.equal(info?.home, home);
+      assert.equal(info?.origin, origin);
+      assert.equal(info?.size, 1);
+      assert.equal(report.store_changed?.status, 'ready', text);
+      assert.equal(report.store_changed?.home, home);
+
+      const err = report.bad_get?.err;
+      assert.equal(err?.code, SIGIL_RPC_ERROR, text);
+      assert.equal(err?.data?.code, 'BAD_INPUT', text);
+      assert.equal(err?.data?.details?.field, 'id', text);
+
+      assert.equal(report.server_exit_code, 0, 'the server exits 0 after shutdown + exit');
+      assert.ok(!existsSync(path.join(workspace, '.sigil')), 'init_options.home wins over root_dir');
+      assert.ok(!existsSync(path.join(home, 'owner.json')), 'the server removed its owner file');
+    },
+  );
+});

@@ -1,0 +1,1187 @@
+/**
+ * Protocol tests of the bundled language server (dist/server/main.cjs --stdio), spoken to by a real LSP
+ * client: a vscode-jsonrpc MessageConnection on the child's stdio. They cover the LSP lifecycle, every
+ * `sigil/*` request of the protocol table, the notifications, the error shape, the owner socket through
+ * which the CLI (bin/sigil.js) reaches the store while the server owns it, and that the CLI gives the
+ * same answers with and without a live owner.
+ *
+ * Every wait is for a message (notification, response, process exit) with a timeout; nothing sleeps.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import {
+  createMessageConnection,
+  ResponseError,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node';
+import {
+  REQUESTS,
+  SIGIL_RPC_ERROR,
+  type AppendedNotice,
+  type CheckpointResult,
+  type ConsistencyProofResult,
+  type InclusionProofResult,
+  type ListResult,
+  type ParamsOf,
+  type RecordView,
+  type RequestMethod,
+  type ResultOf,
+  type StoreInfo,
+  type VerifyResult,
+} from '../../shared/src/protocol.js';
+import type { SigilErrorCode, SigilErrorData } from '../../shared/src/errors.js';
+import type { CanonicalRecord } from '../../shared/src/record.js';
+import { canonicalize } from '../../shared/src/jcs.js';
+import { fromBase64, fromHex, toHex } from '../../shared/src/bytes.js';
+import { leafHash, verifyConsistency, verifyInclusion } from '../../shared/src/merkle.js';
+import { parseCheckpoint, verifySignedNote } from '../../shared/src/note.js';
+import { verify as ed25519Verify } from '../../shared/src/ed25519.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = path.join(ROOT, 'bin', 'sigil.js');
+const SERVER = path.join(ROOT, 'dist', 'server', 'main.cjs');
+const BUNDLES = [SERVER, path.join(ROOT, 'dist', 'cli.cjs')];
+
+/** Upper bound of any single wait; generous because the machine may be busy, never slept. */
+const TIMEOUT_MS = 30_000;
+const ID_RE = /^[0-9a-f]{64}$/;
+const HEX32_RE = /^[0-9a-f]{64}$/;
+
+let scratch = '';
+
+// ---------------------------------------------------------------------------------------------------
+// Environment and build
+
+/** The inherited environment without any SIGIL_* variable (no home, no passphrase, no config). */
+function baseEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SIGIL_')) env[k] = v;
+  return { ...env, ...extra };
+}
+
+interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function show(r: RunResult): string {
+  return `exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
+}
+
+async function collect(child: ChildProcess): Promise<RunResult> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
+  const [code] = (await once(child, 'close')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+/** Rebuilds dist/ when a bundle is missing or older than any source file it is bundled from. */
+async function ensureBuilt(): Promise<void> {
+  const newest = async (dir: string): Promise<number> => {
+    let m = 0;
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      m = Math.max(m, e.isDirectory() ? await newest(p) : (await stat(p)).mtimeMs);
+    }
+    return m;
+  };
+  const built = Math.min(
+    ...(await Promise.all(BUNDLES.map(async (b) => (existsSync(b) ? (await stat(b)).mtimeMs : 0)))),
+  );
+  const sources = Math.max(
+    await newest(path.join(ROOT, 'server', 'src')),
+    await newest(path.join(ROOT, 'shared', 'src')),
+  );
+  if (built >= sources) return;
+  const r = await collect(
+    spawn(process.execPath, ['esbuild.mjs'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
+  assert.equal(r.code, 0, `node esbuild.mjs failed\n${show(r)}`);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The CLI
+
+function sigil(args: readonly string[], input = ''): Promise<RunResult> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: scratch,
+    env: baseEnv(),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  child.stdin.on('error', () => {}); // the CLI may exit without reading its input
+  child.stdin.end(input);
+  return collect(child);
+}
+
+async function expectExit(code: number, args: readonly string[], input = ''): Promise<RunResult> {
+  const r = await sigil(args, input);
+  assert.equal(r.code, code, `sigil ${args.join(' ')}\n${show(r)}`);
+  return r;
+}
+
+async function cliJson<T>(args: readonly string[], input = ''): Promise<T> {
+  return JSON.parse((await expectExit(0, ['--json', ...args], input)).stdout) as T;
+}
+
+async function cliInit(home: string): Promise<{ genesis: string; origin: string }> {
+  return cliJson(['--home', home, 'init', '--origin', 'test.example/protocol-cli']);
+}
+
+async function cliAppend(home: string, kind: string, payload: unknown): Promise<{ id: string; seq: number }> {
+  return cliJson(
+    ['--home', home, 'canon', 'append', '--kind', kind, '--payload', '-'],
+    JSON.stringify(payload),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The LSP client
+
+interface Received {
+  readonly method: string;
+  readonly params: unknown;
+}
+
+type ProgressValue = {
+  kind: 'begin' | 'report' | 'end';
+  title?: string;
+  percentage?: number;
+  message?: string;
+};
+
+/** A real JSON-RPC client on the stdio of a spawned server: records every notification it receives. */
+class LspClient {
+  readonly received: Received[] = [];
+  /** Methods of the requests the server sent to the client (answered with null). */
+  readonly serverRequests: string[] = [];
+  private readonly listeners = new Set<() => void>();
+  private stderrText = '';
+  exitCode: number | null | undefined = undefined;
+  readonly exited: Promise<number | null>;
+
+  private constructor(
+    readonly child: ChildProcess,
+    readonly conn: MessageConnection,
+  ) {
+    child.stderr?.setEncoding('utf8').on('data', (s: string) => (this.stderrText += s));
+    this.exited = new Promise((resolve) => {
+      child.on('exit', (code) => {
+        this.exitCode = code;
+        resolve(code);
+        this.poke();
+      });
+    });
+    conn.onNotification((method, params) => this.push({ method, params }));
+    // $/progress is routed to progress handlers; with none registered for the token it lands here.
+    conn.onUnhandledProgress((p) => this.push({ method: '$/progress', params: p }));
+    conn.onRequest((method) => {
+      this.serverRequests.push(method);
+      return null;
+    });
+    conn.onError(() => undefined);
+    conn.listen();
+  }
+
+  static start(extraEnv: Readonly<Record<string, string>> = {}): LspClient {
+    const child = spawn(process.execPath, [SERVER, '--stdio'], {
+      cwd: scratch,
+      env: baseEnv(extraEnv),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    child.stdin?.on('error', () => {});
+    const conn = createMessageConnection(
+      new StreamMessageReader(child.stdout!),
+      new StreamMessageWriter(child.stdin!),
+    );
+    return new LspClient(child, conn);
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get stderr(): string {
+    return this.stderrText;
+  }
+
+  private push(e: Received): void {
+    this.received.push(e);
+    this.poke();
+  }
+
+  private poke(): void {
+    for (const l of [...this.listeners]) l();
+  }
+
+  /** Index to pass to waitFor/since to ignore what was received before now. */
+  mark(): number {
+    return this.received.length;
+  }
+
+  since(mark: number, method?: string): Received[] {
+    return this.received.slice(mark).filter((e) => method === undefined || e.method === method);
+  }
+
+  /** The first notification `method` received at or after `since` that satisfies `pred`. */
+  waitFor<T>(
+    method: string,
+    pred: (p: T) => boolean = () => true,
+    since = 0,
+    timeoutMs = TIMEOUT_MS,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const check = (): void => {
+        for (let i = since; i < this.received.length; i++) {
+          const e = this.received[i]!;
+          if (e.method === method && pred(e.params as T)) {
+            done();
+            resolve(e.params as T);
+            return;
+          }
+        }
+        if (this.exitCode !== undefined) {
+          done();
+          reject(
+            new Error(
+              `the server exited (${this.exitCode}) before sending ${method}; stderr:\n${this.stderrText}`,
+            ),
+          );
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        const got = this.received.slice(since).map((e) => e.method);
+        reject(
+          new Error(
+            `no matching ${method} within ${timeoutMs} ms; received: ${got.join(', ') || 'nothing'}\nstderr:\n${this.stderrText}`,
+          ),
+        );
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        this.listeners.delete(check);
+      };
+      this.listeners.add(check);
+      check();
+    });
+  }
+
+  request<M extends RequestMethod>(
+    method: M,
+    params: ParamsOf<M> | Record<string, unknown>,
+  ): Promise<ResultOf<M>> {
+    return this.conn.sendRequest(method, params) as Promise<ResultOf<M>>;
+  }
+
+  /** initialize + initialized; returns the initialize result and the first sigil/store.changed. */
+  async initialize(opts: {
+    workspace?: string;
+    initializationOptions?: Record<string, unknown>;
+    /** Runs right after `initialized` is sent, before waiting for the first sigil/store.changed. */
+    afterInitialized?: () => Promise<void>;
+  }): Promise<{
+    result: { serverInfo?: { name: string; version?: string }; capabilities: object };
+    changed: StoreInfo;
+  }> {
+    const folder = opts.workspace ? pathToFileURL(opts.workspace).href : null;
+    const result = (await this.conn.sendRequest('initialize', {
+      processId: process.pid,
+      clientInfo: { name: 'sigil-protocol-test' },
+      rootUri: folder,
+      workspaceFolders: folder ? [{ uri: folder, name: path.basename(opts.workspace!) }] : null,
+      capabilities: { window: { workDoneProgress: true } },
+      ...(opts.initializationOptions ? { initializationOptions: opts.initializationOptions } : {}),
+    })) as { serverInfo?: { name: string; version?: string }; capabilities: object };
+    const mark = this.mark();
+    await this.conn.sendNotification('initialized', {});
+    await opts.afterInitialized?.();
+    const changed = await this.waitFor<StoreInfo>('sigil/store.changed', () => true, mark);
+    return { result, changed };
+  }
+
+  /** shutdown + exit; resolves with the exit code of the server process. */
+  async shutdown(): Promise<number | null> {
+    await this.conn.sendRequest('shutdown');
+    await this.conn.sendNotification('exit');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), TIMEOUT_MS);
+    const code = await this.exited;
+    clearTimeout(timer);
+    this.conn.dispose();
+    return code;
+  }
+
+  async kill(): Promise<void> {
+    this.conn.dispose();
+    if (this.exitCode === undefined) {
+      this.child.kill('SIGKILL');
+      await this.exited;
+    }
+  }
+}
+
+/** Asserts that `p` fails with a Sigil error (-32050) of `code`, with data {code, message, details?}. */
+async function sigilError(p: Promise<unknown>, code: SigilErrorCode): Promise<SigilErrorData> {
+  let err: unknown;
+  try {
+    await p;
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err instanceof ResponseError, `expected a ResponseError, got ${String(err)}`);
+  assert.equal(err.code, SIGIL_RPC_ERROR, err.message);
+  const data = err.data as SigilErrorData;
+  assert.ok(
+    Object.keys(data).every((k) => k === 'code' || k === 'message' || k === 'details'),
+    `unexpected error data fields: ${Object.keys(data).join(', ')}`,
+  );
+  assert.equal(data.code, code, `${data.code}: ${data.message}`);
+  assert.equal(typeof data.message, 'string');
+  assert.ok(data.message.length > 0);
+  assert.equal(err.message, data.message, 'the JSON-RPC message is the Sigil message');
+  return data;
+}
+
+/** Valid params for every request: the type forces a new protocol method to be added here. */
+const VALID_PARAMS: { readonly [M in RequestMethod]: ParamsOf<M> } = {
+  'sigil/store.info': {},
+  'sigil/store.init': {},
+  'sigil/canon.append': { kind: 'note.created', space: 'data', payload: { text: 'hello' } },
+  'sigil/canon.get': { id: 'a'.repeat(64) },
+  'sigil/canon.getBySeq': { seq: 0 },
+  'sigil/canon.list': {},
+  'sigil/canon.verify': {},
+  'sigil/canon.checkpoint': {},
+  'sigil/canon.proof.inclusion': { id: 'a'.repeat(64) },
+  'sigil/canon.proof.consistency': { oldSize: 1 },
+  'sigil/canon.findLegacy': { legacyIdentity: 'legacy:none' },
+};
+
+/** Every record of the log, oldest first, following next cursors. */
+async function listAll(c: LspClient, limit = 1000): Promise<{ records: CanonicalRecord[]; pages: number }> {
+  const records: CanonicalRecord[] = [];
+  let cursor: string | null = null;
+  let pages = 0;
+  do {
+    const page: ListResult = await c.request('sigil/canon.list', { limit, ...(cursor ? { cursor } : {}) });
+    records.push(...page.records);
+    cursor = page.nextCursor;
+    pages++;
+    assert.ok(pages < 1000, 'the cursor walk does not end');
+  } while (cursor !== null);
+  return { records, pages };
+}
+
+function assertContiguous(records: readonly CanonicalRecord[]): void {
+  assert.deepEqual(
+    records.map((r) => r.body.seq),
+    records.map((_, i) => i),
+    'seqs are 0..n-1 in order',
+  );
+  assert.equal(new Set(records.map((r) => r.id)).size, records.length, 'ids are unique');
+}
+
+async function runtimePublicKey(home: string): Promise<Uint8Array> {
+  const ks = JSON.parse(await readFile(path.join(home, 'keystore.json'), 'utf8')) as {
+    keys: { purpose: string; public_key?: string }[];
+  };
+  const rt = ks.keys.find((k) => k.purpose === 'runtime');
+  assert.ok(rt?.public_key, 'keystore.json has a runtime public key');
+  return fromBase64(rt.public_key);
+}
+
+interface OwnerJson {
+  pid: number;
+  command: string;
+  socket?: string;
+}
+
+async function readOwnerJson(home: string): Promise<OwnerJson> {
+  return JSON.parse(await readFile(path.join(home, 'owner.json'), 'utf8')) as OwnerJson;
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+before(async () => {
+  await ensureBuilt();
+  scratch = await mkdtemp(path.join(os.tmpdir(), 'sigil-proto-'));
+});
+
+after(async () => {
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+describe(
+  'the language server, as an editor sees it (workspace folder, store created by the editor)',
+  { concurrency: 1 },
+  () => {
+    let client: LspClient;
+    let workspace = '';
+    let home = '';
+    let socketPath = '';
+    let genesis = '';
+    /** Records appended by the editor in order, for later checks. */
+    const appended: CanonicalRecord[] = [];
+    /** CLI outputs with the server as the owner, compared after shutdown with the CLI owning the store. */
+    const withOwner = new Map<string, RunResult>();
+    let someId = '';
+
+    before(async () => {
+      // A space in the folder name: the home must come from the decoded file URI.
+      workspace = path.join(scratch, 'my workspace');
+      await mkdir(workspace);
+      home = path.join(workspace, '.sigil');
+      client = LspClient.start();
+    });
+
+    after(async () => {
+      await client?.kill();
+    });
+
+    it('initialize names the server; initialized reports no-store for an empty home and creates nothing', async () => {
+      const { result, changed } = await client.initialize({ workspace });
+      assert.equal(result.serverInfo?.name, 'sigil');
+      assert.match(result.serverInfo?.version ?? '', /^\d+\.\d+\.\d+/);
+      assert.equal(typeof result.capabilities, 'object');
+      assert.deepEqual(changed, { status: 'no-store', home });
+      assert.ok(!existsSync(home), 'the server does not create a home by itself');
+    });
+
+    it('before a store exists: store.info is no-store and every canon request fails with HOME_MISSING', async () => {
+      assert.deepEqual(await client.request('sigil/store.info', {}), { status: 'no-store', home });
+      assert.deepEqual(
+        await client.conn.sendRequest('sigil/store.info'),
+        { status: 'no-store', home },
+        'params may be omitted',
+      );
+      assert.deepEqual(
+        await client.request('sigil/store.info', null as never),
+        { status: 'no-store', home },
+        'params may be null',
+      );
+      for (const method of Object.keys(REQUESTS) as RequestMethod[]) {
+        if (method === 'sigil/store.info' || method === 'sigil/store.init') continue;
+        const data = await sigilError(client.request(method, VALID_PARAMS[method]), 'HOME_MISSING');
+        assert.match(data.message, /sigil init/, `${method}: says how to create a store`);
+        assert.equal(data.details?.home, home);
+      }
+      assert.ok(!existsSync(home));
+    });
+
+    it('store.init creates the store: ready, a store.changed notification, and the owner socket', async () => {
+      const mark = client.mark();
+      const info = await client.request('sigil/store.init', { origin: 'test.example/protocol' });
+      assert.equal(info.status, 'ready');
+      assert.equal(info.home, home);
+      assert.equal(info.origin, 'test.example/protocol');
+      assert.equal(info.size, 1);
+      assert.match(info.rootHash ?? '', HEX32_RE);
+      assert.equal(info.heads?.data, null);
+      assert.equal(info.heads?.system?.seq, 0);
+      assert.match(info.rootKeyId ?? '', /^[0-9a-f]{32}$/);
+      assert.match(info.runtimeKeyId ?? '', /^[0-9a-f]{32}$/);
+      assert.equal(info.keysEncrypted, false);
+      genesis = info.heads!.system!.id;
+
+      const changed = await client.waitFor<StoreInfo>(
+        'sigil/store.changed',
+        (i) => i.status === 'ready',
+        mark,
+      );
+      assert.deepEqual(changed, info);
+      assert.deepEqual(await client.request('sigil/store.info', {}), info);
+      assert.equal((await stat(home)).mode & 0o777, 0o700);
+
+      // Once the store is ready the server serves it on its socket and says so in owner.json.
+      await client.waitFor<{ message: string }>(
+        'window/logMessage',
+        (m) => m.message.includes('serving the store to the CLI on'),
+        mark,
+      );
+      const owner = await readOwnerJson(home);
+      assert.equal(owner.pid, client.pid);
+      assert.equal(owner.command, 'sigil language server');
+      assert.ok(owner.socket, 'owner.json names the socket');
+      socketPath = owner.socket;
+      assert.equal(socketPath, path.join(home, 'sigil.sock'));
+      const st = await stat(socketPath);
+      assert.ok(st.isSocket());
+      assert.equal(st.mode & 0o777, 0o600, 'the socket is owner-only');
+
+      const again = await sigilError(client.request('sigil/store.init', {}), 'HOME_EXISTS');
+      assert.equal(again.details?.home, home);
+    });
+
+    it('canon.append returns the record and sends sigil/canon.appended', async () => {
+      const mark = client.mark();
+      const rec = await client.request('sigil/canon.append', {
+        kind: 'note.created',
+        space: 'data',
+        payload: { text: 'first note', n: 1, nested: { b: [1, 2, 3], a: null } },
+        links: [{ rel: 'after', id: genesis }],
+      });
+      assert.match(rec.id, ID_RE);
+      assert.equal(rec.body.seq, 1);
+      assert.equal(rec.body.kind, 'note.created');
+      assert.equal(rec.body.space, 'data');
+      assert.equal(rec.body.actor, 'editor', 'an editor request naming no actor is recorded as the editor');
+      assert.deepEqual(rec.body.links, [{ rel: 'after', id: genesis }]);
+      assert.equal(rec.body.prev, null, 'first record of the data space');
+      assert.equal(rec.signature.alg, 'ed25519');
+      appended.push(rec);
+
+      const notice = await client.waitFor<AppendedNotice>(
+        'sigil/canon.appended',
+        (n) => n.records.some((r) => r.id === rec.id),
+        mark,
+      );
+      assert.deepEqual(notice.records, [
+        { id: rec.id, seq: 1, space: 'data', kind: 'note.created', ts: rec.body.ts },
+      ]);
+      assert.equal(notice.size, 2);
+      const info = await client.request('sigil/store.info', {});
+      assert.equal(notice.rootHash, info.rootHash);
+      assert.deepEqual(info.heads?.data, { id: rec.id, seq: 1 });
+
+      const named = await client.request('sigil/canon.append', {
+        kind: 'task.opened',
+        space: 'system',
+        payload: [],
+        actor: 'agent:planner',
+      });
+      assert.equal(named.body.actor, 'agent:planner');
+      assert.equal(named.body.seq, 2);
+      assert.equal(named.body.prev, genesis, 'chains to the previous record of the system space');
+      appended.push(named);
+      await client.waitFor<AppendedNotice>(
+        'sigil/canon.appended',
+        (n) => n.records.some((r) => r.id === named.id),
+        mark,
+      );
+    });
+
+    it('canon.get returns a RecordView: canonical JSON is the JCS of the record, and it verifies', async () => {
+      for (const rec of appended) {
+        const view: RecordView = await client.request('sigil/canon.get', { id: rec.id });
+        assert.deepEqual(view.record, rec);
+        assert.equal(view.canonical, canonicalize(rec));
+        assert.deepEqual(JSON.parse(view.canonical), rec);
+        assert.equal(view.verification.ok, true, view.verification.reason ?? '');
+        assert.equal(view.verification.reason, null);
+        assert.equal(view.verification.inclusion?.ok, true);
+        assert.equal(view.verification.inclusion?.treeSize, 3);
+      }
+      const g = await client.request('sigil/canon.get', { id: genesis });
+      assert.equal(g.record.body.kind, 'canon.genesis');
+      assert.equal(g.verification.ok, true);
+    });
+
+    it('canon.getBySeq returns the record at a seq', async () => {
+      assert.equal((await client.request('sigil/canon.getBySeq', { seq: 0 })).id, genesis);
+      for (const rec of appended)
+        assert.deepEqual(await client.request('sigil/canon.getBySeq', { seq: rec.body.seq }), rec);
+    });
+
+    it('canon.list pages through the log in both orders and filters by space and kind', async () => {
+      const more = await Promise.all(
+        Array.from({ length: 9 }, (_, i) =>
+          client.request('sigil/canon.append', {
+            kind: i % 2 === 0 ? 'note.paged' : 'task.paged',
+            space: i % 3 === 0 ? 'system' : 'data',
+            payload: { i },
+          }),
+        ),
+      );
+      appended.push(...more);
+      const all = await listAll(client);
+      assert.equal(all.pages, 1);
+      assert.equal(all.records.length, 12);
+      assertContiguous(all.records);
+
+      const paged = await listAll(client, 5);
+      assert.equal(paged.pages, 3);
+      assert.deepEqual(paged.records, all.records);
+
+      const desc: CanonicalRecord[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: ListResult = await client.request('sigil/canon.list', {
+          order: 'desc',
+          limit: 4,
+          ...(cursor ? { cursor } : {}),
+        });
+        assert.ok(page.records.length <= 4);
+        desc.push(...page.records);
+        cursor = page.nextCursor;
+      } while (cursor !== null);
+      assert.deepEqual(desc, [...all.records].reverse());
+
+      const notes = await client.request('sigil/canon.list', { kind: 'note.paged' });
+      assert.deepEqual(
+        notes.records.map((r) => r.id),
+        all.records.filter((r) => r.body.kind === 'note.paged').map((r) => r.id),
+      );
+      assert.equal(notes.records.length, 5);
+      const system = await client.request('sigil/canon.list', { space: 'system' });
+      assert.deepEqual(
+        system.records.map((r) => r.id),
+        all.records.filter((r) => r.body.space === 'system').map((r) => r.id),
+      );
+      const none = await client.request('sigil/canon.list', { kind: 'never.used' });
+      assert.deepEqual(none, { records: [], nextCursor: null });
+    });
+
+    it('canon.verify passes; without a workDoneToken it reports no progress', async () => {
+      const mark = client.mark();
+      const v: VerifyResult = await client.request('sigil/canon.verify', {});
+      const info = await client.request('sigil/store.info', {});
+      assert.deepEqual(v, {
+        ok: true,
+        size: info.size,
+        checked: info.size,
+        rootHash: info.rootHash,
+        firstBad: null,
+      });
+      assert.deepEqual(client.since(mark, '$/progress'), []);
+      assert.deepEqual(await client.conn.sendRequest('sigil/canon.verify'), v, 'params may be omitted');
+      assert.deepEqual(
+        await client.conn.sendRequest('sigil/canon.list'),
+        await client.request('sigil/canon.list', {}),
+      );
+    });
+
+    it('canon.verify with a workDoneToken sends $/progress begin … end for that token', async () => {
+      const token = 'verify-progress-1';
+      const mark = client.mark();
+      const v = await client.request('sigil/canon.verify', { workDoneToken: token });
+      assert.equal(v.ok, true);
+      const end = await client.waitFor<{ token: unknown; value: ProgressValue }>(
+        '$/progress',
+        (p) => p.token === token && p.value.kind === 'end',
+        mark,
+      );
+      assert.equal(end.value.kind, 'end');
+      const mine = client
+        .since(mark, '$/progress')
+        .map((e) => e.params as { token: unknown; value: ProgressValue });
+      assert.ok(
+        mine.every((p) => p.token === token),
+        'progress only for our token',
+      );
+      const kinds = mine.map((p) => p.value.kind);
+      assert.equal(kinds[0], 'begin', kinds.join(','));
+      assert.equal(kinds.at(-1), 'end', kinds.join(','));
+      assert.ok(
+        kinds.slice(1, -1).every((k) => k === 'report'),
+        kinds.join(','),
+      );
+      assert.equal(typeof mine[0]!.value.title, 'string');
+      for (const p of mine.filter((x) => x.value.kind === 'report')) {
+        assert.ok(p.value.percentage! >= 0 && p.value.percentage! <= 100);
+      }
+      // The token came from the client: the server must not ask to create one.
+      assert.ok(!client.serverRequests.includes('window/workDoneProgress/create'));
+
+      // A numeric token works too.
+      const mark2 = client.mark();
+      await client.request('sigil/canon.verify', { workDoneToken: 42 });
+      await client.waitFor<{ token: unknown; value: ProgressValue }>(
+        '$/progress',
+        (p) => p.token === 42 && p.value.kind === 'end',
+        mark2,
+      );
+    });
+
+    it('canon.checkpoint signs the current tree with the runtime key', async () => {
+      const cp: CheckpointResult = await client.request('sigil/canon.checkpoint', {});
+      const info = await client.request('sigil/store.info', {});
+      assert.equal(cp.origin, 'test.example/protocol');
+      assert.equal(cp.size, info.size);
+      assert.equal(cp.rootHash, info.rootHash);
+      const { body } = verifySignedNote(
+        cp.note,
+        [{ name: cp.origin, publicKey: await runtimePublicKey(home) }],
+        ed25519Verify,
+      );
+      const parsed = parseCheckpoint(body);
+      assert.equal(parsed.origin, cp.origin);
+      assert.equal(parsed.size, cp.size);
+      assert.equal(toHex(parsed.rootHash), cp.rootHash);
+    });
+
+    it('canon.proof.inclusion and canon.proof.consistency verify with shared/src/merkle.ts', async () => {
+      const info = await client.request('sigil/store.info', {});
+      const size = info.size!;
+      const roots = new Map<number, string>();
+      for (const rec of [appended[0]!, appended[4]!, appended.at(-1)!]) {
+        const p: InclusionProofResult = await client.request('sigil/canon.proof.inclusion', { id: rec.id });
+        assert.equal(p.id, rec.id);
+        assert.equal(p.leafIndex, rec.body.seq);
+        assert.equal(p.treeSize, size);
+        assert.equal(p.rootHash, info.rootHash);
+        const leaf = leafHash(fromHex(rec.id));
+        assert.ok(verifyInclusion(leaf, p.leafIndex, p.treeSize, p.proof.map(fromHex), fromHex(p.rootHash)));
+        if (p.proof.length > 0) {
+          const bad = p.proof.map(fromHex);
+          bad[0] = new Uint8Array(32);
+          assert.ok(
+            !verifyInclusion(leaf, p.leafIndex, p.treeSize, bad, fromHex(p.rootHash)),
+            'a tampered proof fails',
+          );
+        }
+        const older: InclusionProofResult = await client.request('sigil/canon.proof.inclusion', {
+          id: rec.id,
+          treeSize: rec.body.seq + 1,
+        });
+        assert.equal(older.treeSize, rec.body.seq + 1);
+        assert.ok(
+          verifyInclusion(
+            leaf,
+            older.leafIndex,
+            older.treeSize,
+            older.proof.map(fromHex),
+            fromHex(older.rootHash),
+          ),
+        );
+        roots.set(older.treeSize, older.rootHash);
+      }
+      for (const oldSize of [1, 2, 3, 7, size]) {
+        const c: ConsistencyProofResult = await client.request('sigil/canon.proof.consistency', { oldSize });
+        assert.equal(c.oldSize, oldSize);
+        assert.equal(c.newSize, size);
+        assert.equal(c.newRoot, info.rootHash);
+        if (roots.has(oldSize)) assert.equal(c.oldRoot, roots.get(oldSize));
+        assert.ok(
+          verifyConsistency(
+            c.oldSize,
+            c.newSize,
+            fromHex(c.oldRoot),
+            fromHex(c.newRoot),
+            c.proof.map(fromHex),
+          ),
+          `consistency ${oldSize} → ${size}`,
+        );
+      }
+      const mid: ConsistencyProofResult = await client.request('sigil/canon.proof.consistency', {
+        oldSize: 2,
+        newSize: 5,
+      });
+      assert.equal(mid.newSize, 5);
+      assert.ok(verifyConsistency(2, 5, fromHex(mid.oldRoot), fromHex(mid.newRoot), mid.proof.map(fromHex)));
+      assert.ok(
+        !verifyConsistency(2, 5, fromHex(mid.newRoot), fromHex(mid.newRoot), mid.proof.map(fromHex)),
+        'a wrong old root fails',
+      );
+
+      await sigilError(client.request('sigil/canon.proof.consistency', { oldSize: size + 1 }), 'BAD_INPUT');
+      await sigilError(
+        client.request('sigil/canon.proof.inclusion', { id: appended.at(-1)!.id, treeSize: 1 }),
+        'BAD_INPUT',
+      );
+    });
+
+    it('canon.findLegacy finds a migrated record by its legacy identity; a second append with it is refused', async () => {
+      const rec = await client.request('sigil/canon.append', {
+        kind: 'note.migrated',
+        space: 'data',
+        payload: { from: 'legacy' },
+        legacyIdentity: 'legacy:notes/42',
+      });
+      appended.push(rec);
+      assert.deepEqual(
+        await client.request('sigil/canon.findLegacy', { legacyIdentity: 'legacy:notes/42' }),
+        { id: rec.id },
+      );
+      assert.deepEqual(
+        await client.request('sigil/canon.findLegacy', { legacyIdentity: 'legacy:notes/43' }),
+        { id: null },
+      );
+      await sigilError(
+        client.request('sigil/canon.append', {
+          kind: 'note.migrated',
+          space: 'data',
+          payload: {},
+          legacyIdentity: 'legacy:notes/42',
+        }),
+        'DUPLICATE',
+      );
+    });
+
+    it('bad params are BAD_INPUT errors naming the field; unknown ids are NOT_FOUND', async () => {
+      const cases: { method: RequestMethod; params: Record<string, unknown>; field: string }[] = [
+        // missing fields
+        { method: 'sigil/canon.append', params: { space: 'data', payload: {} }, field: 'kind' },
+        { method: 'sigil/canon.append', params: { kind: 'note.x', payload: {} }, field: 'space' },
+        { method: 'sigil/canon.get', params: {}, field: 'id' },
+        { method: 'sigil/canon.getBySeq', params: {}, field: 'seq' },
+        { method: 'sigil/canon.findLegacy', params: {}, field: 'legacyIdentity' },
+        { method: 'sigil/canon.proof.consistency', params: {}, field: 'oldSize' },
+        // wrong types or values
+        { method: 'sigil/canon.get', params: { id: 42 }, field: 'id' },
+        { method: 'sigil/canon.get', params: { id: 'XYZ' }, field: 'id' },
+        { method: 'sigil/canon.getBySeq', params: { seq: '1' }, field: 'seq' },
+        { method: 'sigil/canon.getBySeq', params: { seq: -1 }, field: 'seq' },
+        { method: 'sigil/canon.getBySeq', params: { seq: 1.5 }, field: 'seq' },
+        {
+          method: 'sigil/canon.append',
+          params: { kind: 'note.x', space: 'elsewhere', payload: {} },
+          field: 'space',
+        },
+        { method: 'sigil/canon.append', params: { kind: 7, space: 'data', payload: {} }, field: 'kind' },
+        {
+          method: 'sigil/canon.append',
+          params: { kind: 'note.x', space: 'data', payload: {}, links: 'none' },
+          field: 'links',
+        },
+        { method: 'sigil/canon.list', params: { limit: 0 }, field: 'limit' },
+        { method: 'sigil/canon.list', params: { order: 'sideways' }, field: 'order' },
+        {
+          method: 'sigil/canon.proof.inclusion',
+          params: { id: appended[0]!.id, treeSize: 'all' },
+          field: 'treeSize',
+        },
+        { method: 'sigil/store.init', params: { origin: '' }, field: 'origin' },
+        // extra fields
+        { method: 'sigil/canon.get', params: { id: appended[0]!.id, extra: true }, field: 'extra' },
+        {
+          method: 'sigil/canon.append',
+          params: { kind: 'note.x', space: 'data', payload: {}, seq: 5 },
+          field: 'seq',
+        },
+        { method: 'sigil/store.info', params: { verbose: true }, field: 'verbose' },
+        { method: 'sigil/canon.verify', params: { full: true }, field: 'full' },
+        { method: 'sigil/canon.checkpoint', params: { sign: false }, field: 'sign' },
+      ];
+      const before = await client.request('sigil/store.info', {});
+      for (const c of cases) {
+        const data = await sigilError(client.request(c.method, c.params), 'BAD_INPUT');
+        const what = `${c.method} ${JSON.stringify(c.params)}: ${data.message}`;
+        assert.ok(data.message.startsWith(`${c.method}: `), `the message names the method: ${what}`);
+        assert.ok(data.message.includes(c.field), `the message names the field: ${what}`);
+        assert.equal(data.details?.method, c.method, what);
+        assert.equal(typeof data.details?.field, 'string', what);
+      }
+      // details.field is the path of the offending field when the field exists in the schema.
+      for (const c of cases.slice(0, 18)) {
+        const data = await sigilError(client.request(c.method, c.params), 'BAD_INPUT');
+        assert.equal(
+          data.details?.field,
+          c.field,
+          `${c.method} ${JSON.stringify(c.params)}: ${data.message}`,
+        );
+      }
+      assert.deepEqual(await client.request('sigil/store.info', {}), before, 'nothing was appended');
+
+      const unknown = 'f'.repeat(64);
+      const nf = await sigilError(client.request('sigil/canon.get', { id: unknown }), 'NOT_FOUND');
+      assert.equal(nf.details?.id, unknown);
+      assert.ok(nf.message.includes(unknown));
+      await sigilError(client.request('sigil/canon.proof.inclusion', { id: unknown }), 'NOT_FOUND');
+      const seq = await sigilError(client.request('sigil/canon.getBySeq', { seq: 10_000 }), 'NOT_FOUND');
+      assert.equal(seq.details?.seq, 10_000);
+
+      // A method outside the protocol is a plain JSON-RPC "method not found".
+      await assert.rejects(client.conn.sendRequest('sigil/canon.delete', { id: unknown }), (e: unknown) => {
+        assert.ok(e instanceof ResponseError);
+        assert.equal(e.code, -32601);
+        return true;
+      });
+    });
+
+    it('an append by the CLI goes through the owner socket and is announced with sigil/canon.appended', async () => {
+      const mark = client.mark();
+      const r = await expectExit(
+        0,
+        [
+          '--json',
+          '--home',
+          home,
+          '--actor',
+          'cli:tester',
+          'canon',
+          'append',
+          '--kind',
+          'note.from-cli',
+          '--payload',
+          '-',
+        ],
+        '{"via":"socket"}',
+      );
+      const out = JSON.parse(r.stdout) as { ok: boolean; id: string; seq: number; record: CanonicalRecord };
+      assert.equal(out.ok, true);
+      const notice = await client.waitFor<AppendedNotice>(
+        'sigil/canon.appended',
+        (n) => n.records.some((x) => x.id === out.id),
+        mark,
+      );
+      assert.deepEqual(notice.records, [
+        { id: out.id, seq: out.seq, space: 'data', kind: 'note.from-cli', ts: out.record.body.ts },
+      ]);
+      const view = await client.request('sigil/canon.get', { id: out.id });
+      assert.deepEqual(view.record, out.record);
+      assert.equal(view.record.body.actor, 'cli:tester');
+      assert.deepEqual(view.record.body.payload, { via: 'socket' });
+      // The server still owns the store: the CLI did not open it itself (LevelDB would have refused).
+      assert.equal((await readOwnerJson(home)).pid, client.pid);
+      appended.push(out.record);
+    });
+
+    it('4 CLI appends and 50 editor appends at once: all land with unique contiguous seqs; the CLI verifies', async () => {
+      const mark = client.mark();
+      const sizeBefore = (await client.request('sigil/store.info', {})).size!;
+      const [cli, editor] = await Promise.all([
+        Promise.all(Array.from({ length: 4 }, (_, i) => cliAppend(home, 'note.parallel-cli', { i }))),
+        Promise.all(
+          Array.from({ length: 50 }, (_, i) =>
+            client.request('sigil/canon.append', {
+              kind: 'note.parallel-editor',
+              space: i % 5 === 0 ? 'system' : 'data',
+              payload: { i },
+            }),
+          ),
+        ),
+      ]);
+      const ids = [...cli.map((c) => c.id), ...editor.map((e) => e.id)];
+      assert.equal(new Set(ids).size, 54);
+      const all = await listAll(client);
+      assertContiguous(all.records);
+      assert.equal(all.records.length, sizeBefore + 54);
+      const logged = new Set(all.records.map((r) => r.id));
+      for (const id of ids) assert.ok(logged.has(id), `${id} is in the log`);
+      const newSeqs = all.records.slice(sizeBefore).map((r) => r.id);
+      assert.deepEqual(new Set(newSeqs), new Set(ids), 'exactly these records were appended');
+
+      // Every one of them was announced.
+      await client.waitFor<AppendedNotice>('sigil/canon.appended', (n) => n.size === sizeBefore + 54, mark);
+      const announced = new Set(
+        client
+          .since(mark, 'sigil/canon.appended')
+          .flatMap((e) => (e.params as AppendedNotice).records.map((r) => r.id)),
+      );
+      for (const id of ids) assert.ok(announced.has(id), `${id} was announced`);
+
+      const v = await cliJson<VerifyResult>(['--home', home, 'canon', 'verify']);
+      assert.equal(v.ok, true);
+      assert.equal(v.size, sizeBefore + 54);
+      someId = editor[7]!.id;
+    });
+
+    const comparable = (): [string, string[]][] => [
+      ['list --json', ['--json', '--home', home, 'canon', 'list', '--limit', '20', '--order', 'desc']],
+      ['list (text)', ['--home', home, 'canon', 'list', '--kind', 'note.paged']],
+      ['get --json', ['--json', '--home', home, 'canon', 'get', someId]],
+      ['get (text)', ['--home', home, 'canon', 'get', someId]],
+      ['verify --json', ['--json', '--home', home, 'canon', 'verify']],
+      ['checkpoint --json', ['--json', '--home', home, 'canon', 'checkpoint']],
+      [
+        'proof inclusion --json',
+        ['--json', '--home', home, 'canon', 'proof', 'inclusion', someId, '--size', '40'],
+      ],
+      ['proof consistency --json', ['--json', '--home', home, 'canon', 'proof', 'consistency', '9', '50']],
+      ['bad id', ['--json', '--home', home, 'canon', 'get', 'not-an-id']],
+      ['unknown id', ['--json', '--home', home, 'canon', 'get', 'e'.repeat(64)]],
+    ];
+
+    it('the CLI through the socket: results and exit codes (bad id → 2, unknown id → 5)', async () => {
+      // Through the socket they may run at once; alone (below) they must not, as each opens the store.
+      const runs = await Promise.all(
+        comparable().map(async ([name, args]) => [name, await sigil(args)] as const),
+      );
+      for (const [name, r] of runs) withOwner.set(name, r);
+      for (const [name, r] of withOwner) {
+        const expected = name === 'bad id' ? 2 : name === 'unknown id' ? 5 : 0;
+        assert.equal(r.code, expected, `${name}\n${show(r)}`);
+      }
+      assert.equal(
+        (JSON.parse(withOwner.get('bad id')!.stdout) as { error: { code: string } }).error.code,
+        'BAD_INPUT',
+      );
+      assert.equal(
+        (JSON.parse(withOwner.get('unknown id')!.stdout) as { error: { code: string } }).error.code,
+        'NOT_FOUND',
+      );
+      assert.equal((await readOwnerJson(home)).pid, client.pid, 'still served by the language server');
+    });
+
+    it('shutdown + exit: the server exits 0 and removes owner.json and the socket', async () => {
+      const code = await client.shutdown();
+      assert.equal(code, 0, client.stderr);
+      assert.ok(!existsSync(path.join(home, 'owner.json')), 'owner.json is gone');
+      assert.ok(!existsSync(socketPath), 'the socket file is gone');
+    });
+
+    it('afterwards the CLI opens the store itself and gives the same results and exit codes', async () => {
+      const v = await cliJson<VerifyResult>(['--home', home, 'canon', 'verify']);
+      assert.equal(v.ok, true);
+      assert.ok(!existsSync(path.join(home, 'owner.json')), 'the CLI removed its owner.json when done');
+      for (const [name, args] of comparable()) {
+        const alone = await sigil(args);
+        const owned = withOwner.get(name)!;
+        assert.equal(
+          alone.code,
+          owned.code,
+          `${name}: exit codes differ\nwith owner: ${show(owned)}\nalone: ${show(alone)}`,
+        );
+        if (name === 'bad id') {
+          // Both are BAD_INPUT with exit 2; the message differs (protocol schema vs store check).
+          const a = JSON.parse(alone.stdout) as { error: { code: string }; exit_code: number };
+          const o = JSON.parse(owned.stdout) as { error: { code: string }; exit_code: number };
+          assert.equal(a.error.code, o.error.code);
+          assert.equal(a.exit_code, o.exit_code);
+          continue;
+        }
+        assert.equal(alone.stdout, owned.stdout, `${name}: output differs`);
+        assert.equal(alone.stderr, owned.stderr, `${name}: stderr differs`);
+      }
+    });
+  },
+);
+
+describe('initializationOptions.home: an existing store opened by the server', { concurrency: 1 }, () => {
+  let client: LspClient;
+  let home = '';
+  let workspace = '';
+  let init: { genesis: string; origin: string };
+  let fromCli = '';
+
+  before(async () => {
+    home = path.join(scratch, 'options-home');
+    workspace = path.join(scratch, 'options-workspace');
+    await mkdir(workspace);
+    init = await cliInit(home);
+    fromCli = (await cliAppend(home, 'note.before-server', { at: 'start' })).id;
+    client = LspClient.start();
+  });
+
+  after(async () => {
+    await client?.kill();
+  });
+
+  it('initializationOptions.home wins over the workspace folder; the store opens as ready', async () => {
+    // Requests sent right after `initialized` wait for the store to open: they never see "no store".
+    let early: [StoreInfo, ListResult] | undefined;
+    const { result, changed } = await client.initialize({
+      workspace,
+      initializationOptions: { home },
+      afterInitialized: async () => {
+        early = await Promise.all([
+          client.request('sigil/store.info', {}),
+          client.request('sigil/canon.list', {}),
+        ]);
+      },
+    });
+    assert.equal(early?.[0].status, 'ready', JSON.stringify(early?.[0]));
+    assert.deepEqual(
+      early?.[1].records.map((r) => r.id),
+      [init.genesis, fromCli],
+    );
+    assert.equal(result.serverInfo?.name, 'sigil');
+    assert.equal(changed.status, 'ready', JSON.stringify(changed));
+    assert.equal(changed.home, home);
+    assert.equal(changed.origin, init.origin);
+    assert.equal(changed.size, 2);
+    assert.deepEqual(changed.heads?.data, { id: fromCli, seq: 1 });
+    assert.ok(!existsSync(path.join(workspace, '.sigil')), 'nothing is created in the workspace folder');
+    const view = await client.request('sigil/canon.get', { id: fromCli });
+    assert.equal(view.verification.ok, true);
+    assert.equal((await client.request('sigil/canon.verify', {})).ok, true);
+  });
+
+  it('shutdown + exit leaves the home to the CLI', async () => {
+    assert.equal(await client.shutdown(), 0, client.stderr);
+    assert.ok(!existsSync(path.join(home, 'owner.json')));
+    assert.equal((await cliJson<VerifyResult>(['--home', home, 'canon', 'verify'])).size, 2);
+  });
+});
+
+describe('a store owned by `sigil serve`: the server reports it locked', { concurrency: 1 }, () => {
+  let client: LspClient;
+  let serve: ChildProcess;
+  let servePid = 0;
+  let home = '';
+
+  before(async () => {
+    home = path.join(scratch, 'locked-home');
+    await cliInit(home);
+    serve = spawn(process.execPath, [BIN, '--json', '--home', home, 'serve'], {
+      cwd: scratch,
+      env: baseEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    serve.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));
+    const ready = await new Promise<{ ok: boolean; socket: string; pid: number }>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`sigil serve not ready within ${TIMEOUT_MS} ms: ${out}${err}`)),
+        TIMEOUT_MS,
+      );
+      serve.stdout!.setEncoding('utf8').on('data', (s: string) => {
+        out += s;
+        try {
+          const doc = JSON.parse(out) as { ok: boolean; socket: string; pid: number };
+          clearTimeout(timer);
+          resolve(doc);
+        } catch {
+          // not complete yet
+        }
+      });
+      serve.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`sigil serve exited early with ${code}: ${out}${err}`));
+      });
+    });
+    assert.equal(ready.ok, true);
+    servePid = ready.pid;
+    client = LspClient.start();
+  });
+
+  after(async () => {
+    await client?.kill();
+    if (serve && serve.exitCode === null && serve.signalCode === null) {
+      serve.kill('SIGKILL');
+      await once(serve, 'exit');
+    }
+  });
+
+  it('store.changed says locked, naming the holder; requests fail with STORE_LOCKED', async () => {
+    const { changed } = await client.initialize({ initializationOptions: { home } });
+    assert.equal(changed.status, 'locked', JSON.stringify(changed));
+    assert.equal(changed.home, home);
+    assert.equal(changed.problem?.code, 'STORE_LOCKED');
+    assert.ok(changed.problem?.message.includes(`pid ${servePid}`), changed.problem?.message);
+    assert.deepEqual(await client.request('sigil/store.info', {}), changed);
+    for (const method of ['sigil/canon.list', 'sigil/canon.append', 'sigil/canon.verify'] as const) {
+      const data = await sigilError(client.request(method, VALID_PARAMS[method]), 'STORE_LOCKED');
+      assert.ok(data.message.includes(`pid ${servePid}`), data.message);
+    }
+    await sigilError(client.request('sigil/store.init', {}), 'HOME_EXISTS');
+    // The CLI is unaffected: it talks to `sigil serve` through its socket.
+    assert.equal((await cliAppend(home, 'note.while-locked', {})).seq, 1);
+  });
+
+  it('the locked server shuts down cleanly and leaves the owner file of `sigil serve` alone', async () => {
+    assert.equal(await client.shutdown(), 0, client.stderr);
+    const owner = await readOwnerJson(home);
+    assert.equal(owner.pid, servePid);
+    assert.ok(owner.socket && existsSync(owner.socket));
+    serve.kill('SIGTERM');
+    const [code] = (await once(serve, 'exit')) as [number | null];
+    assert.equal(code, 0);
+    assert.ok(!existsSync(path.join(home, 'owner.json')));
+    assert.equal((await cliJson<VerifyResult>(['--home', home, 'canon', 'verify'])).ok, true);
+  });
+});
