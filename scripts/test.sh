@@ -11,5 +11,7 @@ npx --no-install eslint . --max-warnings=0
 echo "== format"
 npx --no-install prettier --check . >/dev/null || { npx --no-install prettier --list-different .; echo "prettier: files above are not formatted (run npm run format)"; exit 1; }
 echo "== tests"
-node --import tsx --test --test-concurrency=2 --test-timeout=300000 \
-  "test/unit/**/*.test.ts" "test/cli/**/*.test.ts"
+# Node 20's test runner does not expand globs itself.
+shopt -s globstar nullglob
+files=(test/unit/**/*.test.ts test/protocol/**/*.test.ts test/cli/**/*.test.ts)
+node --import tsx --test --test-concurrency=2 --test-timeout=600000 "${files[@]}"
