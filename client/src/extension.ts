@@ -1,13 +1,104 @@
 /**
- * The VS Code extension entry. This first version only makes Sigil's presence and version visible; the
- * language server, views and commands arrive with the editor front door.
+ * The VS Code extension entry: the Sigil activity-bar container with the Audit Log, the record viewer, the
+ * commands, the status bar item, and the language server that owns the workspace's store. Activation is
+ * lazy (the view, a command, or a workspace with .sigil/) and does no I/O itself: the server starts in the
+ * background.
  */
 import * as vscode from 'vscode';
+import type { SigilApi } from './api.js';
+import { AuditLogProvider, VIEW_ID } from './auditLog.js';
+import { registerCommands } from './commands.js';
+import { Config } from './config.js';
+import { Ctx, type StoreView } from './ctx.js';
+import { SigilDocuments } from './documents.js';
+import { Passphrases } from './passphrase.js';
+import { RECORD_SCHEME } from './present.js';
+import { StatusBar } from './statusBar.js';
 
-export function activate(context: vscode.ExtensionContext): void {
-  const output = vscode.window.createOutputChannel('Sigil');
-  context.subscriptions.push(output);
-  output.appendLine(`Sigil ${String(context.extension.packageJSON.version)} activated for ${vscode.workspace.name ?? 'no workspace'}`);
+let ctx: Ctx | undefined;
+
+/** The message shown at the top of the Audit Log for states the welcome content cannot name in detail. */
+function viewMessage(v: StoreView): string | undefined {
+  switch (v.phase) {
+    case 'locked':
+    case 'needs-passphrase':
+    case 'error':
+    case 'server-failed':
+      return v.problem?.message;
+    default:
+      return undefined;
+  }
 }
 
-export function deactivate(): void {}
+export function activate(context: vscode.ExtensionContext): SigilApi {
+  const t0 = performance.now();
+  const output = vscode.window.createOutputChannel('Sigil', { log: true });
+  context.subscriptions.push(output);
+  const config = new Config();
+  const c = new Ctx(context, output, config, new Passphrases(context.secrets, output), t0);
+  ctx = c;
+  void vscode.commands.executeCommand('setContext', 'sigil.storeStatus', 'starting');
+
+  const tree = new AuditLogProvider(c);
+  const treeView = vscode.window.createTreeView(VIEW_ID, { treeDataProvider: tree, showCollapseAll: true });
+  const docs = new SigilDocuments(c);
+  const status = new StatusBar(c);
+  let activationMs = 0;
+  // An encrypted store without a (valid) passphrase: say so once per home, with the way out.
+  const askedForPassphrase = new Set<string>();
+  const offerPassphrase = (v: StoreView): void => {
+    if (v.phase !== 'needs-passphrase' || !v.home || askedForPassphrase.has(v.home)) return;
+    askedForPassphrase.add(v.home);
+    const action = 'Enter Key Passphrase';
+    void vscode.window
+      .showWarningMessage(`Sigil: ${v.problem?.message ?? 'the keys need a passphrase'}`, action)
+      .then((pick) => {
+        if (pick === action) void vscode.commands.executeCommand('sigil.enterPassphrase');
+      });
+  };
+  context.subscriptions.push(
+    tree,
+    treeView,
+    docs,
+    status,
+    vscode.workspace.registerTextDocumentContentProvider(RECORD_SCHEME, docs),
+    ...registerCommands({ ctx: c, tree, docs, activationMs: () => activationMs }),
+    c.onDidChangeStore((v) => {
+      offerPassphrase(v);
+      treeView.message = viewMessage(v);
+      treeView.description =
+        v.phase === 'ready' && v.info?.size !== undefined ? `${v.info.size} records` : undefined;
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (config.affectsServer(e)) void c.restart('the Sigil settings changed');
+    }),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => {
+      if (config.resolveHome() !== c.store.home) void c.restart('the workspace folders changed');
+    }),
+  );
+
+  void c.start();
+  activationMs = performance.now() - t0;
+  output.info(
+    `Sigil ${String(context.extension.packageJSON.version)} activated in ${activationMs.toFixed(1)} ms for ${vscode.workspace.name ?? 'no workspace'}`,
+  );
+
+  return {
+    activationMs,
+    serverReadyMs: () => c.serverReadyMs,
+    store: () => c.store,
+    settled: (timeoutMs) => c.settled(timeoutMs),
+    onDidChangeStore: c.onDidChangeStore,
+    onDidAppend: c.onDidAppend,
+    auditLog: () => tree.snapshot(),
+    status: () => status.current,
+    lastVerification: () => c.verification.last,
+    lastError: () => c.lastError?.toJSON(),
+  };
+}
+
+export async function deactivate(): Promise<void> {
+  const c = ctx;
+  ctx = undefined;
+  await c?.dispose();
+}

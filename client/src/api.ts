@@ -1,0 +1,28 @@
+/**
+ * What `activate` returns (`vscode.extensions.getExtension('sigil-dev.sigil').exports`): read-only views of
+ * the extension's state, for the integration suite and for other extensions. Types only.
+ */
+import type * as vscode from 'vscode';
+import type { AppendedNotice } from '../../shared/src/protocol.js';
+import type { SigilErrorData } from '../../shared/src/errors.js';
+import type { StoreView } from './ctx.js';
+import type { TreeSnapshot } from './auditLog.js';
+import type { StatusPresentation } from './statusBar.js';
+import type { VerificationRun } from './verification.js';
+
+export interface SigilApi {
+  /** Duration of `activate` in ms (also returned by the hidden command `sigil.getActivationTime`). */
+  readonly activationMs: number;
+  /** ms from the start of activation to the server's first report of the store state. */
+  serverReadyMs(): number | undefined;
+  store(): StoreView;
+  /** Resolves once the server has reported the store state (not 'starting'). */
+  settled(timeoutMs?: number): Promise<StoreView>;
+  readonly onDidChangeStore: vscode.Event<StoreView>;
+  readonly onDidAppend: vscode.Event<AppendedNotice>;
+  /** What the Audit Log tree shows (loads the first page of each space if needed). */
+  auditLog(): Promise<TreeSnapshot>;
+  status(): StatusPresentation;
+  lastVerification(): VerificationRun | null;
+  lastError(): SigilErrorData | undefined;
+}

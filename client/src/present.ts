@@ -1,0 +1,58 @@
+/**
+ * How records look in the editor: the short summary the tree keeps, icons per kind family, and the
+ * pretty-printing of canonical JSON. Pure except for the vscode value types.
+ */
+import * as vscode from 'vscode';
+import type { CanonicalRecord, Space } from '../../shared/src/record.js';
+import type { RecordVerification } from './verification.js';
+import { kindIcon } from './format.js';
+
+export { kindIcon, prettyJson, shortTime } from './format.js';
+
+export const RECORD_SCHEME = 'sigil';
+
+/** What the tree keeps of a record. `actor` is missing for records learnt from an append notice. */
+export interface RecordSummary {
+  readonly id: string;
+  readonly seq: number;
+  readonly space: Space;
+  readonly kind: string;
+  readonly ts: string;
+  actor?: string;
+}
+
+export function summarize(r: CanonicalRecord): RecordSummary {
+  return {
+    id: r.id,
+    seq: r.body.seq,
+    space: r.body.space,
+    kind: r.body.kind,
+    ts: r.body.ts,
+    actor: r.body.actor,
+  };
+}
+
+export function recordUri(id: string): vscode.Uri {
+  return vscode.Uri.from({ scheme: RECORD_SCHEME, path: `/record/${id}.json` });
+}
+
+export function checkpointUri(size: number): vscode.Uri {
+  return vscode.Uri.from({ scheme: RECORD_SCHEME, path: `/checkpoint/${size}.txt` });
+}
+
+export function recordIcon(kind: string, state: RecordVerification): vscode.ThemeIcon {
+  switch (state) {
+    case 'failed':
+      return new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'));
+    case 'verified':
+      return new vscode.ThemeIcon(kindIcon(kind), new vscode.ThemeColor('testing.iconPassed'));
+    default:
+      return new vscode.ThemeIcon(kindIcon(kind));
+  }
+}
+
+export const STATE_WORDS: Readonly<Record<RecordVerification, string>> = {
+  unknown: 'not verified yet (run Sigil: Verify Canon Log)',
+  verified: 'verified by the last Verify Canon Log run',
+  failed: 'failed: at or after the first bad record of the last Verify Canon Log run',
+};

@@ -1,0 +1,346 @@
+/**
+ * The extension, end to end inside a real extension host: it points `sigil.home` at a fresh directory
+ * (restarting the server), initializes a store there without prompts, and checks what a person would see —
+ * the Audit Log tree, the status bar, the record viewer, verification — through the extension's API and
+ * commands. Appends come from the editor (hidden command) and from the `sigil` CLI in another process,
+ * which reaches the store through the language server's owner socket.
+ */
+/// <reference types="mocha" />
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { SigilApi } from '../../../client/src/api.js';
+import type { TreeSnapshot } from '../../../client/src/auditLog.js';
+import type { CanonicalRecord } from '../../../shared/src/record.js';
+import type { CheckpointResult, StoreInfo, VerifyResult } from '../../../shared/src/protocol.js';
+
+const EXTENSION_ID = 'sigil-dev.sigil';
+const PASSPHRASE = 'sigil extension suite passphrase';
+
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function group(snap: TreeSnapshot, space: 'data' | 'system'): TreeSnapshot['groups'][number]['items'] {
+  return snap.groups.find((g) => g.space === space)?.items ?? [];
+}
+
+function records(snap: TreeSnapshot, space: 'data' | 'system'): TreeSnapshot['groups'][number]['items'] {
+  return group(snap, space).filter((i) => i.type === 'record');
+}
+
+suite('Sigil extension (inside the extension host)', function () {
+  let ext: vscode.Extension<SigilApi>;
+  let api: SigilApi;
+  let tmp: string;
+  let home: string;
+  let target = vscode.ConfigurationTarget.Global;
+  let previousHome: unknown;
+  const appended: CanonicalRecord[] = [];
+
+  function runCli(args: string[], input = ''): Promise<string> {
+    const cli = path.join(ext.extensionPath, 'dist', 'cli.cjs');
+    return new Promise((resolve, reject) => {
+      // process.execPath is Node in code-server and the Electron binary in desktop VS Code.
+      const child = spawn(process.execPath, [cli, ...args], {
+        env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code) =>
+        code === 0
+          ? resolve(stdout)
+          : reject(new Error(`sigil ${args.join(' ')} exited with ${code}: ${stderr || stdout}`)),
+      );
+      child.stdin.end(input);
+    });
+  }
+
+  suiteSetup(async function () {
+    this.timeout(120_000);
+    const found = vscode.extensions.getExtension<SigilApi>(EXTENSION_ID);
+    assert.ok(found, `extension ${EXTENSION_ID} is not loaded`);
+    ext = found;
+    api = await ext.activate();
+    assert.ok(api && typeof api.store === 'function', 'activate() returns the Sigil API');
+
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sigil-ext-suite-'));
+    home = path.join(tmp, 'home');
+    const cfg = vscode.workspace.getConfiguration('sigil');
+    const inspected = cfg.inspect('home');
+    target =
+      inspected?.workspaceValue !== undefined
+        ? vscode.ConfigurationTarget.Workspace
+        : vscode.ConfigurationTarget.Global;
+    previousHome =
+      target === vscode.ConfigurationTarget.Workspace ? inspected?.workspaceValue : inspected?.globalValue;
+    // Changing sigil.home restarts the server on the new home.
+    await cfg.update('home', home, target);
+    await waitFor(
+      'the server to restart on the fresh home',
+      () => {
+        const s = api.store();
+        return s.home === home && s.phase !== 'starting' ? s : undefined;
+      },
+      60_000,
+    );
+  });
+
+  suiteTeardown(async function () {
+    this.timeout(60_000);
+    if (!api) return;
+    await vscode.commands.executeCommand('sigil.forgetPassphrase');
+    await vscode.workspace.getConfiguration('sigil').update('home', previousHome, target);
+    await waitFor(
+      'the server to leave the suite home',
+      () => (api.store().home !== home ? true : undefined),
+      30_000,
+    ).catch(() => undefined);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test('reports its activation time (hidden command sigil.getActivationTime)', async () => {
+    const ms = await vscode.commands.executeCommand<number>('sigil.getActivationTime');
+    assert.equal(typeof ms, 'number');
+    assert.ok(Number.isFinite(ms) && ms > 0, `activation time ${ms}`);
+    assert.equal(ms, api.activationMs);
+  });
+
+  test('an empty home shows "no store": status bar, welcome state, empty tree', async () => {
+    const s = api.store();
+    assert.equal(s.phase, 'no-store', `store phase is ${s.phase}: ${s.problem?.message ?? ''}`);
+    assert.equal(api.status().text, '$(shield) Sigil: no store');
+    assert.equal(api.status().command, 'sigil.initializeStore');
+    assert.deepEqual((await api.auditLog()).groups, []);
+  });
+
+  test('"Initialize Store" creates the store; the Audit Log shows the genesis record', async () => {
+    const info = await vscode.commands.executeCommand<StoreInfo | undefined>('sigil.initializeStore', {
+      passphrase: PASSPHRASE,
+    });
+    assert.ok(info, `initialize failed: ${api.lastError()?.message ?? 'no result'}`);
+    assert.equal(info.status, 'ready');
+    assert.equal(info.home, home);
+    assert.equal(info.keysEncrypted, true, 'keys are encrypted with the given passphrase');
+    assert.ok(fs.existsSync(path.join(home, 'keystore.json')));
+    const snap = await waitFor('the genesis record in the tree', async () => {
+      const s = await api.auditLog();
+      return records(s, 'system').length === 1 ? s : undefined;
+    });
+    const genesis = records(snap, 'system')[0];
+    assert.equal(genesis?.kind, 'canon.genesis');
+    assert.equal(genesis?.seq, 0);
+    assert.equal(genesis?.label, '#0 canon.genesis');
+    assert.equal(genesis?.contextValue, 'sigil.record.unknown', 'neutral before any verify');
+    assert.deepEqual(
+      group(snap, 'data').map((i) => i.label),
+      ['No records yet'],
+    );
+    assert.equal(api.status().text, '$(shield) Sigil: unverified (1 record)');
+  });
+
+  test('a record appended in the editor appears at the top of its space', async () => {
+    const rec = await vscode.commands.executeCommand<CanonicalRecord | undefined>('sigil.appendRecord', {
+      kind: 'note.created',
+      space: 'data',
+      payload: { title: 'from the editor', n: 1 },
+    });
+    assert.ok(rec, `append failed: ${api.lastError()?.message ?? ''}`);
+    appended.push(rec);
+    assert.equal(rec.body.actor, 'editor');
+    await waitFor('the editor record at the top of the data space', async () =>
+      records(await api.auditLog(), 'data')[0]?.id === rec.id ? true : undefined,
+    );
+  });
+
+  test('a record appended with the CLI (through the owner socket) appears without a refresh', async function () {
+    this.timeout(60_000);
+    // The server starts serving the CLI right after the store opens; wait until it says where.
+    await waitFor('owner.json to name the server socket', () => {
+      const owner = JSON.parse(fs.readFileSync(path.join(home, 'owner.json'), 'utf8')) as { socket?: string };
+      return owner.socket ? owner.socket : undefined;
+    });
+    const out = await runCli(
+      ['--home', home, '--json', 'canon', 'append', '--kind', 'note.cli', '--payload', '-'],
+      JSON.stringify({ from: 'cli' }),
+    );
+    const res = JSON.parse(out) as { id: string; seq: number; record: CanonicalRecord };
+    assert.match(res.id, /^[0-9a-f]{64}$/);
+    appended.push(res.record);
+    const snap = await waitFor('the CLI record in the tree', async () => {
+      const s = await api.auditLog();
+      return records(s, 'data')[0]?.id === res.id ? s : undefined;
+    });
+    assert.deepEqual(
+      records(snap, 'data').map((r) => r.seq),
+      [2, 1],
+      'newest first',
+    );
+  });
+
+  test('"Verify Canon Log" verifies every record; tree and status bar follow', async () => {
+    const result = await vscode.commands.executeCommand<VerifyResult | undefined>('sigil.verifyCanon');
+    assert.ok(result, `verify failed: ${api.lastError()?.message ?? ''}`);
+    assert.equal(result.ok, true, `verify: ${result.firstBad?.reason ?? ''}`);
+    assert.equal(result.checked, 3);
+    assert.equal(api.status().text, '$(shield) Sigil: verified');
+    const snap = await api.auditLog();
+    for (const r of [...records(snap, 'data'), ...records(snap, 'system')]) {
+      assert.equal(r.contextValue, 'sigil.record.verified', `record #${r.seq}`);
+    }
+  });
+
+  test('clicking a record opens the read-only viewer with its canonical JSON and verification', async () => {
+    const rec = appended[0] as CanonicalRecord;
+    const snap = await api.auditLog();
+    const item = records(snap, 'data').find((r) => r.id === rec.id);
+    assert.ok(item, 'record in the tree');
+    // The tree item's command is sigil.openRecord with the id, as a click runs it.
+    const uri = await vscode.commands.executeCommand<string | undefined>('sigil.openRecord', rec.id);
+    assert.equal(uri, `sigil:/record/${rec.id}.json`);
+    const doc = await waitFor('the record document', () => {
+      const d = vscode.window.activeTextEditor?.document;
+      return d?.uri.toString() === uri && d.getText().includes('{') ? d : undefined;
+    });
+    assert.equal(doc.uri.scheme, 'sigil');
+    assert.equal(doc.languageId, 'jsonc');
+    const text = doc.getText();
+    assert.ok(text.includes(rec.id), 'the document names the record id');
+    assert.match(text, /verification: OK/);
+    assert.match(text, /log: verified by the last Verify Canon Log run/);
+    const json = text
+      .split('\n')
+      .filter((l) => !l.startsWith('//'))
+      .join('\n');
+    assert.deepEqual(JSON.parse(json), JSON.parse(JSON.stringify(rec)), 'the body is the record');
+  });
+
+  test('"Show Checkpoint" opens the signed note', async () => {
+    const cp = await vscode.commands.executeCommand<CheckpointResult | undefined>('sigil.showCheckpoint');
+    assert.ok(cp, `checkpoint failed: ${api.lastError()?.message ?? ''}`);
+    assert.equal(cp.size, 3);
+    const doc = await waitFor('the checkpoint document', () => {
+      const d = vscode.window.activeTextEditor?.document;
+      return d?.uri.path.startsWith('/checkpoint/') ? d : undefined;
+    });
+    assert.equal(doc.getText(), cp.note);
+    assert.equal(doc.getText().split('\n')[0], cp.origin);
+  });
+
+  test('the Audit Log pages 200 records at a time with "Load more…"', async function () {
+    this.timeout(120_000);
+    const n = 205;
+    for (let i = 0; i < n; i += 50) {
+      const batch = Array.from({ length: Math.min(50, n - i) }, (_, k) =>
+        vscode.commands.executeCommand<CanonicalRecord | undefined>('sigil.appendRecord', {
+          kind: 'event.bulk',
+          payload: { i: i + k },
+        }),
+      );
+      for (const r of await Promise.all(batch))
+        assert.ok(r, `bulk append failed: ${api.lastError()?.message ?? ''}`);
+    }
+    const total = 2 + n;
+    await waitFor('all appends to reach the tree', async () =>
+      records(await api.auditLog(), 'data').length === total ? true : undefined,
+    );
+    assert.equal(api.status().text, `$(shield) Sigil: unverified (${n} records)`);
+
+    await vscode.commands.executeCommand('sigil.refreshAuditLog');
+    let data = group(await api.auditLog(), 'data');
+    assert.equal(data.filter((i) => i.type === 'record').length, 200);
+    assert.deepEqual(data.at(-1), { ...data.at(-1), type: 'more', label: 'Load more…' });
+    assert.equal(data[0]?.seq, total, 'newest first after a refresh');
+
+    const added = await vscode.commands.executeCommand<number>('sigil.loadMore', 'data');
+    assert.equal(added, total - 200);
+    data = group(await api.auditLog(), 'data');
+    assert.equal(data.filter((i) => i.type === 'record').length, total);
+    assert.ok(!data.some((i) => i.type === 'more'), 'no "Load more…" after the last page');
+    assert.deepEqual(
+      data.slice(-2).map((i) => i.seq),
+      [2, 1],
+    );
+  });
+
+  test('errors come back in words, never swallowed', async () => {
+    const res = await vscode.commands.executeCommand('sigil.openRecord', 'not-an-id');
+    assert.equal(res, undefined);
+    assert.equal(api.lastError()?.code, 'BAD_INPUT');
+    assert.match(api.lastError()?.message ?? '', /not a record id/);
+
+    const missing = 'f'.repeat(64);
+    await vscode.commands.executeCommand('sigil.openRecord', missing);
+    const doc = await waitFor('the missing-record document', () => {
+      const d = vscode.window.activeTextEditor?.document;
+      return d?.uri.path === `/record/${missing}.json` ? d : undefined;
+    });
+    assert.match(doc.getText(), /Could not load it: .+/);
+  });
+
+  test('a restart reopens the encrypted store with the passphrase from the secret storage', async function () {
+    this.timeout(60_000);
+    const size = api.store().info?.size;
+    await vscode.commands.executeCommand('sigil.restartServer');
+    const s = await waitFor('the store to be ready again', () => {
+      const v = api.store();
+      return v.phase === 'ready' || v.phase === 'needs-passphrase' || v.phase === 'error' ? v : undefined;
+    });
+    assert.equal(s.phase, 'ready', `after restart: ${s.phase} ${s.problem?.message ?? ''}`);
+    assert.equal(s.info?.size, size);
+    assert.equal(s.info?.keysEncrypted, true);
+    assert.equal(api.lastVerification(), null, 'a new server run starts unverified');
+  });
+
+  test('without its passphrase the store shows as locked; "Enter Key Passphrase" opens it', async function () {
+    this.timeout(60_000);
+    await vscode.commands.executeCommand('sigil.forgetPassphrase');
+    await vscode.commands.executeCommand('sigil.restartServer');
+    const locked = await waitFor('the server to report the store state', () => {
+      const v = api.store();
+      return v.phase !== 'starting' ? v : undefined;
+    });
+    assert.equal(locked.phase, 'needs-passphrase', `${locked.phase}: ${locked.problem?.message ?? ''}`);
+    assert.match(locked.problem?.code ?? '', /^PASSPHRASE_(REQUIRED|WRONG)$/);
+    assert.equal(api.status().text, '$(lock) Sigil: locked');
+    assert.equal(api.status().command, 'sigil.enterPassphrase');
+    assert.deepEqual((await api.auditLog()).groups, [], 'the tree is empty: the welcome view explains');
+
+    assert.equal(
+      await vscode.commands.executeCommand('sigil.enterPassphrase', { passphrase: PASSPHRASE }),
+      true,
+    );
+    const open = await waitFor('the store to open with the passphrase', () => {
+      const v = api.store();
+      return v.phase !== 'starting' ? v : undefined;
+    });
+    assert.equal(open.phase, 'ready', `${open.phase}: ${open.problem?.message ?? ''}`);
+    assert.ok(records(await api.auditLog(), 'system').length === 1);
+  });
+});
