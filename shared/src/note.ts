@@ -70,6 +70,7 @@ function controlCharAt(s: string): number {
   }
   return -1;
 }
+
 /* A UTF-16 surrogate without its partner: such a string has no UTF-8 encoding. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 /* Unicode White_Space, the same set as Go's unicode.IsSpace. */
