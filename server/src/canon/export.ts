@@ -90,6 +90,8 @@ export async function exportToFile(store: ExportSource, file: string): Promise<E
   const out = createWriteStream(file, { flags: 'wx', mode: 0o600 });
   await once(out, 'open').catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'EEXIST') throw new SigilError('BAD_USAGE', `${file} already exists; choose another --out`);
+    if (e.code === 'ENOENT') throw new SigilError('BAD_USAGE', `cannot create ${file}: its folder does not exist`);
+    if (e.code === 'EISDIR') throw new SigilError('BAD_USAGE', `${file} is a directory; name a file with --out`);
     throw e;
   });
   try {

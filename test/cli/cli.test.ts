@@ -1,0 +1,1560 @@
+/**
+ * End-to-end tests of the bundled `sigil` CLI (dist/cli.cjs via bin/sigil.js): every command, every
+ * documented exit code, text and --json output, and the three ways of finding a home.
+ *
+ * Each group below works in its own temporary home, so the groups run concurrently; the steps inside a
+ * group depend on each other and run in order.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { mkdtemp, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { ClassicLevel } from 'classic-level';
+import { KEYS } from '../../server/src/canon/layout.js';
+import { fromBase64, fromHex, toHex } from '../../shared/src/bytes.js';
+import { leafHash, verifyConsistency, verifyInclusion } from '../../shared/src/merkle.js';
+import { verifySignedNote } from '../../shared/src/note.js';
+import { verify as ed25519Verify } from '../../shared/src/ed25519.js';
+import type { CanonicalRecord } from '../../shared/src/record.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = path.join(ROOT, 'bin', 'sigil.js');
+const BUNDLE = path.join(ROOT, 'dist', 'cli.cjs');
+const HOLD_SCRIPT = path.join(ROOT, 'test', 'cli', 'fixtures', 'append-loop.ts');
+const JCS_FIXTURES = path.join(ROOT, 'test', 'fixtures', 'jcs');
+
+const ID_RE = /^[0-9a-f]{64}$/;
+const UNENCRYPTED_WARNING = 'PRIVATE KEYS ARE STORED UNENCRYPTED';
+const PASSPHRASE = 'correct horse battery staple';
+
+// ---------------------------------------------------------------------------------------------------
+// Running the CLI
+
+interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+interface RunOptions {
+  /** Working directory; defaults to the test's scratch directory (never the repository). */
+  readonly cwd?: string;
+  /** Extra environment on top of the inherited one, from which every SIGIL_* variable is removed. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Standard input; stdin is always closed so that `-` inputs never wait. */
+  readonly input?: string;
+}
+
+let scratch = '';
+
+/** The inherited environment without any SIGIL_* variable (no home, no passphrase, no config). */
+function baseEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SIGIL_')) env[k] = v;
+  return { ...env, ...extra };
+}
+
+async function collect(child: ChildProcess): Promise<RunResult> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const [code] = (await once(child, 'close')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+function sigil(args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: opts.cwd ?? scratch,
+    env: baseEnv(opts.env),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  child.stdin.on('error', () => {}); // the CLI may exit without reading its input
+  child.stdin.end(opts.input ?? '');
+  return collect(child);
+}
+
+function show(r: RunResult): string {
+  return `exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
+}
+
+/** Runs the CLI and asserts its exit code; returns the result for further checks. */
+async function expectExit(code: number, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const r = await sigil(args, opts);
+  assert.equal(r.code, code, `sigil ${args.join(' ')}\n${show(r)}`);
+  return r;
+}
+
+/** Runs the CLI with --json, asserts success and parses stdout. */
+async function json<T = Record<string, unknown>>(args: readonly string[], opts: RunOptions = {}): Promise<T> {
+  const r = await expectExit(0, ['--json', ...args], opts);
+  return JSON.parse(r.stdout) as T;
+}
+
+interface JsonError {
+  ok: false;
+  error: { code: string; message: string; details?: unknown };
+  exit_code: number;
+}
+
+/** Runs the CLI with --json, expects failure with `exit`, checks the error document's shape and code. */
+async function jsonError(
+  exit: number,
+  code: string,
+  args: readonly string[],
+  opts: RunOptions = {},
+): Promise<JsonError> {
+  const r = await expectExit(exit, ['--json', ...args], opts);
+  let doc: JsonError;
+  try {
+    doc = JSON.parse(r.stdout) as JsonError;
+  } catch {
+    assert.fail(`--json error output is not one JSON document\n${show(r)}`);
+  }
+  assert.deepEqual(Object.keys(doc).sort(), ['error', 'exit_code', 'ok'], show(r));
+  assert.equal(doc.ok, false);
+  assert.equal(doc.exit_code, exit);
+  assert.equal(doc.error.code, code, show(r));
+  assert.equal(typeof doc.error.message, 'string');
+  assert.ok(doc.error.message.length > 0);
+  assert.ok(
+    Object.keys(doc.error).every((k) => k === 'code' || k === 'message' || k === 'details'),
+    `unexpected error fields: ${Object.keys(doc.error).join(', ')}`,
+  );
+  assert.doesNotMatch(r.stderr, /sigil: error:/, 'with --json the error goes to stdout only');
+  return doc;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Helpers
+
+async function tempDir(name: string): Promise<string> {
+  const dir = path.join(scratch, name);
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+/** True when some directory from `dir` upward holds a `.sigil/` (which home discovery would find). */
+function sigilAbove(dir: string): string | null {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    const candidate = path.join(d, '.sigil');
+    if (existsSync(candidate) && statSync(candidate).isDirectory()) return candidate;
+    if (path.dirname(d) === d) return null;
+  }
+}
+
+/** Every file under `dir` with its mode, size and content hash: equal snapshots mean an untouched tree. */
+async function snapshot(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      const st = await stat(p);
+      if (e.isDirectory()) {
+        out[path.relative(dir, p) + '/'] = `dir ${(st.mode & 0o777).toString(8)}`;
+        await walk(p);
+      } else {
+        const hash = createHash('sha256')
+          .update(await readFile(p))
+          .digest('hex');
+        out[path.relative(dir, p)] = `${(st.mode & 0o777).toString(8)} ${st.size} ${hash}`;
+      }
+    }
+  };
+  await walk(dir);
+  return out;
+}
+
+interface InitJson {
+  ok: true;
+  home: string;
+  origin: string;
+  rootKeyId: string;
+  runtimeKeyId: string;
+  dataKeyId: string;
+  keysEncrypted: boolean;
+  genesis: string;
+}
+
+/** Creates an unencrypted home with the CLI and returns its --json init report. */
+async function initHome(home: string, extra: readonly string[] = []): Promise<InitJson> {
+  const r = await expectExit(0, ['--json', '--home', home, 'init', ...extra]);
+  assert.match(r.stderr, new RegExp(UNENCRYPTED_WARNING));
+  return JSON.parse(r.stdout) as InitJson;
+}
+
+interface ListJson {
+  records: CanonicalRecord[];
+  nextCursor: string | null;
+}
+
+/** Follows nextCursor from the first page to the last; returns the seqs in order and the page count. */
+async function walk(
+  home: string,
+  args: readonly string[],
+): Promise<{ seqs: number[]; pages: number; kinds: string[]; spaces: string[] }> {
+  const seqs: number[] = [];
+  const kinds: string[] = [];
+  const spaces: string[] = [];
+  let cursor: string | null = null;
+  let pages = 0;
+  do {
+    const page: ListJson = await json<ListJson>([
+      '--home',
+      home,
+      'canon',
+      'list',
+      ...args,
+      ...(cursor ? ['--cursor', cursor] : []),
+    ]);
+    pages++;
+    for (const r of page.records) {
+      seqs.push(r.body.seq);
+      kinds.push(r.body.kind);
+      spaces.push(r.body.space);
+    }
+    assert.ok(
+      page.nextCursor === null || typeof page.nextCursor === 'string',
+      `a page without nextCursor: ${JSON.stringify(page)}`,
+    );
+    if (page.nextCursor !== null) assert.notEqual(page.nextCursor, cursor, 'the cursor did not advance');
+    cursor = page.nextCursor;
+    assert.ok(pages < 100, 'the cursor walk does not end');
+  } while (cursor !== null);
+  return { seqs, pages, kinds, spaces };
+}
+
+const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
+
+/** Writes `n` legacy records as JSONL: kinds note.a / note.b / task.c in turn, every fourth in the system space. */
+async function legacyFile(file: string, n: number): Promise<void> {
+  const kinds = ['note.a', 'note.b', 'task.c'];
+  const lines = range(0, n).map((i) =>
+    JSON.stringify({
+      id: `legacy-${i}`,
+      kind: kinds[i % 3],
+      space: i % 4 === 3 ? 'system' : 'data',
+      payload: { i },
+    }),
+  );
+  await writeFile(file, lines.join('\n') + '\n');
+}
+
+/** Starts the fixture that opens the store of `home` and holds it until its stdin closes. */
+async function holdStore(
+  home: string,
+): Promise<{ child: ChildProcess; pid: number; release: () => Promise<number | null> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', HOLD_SCRIPT, home, 'hold'], {
+    cwd: ROOT,
+    env: baseEnv(),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const pid = await new Promise<number>((resolve, reject) => {
+    let buf = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => {
+      buf += s;
+      const m = /^ready (\d+)\n/.exec(buf);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('exit', (code) => reject(new Error(`holder exited early with ${code}: ${stderr}`)));
+  });
+  return {
+    child,
+    pid,
+    release: async () => {
+      child.stdin.end();
+      if (child.exitCode !== null) return child.exitCode;
+      const [code] = (await once(child, 'exit')) as [number | null];
+      return code;
+    },
+  };
+}
+
+/** Rebuilds dist/cli.cjs when it is missing or older than any source file it is bundled from. */
+async function ensureBuilt(): Promise<void> {
+  const newest = async (dir: string): Promise<number> => {
+    let m = 0;
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      m = Math.max(m, e.isDirectory() ? await newest(p) : (await stat(p)).mtimeMs);
+    }
+    return m;
+  };
+  const built = existsSync(BUNDLE) ? (await stat(BUNDLE)).mtimeMs : 0;
+  const sources = Math.max(
+    await newest(path.join(ROOT, 'server', 'src')),
+    await newest(path.join(ROOT, 'shared', 'src')),
+  );
+  if (built >= sources) return;
+  const child = spawn(process.execPath, ['esbuild.mjs'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = await collect(child);
+  assert.equal(r.code, 0, `node esbuild.mjs failed\n${show(r)}`);
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+before(async () => {
+  await ensureBuilt();
+  scratch = await mkdtemp(path.join(os.tmpdir(), 'sigil-cli-test-'));
+});
+
+after(async () => {
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+describe('sigil CLI', { concurrency: 3 }, () => {
+  describe('init and finding the home', { concurrency: 1 }, () => {
+    let dir = '';
+    let flagHome = '';
+    let envHome = '';
+    let envInit: InitJson;
+
+    before(async () => {
+      dir = await tempDir('homes');
+      flagHome = path.join(dir, 'flag-home');
+      envHome = path.join(dir, 'env-home');
+    });
+
+    it('init with --home (text): creates the home, prints its keys and warns loudly about unencrypted keys', async () => {
+      const r = await expectExit(0, ['--home', flagHome, 'init', '--origin', 'test.example/cli']);
+      assert.match(r.stdout, new RegExp(`^Initialized Sigil home ${flagHome}$`, 'm'));
+      assert.match(r.stdout, /^ {2}origin {10}test\.example\/cli$/m);
+      assert.match(r.stdout, /^ {2}root key {8}[0-9a-f]{32}$/m);
+      assert.match(r.stdout, /^ {2}runtime key {5}[0-9a-f]{32}$/m);
+      assert.match(r.stdout, /^ {2}keys encrypted {2}NO$/m);
+      assert.match(r.stderr, /^sigil: warning: PRIVATE KEYS ARE STORED UNENCRYPTED in /m);
+      assert.ok(r.stderr.includes(path.join(flagHome, 'keystore.json')), r.stderr);
+      assert.ok(r.stderr.includes('SIGIL_PASSPHRASE'), 'the warning says how to encrypt the keys');
+      assert.equal((await stat(flagHome)).mode & 0o777, 0o700);
+      assert.equal((await stat(path.join(flagHome, 'keystore.json'))).mode & 0o777, 0o600);
+      assert.match(
+        await readFile(path.join(flagHome, 'sigil.toml'), 'utf8'),
+        /^origin = "test\.example\/cli"$/m,
+      );
+      assert.ok(existsSync(path.join(flagHome, 'canon')));
+      assert.ok(!existsSync(path.join(flagHome, 'owner.json')), 'init removes its owner file when done');
+    });
+
+    it('init --json via SIGIL_HOME: reports keys and genesis; the warning still goes to stderr', async () => {
+      const r = await expectExit(0, ['--json', 'init'], { env: { SIGIL_HOME: envHome } });
+      envInit = JSON.parse(r.stdout) as InitJson;
+      assert.equal(envInit.ok, true);
+      assert.equal(envInit.home, envHome);
+      assert.equal(envInit.keysEncrypted, false);
+      assert.match(envInit.rootKeyId, /^[0-9a-f]{32}$/);
+      assert.match(envInit.runtimeKeyId, /^[0-9a-f]{32}$/);
+      assert.notEqual(envInit.rootKeyId, envInit.runtimeKeyId);
+      assert.match(envInit.dataKeyId, /^[0-9a-f]{32}$/);
+      assert.equal(envInit.origin, `sigil.local/${envInit.rootKeyId.slice(0, 16)}`);
+      assert.match(envInit.genesis, ID_RE);
+      assert.match(r.stderr, new RegExp(UNENCRYPTED_WARNING));
+
+      const g = await json<CanonicalRecord>(['canon', 'get', envInit.genesis], {
+        env: { SIGIL_HOME: envHome },
+      });
+      assert.equal(g.id, envInit.genesis);
+      assert.equal(g.body.seq, 0);
+      assert.equal(g.body.kind, 'canon.genesis');
+      assert.equal(g.body.space, 'system');
+      assert.equal(g.body.prev, null);
+      assert.equal(g.signature.key_id, envInit.rootKeyId);
+    });
+
+    it('a second init refuses with exit 2 and leaves the home untouched', async () => {
+      for (const home of [flagHome, envHome]) {
+        const untouched = await snapshot(home);
+        const r = await expectExit(2, ['--home', home, 'init']);
+        assert.match(r.stderr, /already exists and is not empty/);
+        assert.match(r.stderr, /refusing to overwrite/);
+        assert.doesNotMatch(r.stderr, new RegExp(UNENCRYPTED_WARNING));
+        const doc = await jsonError(2, 'HOME_EXISTS', ['init'], { env: { SIGIL_HOME: home } });
+        assert.ok(doc.error.message.includes(home));
+        assert.deepEqual(await snapshot(home), untouched);
+      }
+    });
+
+    it('init without --home creates ./.sigil, found from subdirectories; SIGIL_HOME and --home take precedence', async () => {
+      const project = await tempDir('project');
+      const deep = path.join(project, 'a', 'b', 'c');
+      await mkdir(deep, { recursive: true });
+      const init = await json<InitJson>(['init'], { cwd: project });
+      assert.equal(init.home, path.join(project, '.sigil'));
+      assert.ok(existsSync(path.join(project, '.sigil', 'keystore.json')));
+
+      const id = (
+        await expectExit(0, ['canon', 'append', '--kind', 'note.created', '--payload', '-'], {
+          cwd: deep,
+          input: '{"found":"upward"}',
+        })
+      ).stdout.trim();
+      assert.match(id, ID_RE);
+      const page = await json<ListJson>(['canon', 'list'], { cwd: deep });
+      assert.deepEqual(
+        page.records.map((r) => r.id),
+        [init.genesis, id],
+      );
+      const cfg = await expectExit(0, ['config', 'show'], { cwd: deep });
+      assert.ok(cfg.stdout.includes(`(${path.join(project, '.sigil', 'sigil.toml')})`), cfg.stdout);
+
+      // SIGIL_HOME wins over the .sigil/ found upward.
+      const viaEnv = await json<ListJson>(['canon', 'list'], { cwd: deep, env: { SIGIL_HOME: envHome } });
+      assert.deepEqual(
+        viaEnv.records.map((r) => r.id),
+        [envInit.genesis],
+      );
+      // --home wins over SIGIL_HOME (which here names nothing at all).
+      const viaFlag = await json<ListJson>(['--home', path.join(project, '.sigil'), 'canon', 'list'], {
+        cwd: deep,
+        env: { SIGIL_HOME: path.join(dir, 'does-not-exist') },
+      });
+      assert.equal(viaFlag.records.length, 2);
+      // A relative --home is taken from the working directory.
+      const relative = await json<ListJson>(['--home', '../../../.sigil', 'canon', 'list'], { cwd: deep });
+      assert.equal(relative.records.length, 2);
+      // init in a subdirectory creates a nested ./.sigil there, which is then the nearest one; a second
+      // init there refuses.
+      const nested = await json<InitJson>(['init'], { cwd: deep });
+      assert.equal(nested.home, path.join(deep, '.sigil'));
+      const nearest = await json<ListJson>(['canon', 'list'], { cwd: deep });
+      assert.deepEqual(
+        nearest.records.map((r) => r.id),
+        [nested.genesis],
+      );
+      const again = await expectExit(2, ['init'], { cwd: deep });
+      assert.match(again.stderr, /already exists/);
+      assert.equal(
+        (await json<ListJson>(['canon', 'list'], { cwd: path.join(project, 'a') })).records.length,
+        2,
+      );
+    });
+
+    it('no home anywhere: exit 5 telling to run sigil init', async () => {
+      const empty = await tempDir('no-home');
+      assert.equal(sigilAbove(empty), null, 'precondition: no .sigil/ above the temporary directory');
+      for (const args of [
+        ['canon', 'list'],
+        ['canon', 'append', '--kind', 'note.created', '--payload', '-'],
+        ['canon', 'verify'],
+        ['config', 'show'],
+      ]) {
+        const r = await expectExit(5, args, { cwd: empty, input: '{}' });
+        assert.match(r.stderr, /^sigil: error: no Sigil home found/m);
+        assert.match(r.stderr, /run "sigil init"/);
+      }
+      const doc = await jsonError(5, 'HOME_MISSING', ['canon', 'get', '0'.repeat(64)], { cwd: empty });
+      assert.match(doc.error.message, /run "sigil init"/);
+      // A directory that exists but is not a home.
+      const r = await expectExit(5, ['--home', empty, 'canon', 'list']);
+      assert.match(r.stderr, /is not a Sigil home/);
+      assert.match(r.stderr, /run "sigil init"/);
+      assert.deepEqual(await readdir(empty), [], 'looking for a home creates nothing');
+    });
+  });
+
+  describe('append, get and errors of a record', { concurrency: 1 }, () => {
+    let home = '';
+    let init: InitJson;
+    const ids: string[] = [];
+
+    before(async () => {
+      const dir = await tempDir('records');
+      home = path.join(dir, 'home');
+      init = await initHome(home);
+    });
+
+    it('append --payload FILE prints only the id', async () => {
+      const file = path.join(scratch, 'records', 'payload.json');
+      await writeFile(file, '{ "title": "hello", "tags": ["a", "b"], "n": 1 }\n');
+      const r = await expectExit(0, [
+        '--home',
+        home,
+        'canon',
+        'append',
+        '--kind',
+        'note.created',
+        '--payload',
+        file,
+      ]);
+      assert.match(r.stdout, /^[0-9a-f]{64}\n$/);
+      assert.equal(r.stderr, '');
+      ids.push(r.stdout.trim());
+    });
+
+    it('append --payload - reads standard input; --json gives id and seq', async () => {
+      const r = await expectExit(
+        0,
+        ['--home', home, 'canon', 'append', '--kind', 'note.edited', '--payload', '-'],
+        {
+          input: '{"title":"from stdin","€":"unicode ✓"}',
+        },
+      );
+      assert.match(r.stdout, /^[0-9a-f]{64}\n$/);
+      ids.push(r.stdout.trim());
+      const j = await json<{ ok: boolean; id: string; seq: number; record: CanonicalRecord }>(
+        [
+          '--home',
+          home,
+          '--actor',
+          'agent:tester',
+          'canon',
+          'append',
+          '--kind',
+          'task.done',
+          '--space',
+          'system',
+          '--payload',
+          '-',
+        ],
+        { input: '[1, 2.50, "x", null, true]' },
+      );
+      assert.equal(j.ok, true);
+      assert.match(j.id, ID_RE);
+      assert.equal(j.seq, 3);
+      assert.equal(j.record.id, j.id);
+      assert.equal(j.record.body.seq, 3);
+      assert.equal(j.record.body.space, 'system');
+      assert.equal(j.record.body.actor, 'agent:tester');
+      assert.equal(j.record.body.prev, init.genesis, 'the system chain continues from the genesis record');
+      assert.deepEqual(j.record.body.payload, [1, 2.5, 'x', null, true]);
+      ids.push(j.id);
+    });
+
+    it('get prints the record (text and --json) and the data chain links', async () => {
+      const [first, second] = ids as [string, string];
+      const r = await expectExit(0, ['--home', home, 'canon', 'get', first]);
+      assert.match(r.stdout, new RegExp(`^id {9}${first}$`, 'm'));
+      assert.match(r.stdout, /^seq {8}1$/m);
+      assert.match(r.stdout, /^space {6}data$/m);
+      assert.match(r.stdout, /^kind {7}note\.created$/m);
+      assert.match(r.stdout, /^prev {7}\(none\)$/m);
+      assert.match(r.stdout, new RegExp(`^signed by  ${init.runtimeKeyId}$`, 'm'));
+      assert.match(r.stdout, /^payload:\n\{\n {2}"n": 1,/m);
+
+      const rec = await json<CanonicalRecord>(['--home', home, 'canon', 'get', second]);
+      assert.equal(rec.id, second);
+      assert.equal(rec.body.seq, 2);
+      assert.equal(rec.body.prev, first);
+      assert.equal(rec.body.kind, 'note.edited');
+      assert.deepEqual(rec.body.payload, { title: 'from stdin', '€': 'unicode ✓' });
+      assert.equal(rec.signature.alg, 'ed25519');
+      assert.equal(rec.signature.key_id, init.runtimeKeyId);
+      assert.match(rec.body.actor, /^local:/);
+    });
+
+    it('get: unknown id exits 5, malformed id exits 2', async () => {
+      const unknown = 'ab'.repeat(32);
+      const r = await expectExit(5, ['--home', home, 'canon', 'get', unknown]);
+      assert.equal(r.stderr, `sigil: error: no record with id ${unknown}\n`);
+      assert.equal(r.stdout, '');
+      const doc = await jsonError(5, 'NOT_FOUND', ['--home', home, 'canon', 'get', unknown]);
+      assert.deepEqual(doc.error.details, { id: unknown });
+      for (const bad of ['xyz', 'AB'.repeat(32), 'ab'.repeat(31), `${unknown}0`]) {
+        const m = await expectExit(2, ['--home', home, 'canon', 'get', bad]);
+        assert.match(m.stderr, /record id must be 64 lowercase hex characters/);
+      }
+      await jsonError(2, 'BAD_INPUT', ['--home', home, 'canon', 'get', 'xyz']);
+    });
+
+    it('append rejects bad input with exit 2 (and a missing payload file with 5) and appends nothing', async () => {
+      const dir = path.join(scratch, 'records');
+      const bad = path.join(dir, 'bad.json');
+      await writeFile(bad, '{\n  "a": 1,\n  "b": }\n');
+      const r = await expectExit(2, [
+        '--home',
+        home,
+        'canon',
+        'append',
+        '--kind',
+        'note.created',
+        '--payload',
+        bad,
+      ]);
+      assert.ok(r.stderr.includes(`${bad}:3:8:`), r.stderr);
+      const stdin = await expectExit(
+        2,
+        ['--home', home, 'canon', 'append', '--kind', 'note.created', '--payload', '-'],
+        { input: '{"a":1,"a":2}' },
+      );
+      assert.match(stdin.stderr, /<stdin>:1:8: duplicate key "a"/);
+      await jsonError(
+        2,
+        'BAD_INPUT',
+        ['--home', home, 'canon', 'append', '--kind', 'Not A Kind', '--payload', '-'],
+        { input: '{}' },
+      );
+      await jsonError(
+        2,
+        'BAD_USAGE',
+        ['--home', home, 'canon', 'append', '--kind', 'note.x', '--space', 'elsewhere', '--payload', '-'],
+        {
+          input: '{}',
+        },
+      );
+      await jsonError(2, 'BAD_USAGE', [
+        '--home',
+        home,
+        'canon',
+        'append',
+        '--kind',
+        'note.x',
+        '--payload',
+        dir,
+      ]);
+      const missing = await expectExit(5, [
+        '--home',
+        home,
+        'canon',
+        'append',
+        '--kind',
+        'note.x',
+        '--payload',
+        path.join(dir, 'nope.json'),
+      ]);
+      assert.match(missing.stderr, /no such file/);
+      const page = await json<ListJson>(['--home', home, 'canon', 'list']);
+      assert.equal(page.records.length, 4, 'nothing was appended by the failed commands');
+    });
+
+    it('config show: every key with its value and origin', async () => {
+      const r = await expectExit(0, ['--home', home, 'config', 'show']);
+      assert.ok(
+        r.stdout.includes(
+          `canon.origin = ${JSON.stringify(init.origin)}  (${path.join(home, 'sigil.toml')})`,
+        ),
+        r.stdout,
+      );
+      assert.match(r.stdout, /^canon\.verify_workers = 2 {2}\(defaults\)$/m);
+      assert.match(r.stdout, /^keystore\.passphrase_env = "SIGIL_PASSPHRASE" {2}\(defaults\)$/m);
+      const j = await json<{
+        config: { canon: { origin: string; verify_workers: number } };
+        origins: Record<string, { kind: string; name: string }>;
+      }>(['--home', home, 'config', 'show'], { env: { SIGIL_CANON_VERIFY_WORKERS: '1' } });
+      assert.equal(j.config.canon.origin, init.origin);
+      assert.equal(j.config.canon.verify_workers, 1);
+      assert.deepEqual(j.origins['canon.verify_workers'], {
+        kind: 'env',
+        name: 'SIGIL_CANON_VERIFY_WORKERS',
+      });
+      assert.equal(j.origins['canon.origin']?.kind, 'file');
+      // An unknown SIGIL_* variable is a configuration error (exit 2), named in the message.
+      const bad = await expectExit(2, ['--home', home, 'config', 'show'], {
+        env: { SIGIL_CANON_VERIFY_WORKRES: '1' },
+      });
+      assert.match(bad.stderr, /SIGIL_CANON_VERIFY_WORKRES/);
+    });
+  });
+
+  describe('list: filters, order and cursor walks', { concurrency: 1 }, () => {
+    let home = '';
+    let init: InitJson;
+    const N = 30; // legacy records; with the genesis record the log holds N + 1
+
+    before(async () => {
+      const dir = await tempDir('list');
+      home = path.join(dir, 'home');
+      init = await initHome(home);
+      const file = path.join(dir, 'legacy.jsonl');
+      await legacyFile(file, N);
+      const report = await json<{ migrated: unknown[] }>([
+        '--home',
+        home,
+        'canon',
+        'migrate',
+        '--from',
+        file,
+      ]);
+      assert.equal(report.migrated.length, N);
+    });
+
+    it('lists every record oldest first, one line each (text)', async () => {
+      const r = await expectExit(0, ['--home', home, 'canon', 'list', '--limit', '1000']);
+      const lines = r.stdout.trimEnd().split('\n');
+      assert.equal(lines.length, N + 1);
+      assert.match(
+        lines[0] ?? '',
+        new RegExp(`^ {5}0 {2}${init.genesis} {2}system {2}canon\\.genesis +\\d{4}-\\d\\d-\\d\\dT`),
+      );
+      assert.match(lines[1] ?? '', /^ {5}1 {2}[0-9a-f]{64} {2}data {4}note\.a +\d{4}-/);
+      const paged = await expectExit(0, ['--home', home, 'canon', 'list', '--limit', '2']);
+      assert.match(paged.stdout, /^-- more: --cursor s1$/m);
+    });
+
+    it('the default page is 50; --json pages carry nextCursor', async () => {
+      const all = await json<ListJson>(['--home', home, 'canon', 'list']);
+      assert.deepEqual(
+        all.records.map((r) => r.body.seq),
+        range(0, N + 1),
+      );
+      assert.equal(all.nextCursor, null);
+      const first = await json<ListJson>(['--home', home, 'canon', 'list', '--limit', '4']);
+      assert.equal(first.records.length, 4);
+      assert.equal(first.nextCursor, 's3');
+    });
+
+    it('cursor walks cover every record exactly once, ascending and descending', async () => {
+      const asc = await walk(home, ['--limit', '7']);
+      assert.deepEqual(asc.seqs, range(0, N + 1));
+      assert.equal(asc.pages, Math.ceil((N + 1) / 7));
+      const desc = await walk(home, ['--limit', '10', '--order', 'desc']);
+      assert.deepEqual(desc.seqs, range(0, N + 1).reverse());
+      const one = await json<ListJson>(['--home', home, 'canon', 'list', '--limit', '1', '--cursor', 's29']);
+      assert.deepEqual(
+        one.records.map((r) => r.body.seq),
+        [30],
+      );
+      assert.equal(one.nextCursor, null, 'no next cursor after the last record');
+    });
+
+    it('--space and --kind filter, alone and together, in both orders', async () => {
+      const kindOf = (i: number): string => ['note.a', 'note.b', 'task.c'][i % 3] as string;
+      const seqsWhere = (f: (i: number) => boolean): number[] =>
+        range(0, N)
+          .filter(f)
+          .map((i) => i + 1);
+
+      const system = await walk(home, ['--space', 'system', '--limit', '4']);
+      assert.deepEqual(system.seqs, [0, ...seqsWhere((i) => i % 4 === 3)]);
+      assert.ok(system.spaces.every((s) => s === 'system'));
+      const data = await walk(home, ['--space', 'data', '--limit', '8', '--order', 'desc']);
+      assert.deepEqual(data.seqs, seqsWhere((i) => i % 4 !== 3).reverse());
+
+      const noteA = await walk(home, ['--kind', 'note.a', '--limit', '4']);
+      assert.deepEqual(
+        noteA.seqs,
+        seqsWhere((i) => kindOf(i) === 'note.a'),
+      );
+      assert.ok(noteA.kinds.every((k) => k === 'note.a'));
+      const taskDesc = await walk(home, ['--kind', 'task.c', '--limit', '4', '--order', 'desc']);
+      assert.deepEqual(taskDesc.seqs, seqsWhere((i) => kindOf(i) === 'task.c').reverse());
+
+      // Kind and space together (pages may come back short when the filter is applied after the kind
+      // index): the walk must still find exactly the matching records.
+      const both = await walk(home, ['--kind', 'task.c', '--space', 'system', '--limit', '1']);
+      assert.deepEqual(
+        both.seqs,
+        seqsWhere((i) => kindOf(i) === 'task.c' && i % 4 === 3),
+      );
+      assert.ok(both.seqs.length === 2 && both.pages >= 2);
+      const bothDesc = await walk(home, [
+        '--kind',
+        'note.a',
+        '--space',
+        'data',
+        '--limit',
+        '5',
+        '--order',
+        'desc',
+      ]);
+      assert.deepEqual(bothDesc.seqs, seqsWhere((i) => kindOf(i) === 'note.a' && i % 4 !== 3).reverse());
+      const unknownKind = await json<ListJson>(['--home', home, 'canon', 'list', '--kind', 'never.used']);
+      assert.deepEqual(unknownKind, { records: [], nextCursor: null });
+      const text = await expectExit(0, ['--home', home, 'canon', 'list', '--kind', 'never.used']);
+      assert.equal(text.stdout, '(no records)\n');
+    });
+
+    it('bad --limit, --cursor, --order, --space and --kind exit 2', async () => {
+      // Rejected while parsing the command line, before the store is opened: these may run side by side.
+      const usage = [
+        ['--limit', 'ten'],
+        ['--limit', '-1'],
+        ['--limit', '1.5'],
+        ['--order', 'sideways'],
+        ['--space', 'both'],
+      ];
+      await Promise.all(
+        usage.map(async (args) => {
+          const r = await expectExit(2, ['--home', home, 'canon', 'list', ...args]);
+          assert.match(r.stderr, /error/, `${args.join(' ')}: the error is explained`);
+        }),
+      );
+      // Rejected by the store: one at a time, since each opens it.
+      for (const args of [
+        ['--limit', '0'],
+        ['--limit', '1001'],
+        ['--cursor', 's-1'],
+        ['--kind', 'Not.Lowercase'],
+      ]) {
+        const r = await expectExit(2, ['--home', home, 'canon', 'list', ...args]);
+        assert.match(r.stderr, /^sigil: error: /, `${args.join(' ')}: the error is explained`);
+      }
+      const doc = await jsonError(2, 'BAD_INPUT', ['--home', home, 'canon', 'list', '--cursor', 'bogus']);
+      assert.match(doc.error.message, /invalid cursor/);
+      await jsonError(2, 'BAD_USAGE', ['--home', home, 'canon', 'list', '--limit', 'ten']);
+    });
+  });
+
+  describe('proofs, checkpoints, export and export verification', { concurrency: 1 }, () => {
+    let dir = '';
+    let home = '';
+    let init: InitJson;
+    let ids: string[] = [];
+    let runtimePub: Uint8Array;
+    let exportFile = '';
+
+    before(async () => {
+      dir = await tempDir('proofs');
+      home = path.join(dir, 'home');
+      init = await initHome(home);
+      const file = path.join(dir, 'legacy.jsonl');
+      await legacyFile(file, 10);
+      await json(['--home', home, 'canon', 'migrate', '--from', file]);
+      const page = await json<ListJson>(['--home', home, 'canon', 'list']);
+      ids = page.records.map((r) => r.id);
+      assert.equal(ids.length, 11);
+      const g = page.records[0]?.body.payload as { runtime_key: { key_id: string; public_key: string } };
+      assert.equal(g.runtime_key.key_id, init.runtimeKeyId);
+      runtimePub = fromBase64(g.runtime_key.public_key);
+    });
+
+    it('proof inclusion: verifies with verifyInclusion at the current and at an older size', async () => {
+      type Incl = { id: string; leafIndex: number; treeSize: number; rootHash: string; proof: string[] };
+      const verified = await json<{ ok: boolean; rootHash: string }>(['--home', home, 'canon', 'verify']);
+      for (const seq of [0, 5, 10]) {
+        const id = ids[seq] as string;
+        const p = await json<Incl>(['--home', home, 'canon', 'proof', 'inclusion', id]);
+        assert.equal(p.id, id);
+        assert.equal(p.leafIndex, seq);
+        assert.equal(p.treeSize, 11);
+        assert.equal(p.rootHash, verified.rootHash);
+        const proof = p.proof.map(fromHex);
+        assert.ok(verifyInclusion(leafHash(fromHex(id)), seq, 11, proof, fromHex(p.rootHash)));
+        // The proof is bound to the leaf and its position.
+        assert.ok(
+          !verifyInclusion(
+            leafHash(fromHex(ids[(seq + 1) % 11] as string)),
+            seq,
+            11,
+            proof,
+            fromHex(p.rootHash),
+          ),
+        );
+      }
+      const old = await json<Incl>([
+        '--home',
+        home,
+        'canon',
+        'proof',
+        'inclusion',
+        ids[5] as string,
+        '--size',
+        '8',
+      ]);
+      assert.equal(old.treeSize, 8);
+      assert.ok(
+        verifyInclusion(
+          leafHash(fromHex(ids[5] as string)),
+          5,
+          8,
+          old.proof.map(fromHex),
+          fromHex(old.rootHash),
+        ),
+      );
+      assert.notEqual(old.rootHash, verified.rootHash);
+
+      const text = await expectExit(0, ['--home', home, 'canon', 'proof', 'inclusion', ids[5] as string]);
+      assert.match(text.stdout, /^leaf index 5$/m);
+      assert.match(text.stdout, /^tree size {2}11$/m);
+      assert.match(text.stdout, new RegExp(`^root {7}${verified.rootHash}$`, 'm'));
+
+      await jsonError(2, 'BAD_INPUT', [
+        '--home',
+        home,
+        'canon',
+        'proof',
+        'inclusion',
+        ids[5] as string,
+        '--size',
+        '5',
+      ]);
+      await jsonError(2, 'BAD_INPUT', [
+        '--home',
+        home,
+        'canon',
+        'proof',
+        'inclusion',
+        ids[5] as string,
+        '--size',
+        '12',
+      ]);
+      await jsonError(2, 'BAD_USAGE', [
+        '--home',
+        home,
+        'canon',
+        'proof',
+        'inclusion',
+        ids[5] as string,
+        '--size',
+        'x',
+      ]);
+      await jsonError(5, 'NOT_FOUND', ['--home', home, 'canon', 'proof', 'inclusion', 'cd'.repeat(32)]);
+    });
+
+    it('proof consistency: verifies with verifyConsistency; roots agree with inclusion proofs', async () => {
+      type Cons = { oldSize: number; newSize: number; oldRoot: string; newRoot: string; proof: string[] };
+      const check = (c: Cons): boolean =>
+        verifyConsistency(c.oldSize, c.newSize, fromHex(c.oldRoot), fromHex(c.newRoot), c.proof.map(fromHex));
+      const toNow = await json<Cons>(['--home', home, 'canon', 'proof', 'consistency', '4']);
+      assert.equal(toNow.oldSize, 4);
+      assert.equal(toNow.newSize, 11);
+      assert.ok(check(toNow));
+      assert.ok(!check({ ...toNow, oldRoot: toNow.newRoot }), 'a wrong old root does not verify');
+      const between = await json<Cons>(['--home', home, 'canon', 'proof', 'consistency', '3', '8']);
+      assert.equal(between.newSize, 8);
+      assert.ok(check(between));
+      const incl = await json<{ rootHash: string }>([
+        '--home',
+        home,
+        'canon',
+        'proof',
+        'inclusion',
+        ids[2] as string,
+        '--size',
+        '8',
+      ]);
+      assert.equal(between.newRoot, incl.rootHash);
+      const same = await json<Cons>(['--home', home, 'canon', 'proof', 'consistency', '11', '11']);
+      assert.deepEqual(same.proof, []);
+      assert.ok(check(same));
+
+      const text = await expectExit(0, ['--home', home, 'canon', 'proof', 'consistency', '4']);
+      assert.match(text.stdout, new RegExp(`^old size 4 {2}root ${toNow.oldRoot}$`, 'm'));
+      assert.match(text.stdout, new RegExp(`^new size 11 {2}root ${toNow.newRoot}$`, 'm'));
+
+      await jsonError(2, 'BAD_INPUT', ['--home', home, 'canon', 'proof', 'consistency', '9', '8']);
+      await jsonError(2, 'BAD_INPUT', ['--home', home, 'canon', 'proof', 'consistency', '0']);
+      await jsonError(2, 'BAD_INPUT', ['--home', home, 'canon', 'proof', 'consistency', '4', '12']);
+      await jsonError(2, 'BAD_USAGE', ['--home', home, 'canon', 'proof', 'consistency', 'four']);
+    });
+
+    it('checkpoint: a signed note (origin, size, base64 root, blank line, em-dash signature line)', async () => {
+      const verified = await json<{ rootHash: string }>(['--home', home, 'canon', 'verify']);
+      const r = await expectExit(0, ['--home', home, 'canon', 'checkpoint']);
+      const m = /^([^\n]+)\n(\d+)\n([A-Za-z0-9+/]+=*)\n\n\u2014 (\S+) ([A-Za-z0-9+/]+=*)\n$/.exec(r.stdout);
+      assert.ok(m, `not a signed checkpoint note:\n${r.stdout}`);
+      const [, origin, size, root, signer, sig] = m as unknown as [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+      ];
+      assert.equal(origin, init.origin);
+      assert.equal(size, '11');
+      assert.equal(fromBase64(root).length, 32);
+      assert.equal(toHex(fromBase64(root)), verified.rootHash);
+      assert.equal(signer, init.origin);
+      assert.equal(fromBase64(sig).length, 4 + 64, 'key hash and Ed25519 signature');
+      const { body } = verifySignedNote(
+        r.stdout,
+        [{ name: init.origin, publicKey: runtimePub }],
+        ed25519Verify,
+      );
+      assert.equal(body, `${origin}\n${size}\n${root}\n`);
+
+      const j = await json<{ origin: string; size: number; rootHash: string; note: string }>([
+        '--home',
+        home,
+        'canon',
+        'checkpoint',
+      ]);
+      assert.equal(j.origin, init.origin);
+      assert.equal(j.size, 11);
+      assert.equal(j.rootHash, verified.rootHash);
+      assert.ok(j.note.startsWith(`${origin}\n11\n${root}\n\n\u2014 ${origin} `));
+    });
+
+    it('export --out, then verify --from-export with no home: pinned key 0, wrong key 3, tampered file 3', async () => {
+      exportFile = path.join(dir, 'canon.jsonl');
+      const r = await expectExit(0, ['--home', home, 'canon', 'export', '--out', exportFile]);
+      assert.equal(r.stdout, `exported 11 records to ${exportFile}\n`);
+      const lines = (await readFile(exportFile, 'utf8')).trimEnd().split('\n');
+      assert.equal(lines.length, 12);
+      const header = JSON.parse(lines[0] as string) as {
+        type: string;
+        root_key: { key_id: string };
+        size: number;
+        checkpoint: string;
+      };
+      assert.equal(header.type, 'sigil.canon.export');
+      assert.equal(header.root_key.key_id, init.rootKeyId);
+      assert.equal(header.size, 11);
+
+      const nowhere = await tempDir('proofs-nowhere');
+      assert.equal(sigilAbove(nowhere), null, 'precondition: no .sigil/ above the temporary directory');
+      const ok = await expectExit(
+        0,
+        ['canon', 'verify', '--from-export', exportFile, '--trust-key', init.rootKeyId],
+        { cwd: nowhere },
+      );
+      assert.match(ok.stdout, /^OK: 11 records verified; Merkle root [0-9a-f]{64}$/m);
+      assert.equal(ok.stderr, '');
+      const j = await json<{ ok: boolean; size: number; rootKeyId: string; pinned: boolean }>(
+        ['canon', 'verify', '--from-export', exportFile, '--trust-key', init.rootKeyId],
+        { cwd: nowhere },
+      );
+      assert.deepEqual([j.ok, j.size, j.rootKeyId, j.pinned], [true, 11, init.rootKeyId, true]);
+
+      const unpinned = await expectExit(0, ['canon', 'verify', '--from-export', exportFile], {
+        cwd: nowhere,
+      });
+      assert.match(unpinned.stderr, /^sigil: warning: no --trust-key given/m);
+      assert.ok(unpinned.stderr.includes(init.rootKeyId));
+
+      const wrongKey = 'f'.repeat(32);
+      const wrong = await expectExit(
+        3,
+        ['canon', 'verify', '--from-export', exportFile, '--trust-key', wrongKey],
+        { cwd: nowhere },
+      );
+      assert.ok(wrong.stderr.includes(`not in the pinned key ${wrongKey}`), wrong.stderr);
+      const doc = await jsonError(
+        3,
+        'VERIFY_FAILED',
+        ['canon', 'verify', '--from-export', exportFile, '--trust-key', wrongKey],
+        { cwd: nowhere },
+      );
+      assert.deepEqual(doc.error.details, { rootKeyId: init.rootKeyId, pinned: wrongKey });
+
+      // Change one payload in the file: the record no longer hashes to its id.
+      const tampered = path.join(dir, 'tampered.jsonl');
+      const line6 = JSON.parse(lines[6] as string) as { record: CanonicalRecord };
+      (line6.record.body.payload as { i: number }).i = 999;
+      await writeFile(
+        tampered,
+        [...lines.slice(0, 6), JSON.stringify(line6), ...lines.slice(7)].join('\n') + '\n',
+      );
+      const bad = await expectExit(
+        3,
+        ['canon', 'verify', '--from-export', tampered, '--trust-key', init.rootKeyId],
+        { cwd: nowhere },
+      );
+      assert.match(bad.stdout, new RegExp(`^FAILED: record seq 5 \\(${line6.record.id}\\): `, 'm'));
+      const badJson = await expectExit(
+        3,
+        ['--json', 'canon', 'verify', '--from-export', tampered, '--trust-key', init.rootKeyId],
+        {
+          cwd: nowhere,
+        },
+      );
+      const report = JSON.parse(badJson.stdout) as { ok: boolean; firstBad: { seq: number; id: string } };
+      assert.equal(report.ok, false);
+      assert.equal(report.firstBad.seq, 5);
+      assert.equal(report.firstBad.id, line6.record.id);
+
+      await jsonError(5, 'NOT_FOUND', ['canon', 'verify', '--from-export', path.join(dir, 'missing.jsonl')], {
+        cwd: nowhere,
+      });
+      await jsonError(2, 'BAD_USAGE', ['--home', home, 'canon', 'verify', '--trust-key', init.rootKeyId]);
+    });
+
+    it('export to standard output; an existing --out file is refused with exit 2', async () => {
+      const r = await expectExit(0, ['--home', home, 'canon', 'export']);
+      const lines = r.stdout.trimEnd().split('\n');
+      assert.equal(lines.length, 12);
+      assert.equal((JSON.parse(lines[0] as string) as { type: string }).type, 'sigil.canon.export');
+      assert.deepEqual(
+        lines.slice(1).map((l) => (JSON.parse(l) as { record: CanonicalRecord }).record.id),
+        ids,
+      );
+      const exists = await jsonError(2, 'BAD_USAGE', [
+        '--home',
+        home,
+        'canon',
+        'export',
+        '--out',
+        exportFile,
+      ]);
+      assert.match(exists.error.message, /already exists/);
+      // The refused export left the store closed and usable.
+      await expectExit(0, ['--home', home, 'canon', 'verify']);
+    });
+  });
+
+  describe('verify and a corrupted record', { concurrency: 1 }, () => {
+    let home = '';
+    const ids: string[] = [];
+
+    before(async () => {
+      home = path.join(await tempDir('verify'), 'home');
+      const init = await initHome(home);
+      ids.push(init.genesis);
+      for (const [i, space] of (['data', 'system', 'data'] as const).entries()) {
+        const j = await json<{ id: string }>(
+          ['--home', home, 'canon', 'append', '--kind', 'note.created', '--space', space, '--payload', '-'],
+          {
+            input: JSON.stringify({ i }),
+          },
+        );
+        ids.push(j.id);
+      }
+    });
+
+    it('verify of a sound store exits 0', async () => {
+      const r = await expectExit(0, ['--home', home, 'canon', 'verify']);
+      assert.match(r.stdout, /^OK: 4 records verified; Merkle root [0-9a-f]{64}\n$/);
+      const j = await json<{ ok: boolean; size: number; checked: number; rootHash: string; firstBad: null }>([
+        '--home',
+        home,
+        'canon',
+        'verify',
+      ]);
+      assert.deepEqual([j.ok, j.size, j.checked, j.firstBad], [true, 4, 4, null]);
+    });
+
+    it('one flipped byte of a stored record: verify exits 3 naming its seq and id', async () => {
+      const victim = ids[2] as string;
+      const db = new ClassicLevel<string, Uint8Array>(path.join(home, 'canon'), {
+        keyEncoding: 'utf8',
+        valueEncoding: 'view',
+      });
+      await db.open();
+      try {
+        assert.equal(toHex((await db.get(KEYS.bySeq(2))) as Uint8Array), victim);
+        const sealed = await db.get(KEYS.record(victim));
+        assert.ok(sealed, 'the record is stored under its id');
+        const copy = Uint8Array.from(sealed);
+        const at = Math.floor(copy.length / 2);
+        copy[at] = (copy[at] as number) ^ 0x01;
+        await db.put(KEYS.record(victim), copy, { sync: true });
+      } finally {
+        await db.close();
+      }
+      const r = await expectExit(3, ['--home', home, 'canon', 'verify']);
+      assert.match(
+        r.stdout,
+        new RegExp(`^FAILED: record seq 2 \\(${victim}\\): record ciphertext does not authenticate`),
+      );
+      assert.match(r.stdout, /\(2 of 4 records checked before the failure\)/);
+      const j = await expectExit(3, ['--json', '--home', home, 'canon', 'verify']);
+      const report = JSON.parse(j.stdout) as {
+        ok: boolean;
+        firstBad: { seq: number; id: string; reason: string };
+      };
+      assert.equal(report.ok, false);
+      assert.equal(report.firstBad.seq, 2);
+      assert.equal(report.firstBad.id, victim);
+      // Reading the damaged record is refused as corruption (3); its neighbours still read.
+      const doc = await jsonError(3, 'STORE_CORRUPT', ['--home', home, 'canon', 'get', victim]);
+      assert.ok(doc.error.message.includes(victim));
+      await expectExit(0, ['--home', home, 'canon', 'get', ids[1] as string]);
+      await expectExit(0, ['--home', home, 'canon', 'get', ids[3] as string]);
+    });
+
+    it('LevelDB itself cannot open the store (garbled CURRENT file): internal error, exit 1', async () => {
+      // Exit 1 is reserved for failures Sigil has no specific code for; a store directory LevelDB cannot
+      // open (not locked, not missing) is mapped to INTERNAL on purpose, so this is an honest way to reach it.
+      await writeFile(path.join(home, 'canon', 'CURRENT'), 'garbage');
+      const r = await expectExit(1, ['--home', home, 'canon', 'list']);
+      assert.ok(
+        r.stderr.startsWith(`sigil: error: cannot open the store at ${path.join(home, 'canon')}: `),
+        r.stderr,
+      );
+      const doc = await jsonError(1, 'INTERNAL', ['--home', home, 'canon', 'verify']);
+      assert.match(doc.error.message, /Corruption/);
+    });
+  });
+
+  describe('migrate', { concurrency: 1 }, () => {
+    let dir = '';
+    let home = '';
+    const count = async (): Promise<number> =>
+      (await json<ListJson>(['--home', home, 'canon', 'list', '--limit', '1000'])).records.length;
+
+    before(async () => {
+      dir = await tempDir('migrate');
+      home = path.join(dir, 'home');
+      await initHome(home);
+    });
+
+    it('from a JSON array: migrates, links the legacy id; a re-run migrates nothing', async () => {
+      const file = path.join(dir, 'legacy.json');
+      await writeFile(
+        file,
+        JSON.stringify(
+          [
+            {
+              id: 'L-1',
+              kind: 'note.created',
+              space: 'data',
+              payload: { text: 'one' },
+              ts: '2020-01-01T00:00:00Z',
+            },
+            { kind: 'note.created', space: 'data', payload: { text: 'two, no id' } },
+            { id: 'L-3', kind: 'task.done', space: 'system', payload: [3] },
+          ],
+          null,
+          2,
+        ),
+      );
+      const r = await expectExit(0, ['--home', home, 'canon', 'migrate', '--from', file]);
+      assert.equal(r.stdout, '3 migrated, 0 skipped, 0 rejected (of 3)\n');
+      const again = await json<{
+        dryRun: boolean;
+        total: number;
+        migrated: unknown[];
+        skipped: Array<{ reason: string; existing: string }>;
+      }>(['--home', home, 'canon', 'migrate', '--from', file]);
+      assert.equal(again.total, 3);
+      assert.deepEqual(again.migrated, []);
+      assert.equal(again.skipped.length, 3);
+      assert.ok(again.skipped.every((s) => s.reason === 'already migrated' && ID_RE.test(s.existing)));
+      const text = await expectExit(0, ['--home', home, 'canon', 'migrate', '--from', file]);
+      assert.match(text.stdout, /^0 migrated, 3 skipped, 0 rejected \(of 3\)$/m);
+      assert.match(text.stdout, /^ {2}skipped {2}#1 id:L-1: already migrated \([0-9a-f]{64}\)$/m);
+      assert.equal(await count(), 4);
+
+      const first = again.skipped[0]?.existing as string;
+      const rec = await json<CanonicalRecord>(['--home', home, 'canon', 'get', first]);
+      assert.deepEqual(rec.body.payload, { text: 'one' });
+      assert.equal(rec.body.links[0]?.rel, 'migrated-from');
+      assert.equal(rec.body.links[0]?.id, 'L-1');
+    });
+
+    it('from JSONL (blank lines allowed), with --dry-run first', async () => {
+      const file = path.join(dir, 'legacy.jsonl');
+      await writeFile(
+        file,
+        [
+          '{"id":"J-1","kind":"note.created","space":"data","payload":{"j":1}}',
+          '',
+          '{"id":"J-2","kind":"note.created","space":"data","payload":{"j":2}}',
+          '',
+        ].join('\n'),
+      );
+      const dry = await json<{ dryRun: boolean; migrated: unknown[]; total: number }>([
+        '--home',
+        home,
+        'canon',
+        'migrate',
+        '--from',
+        file,
+        '--dry-run',
+      ]);
+      assert.equal(dry.dryRun, true);
+      assert.equal(dry.total, 2);
+      assert.equal(await count(), 4, 'a dry run appends nothing');
+      const r = await expectExit(0, ['--home', home, 'canon', 'migrate', '--from', file]);
+      assert.equal(r.stdout, '2 migrated, 0 skipped, 0 rejected (of 2)\n');
+      const again = await expectExit(0, ['--home', home, 'canon', 'migrate', '--from', file]);
+      assert.match(again.stdout, /^0 migrated, 2 skipped, 0 rejected \(of 2\)$/m);
+      assert.equal(await count(), 6);
+    });
+
+    it('rejects: exit 2 and nothing appended; --skip-invalid appends the valid ones and still exits 2', async () => {
+      const file = path.join(dir, 'mixed.jsonl');
+      await writeFile(
+        file,
+        [
+          '{"id":"M-1","kind":"note.created","space":"data","payload":1}',
+          '{"id":"M-2","kind":"Bad Kind","space":"data","payload":2}',
+          '{"id":"M-3","kind":"note.created","space":"nowhere","payload":3}',
+          '{"id":"M-4","kind":"note.created","space":"data","payload":4,"extra":true}',
+        ].join('\n'),
+      );
+      const r = await expectExit(2, ['--home', home, 'canon', 'migrate', '--from', file]);
+      assert.match(r.stdout, /^0 migrated, 0 skipped, 3 rejected \(of 4\)$/m);
+      assert.match(r.stdout, /^ {2}rejected #2: kind "Bad Kind"/m);
+      assert.match(r.stdout, /^ {2}rejected #3: space must be "data" or "system"/m);
+      assert.match(r.stdout, /^ {2}rejected #4: unexpected field "extra"/m);
+      assert.match(r.stdout, /nothing was appended because some records were rejected/);
+      assert.equal(await count(), 6);
+      const skip = await expectExit(2, [
+        '--json',
+        '--home',
+        home,
+        'canon',
+        'migrate',
+        '--from',
+        file,
+        '--skip-invalid',
+      ]);
+      const report = JSON.parse(skip.stdout) as {
+        migrated: Array<{ index: number }>;
+        rejected: Array<{ index: number }>;
+      };
+      assert.deepEqual(
+        report.migrated.map((m) => m.index),
+        [1],
+      );
+      assert.deepEqual(
+        report.rejected.map((m) => m.index),
+        [2, 3, 4],
+      );
+      assert.equal(await count(), 7);
+    });
+
+    it('unreadable input: invalid JSON exits 2 with line:col, a missing file 5', async () => {
+      const file = path.join(dir, 'broken.json');
+      await writeFile(file, '[\n  {"id": "x",\n]\n');
+      const r = await expectExit(2, ['--home', home, 'canon', 'migrate', '--from', file]);
+      assert.ok(r.stderr.includes(`${file}:3:1:`), r.stderr);
+      const jsonl = path.join(dir, 'broken.jsonl');
+      await writeFile(jsonl, '{"id":"ok","kind":"note.x","space":"data","payload":1}\n{"id": oops}\n');
+      const l = await expectExit(2, ['--home', home, 'canon', 'migrate', '--from', jsonl]);
+      assert.ok(l.stderr.includes(`${jsonl}:2:8:`), l.stderr);
+      await jsonError(5, 'NOT_FOUND', [
+        '--home',
+        home,
+        'canon',
+        'migrate',
+        '--from',
+        path.join(dir, 'nope.json'),
+      ]);
+      await jsonError(2, 'BAD_USAGE', ['--home', home, 'canon', 'migrate']);
+      assert.equal(await count(), 7);
+    });
+  });
+
+  describe('keys encrypted with SIGIL_PASSPHRASE', { concurrency: 1 }, () => {
+    let home = '';
+
+    before(async () => {
+      home = path.join(await tempDir('passphrase'), 'home');
+    });
+
+    it('init with SIGIL_PASSPHRASE encrypts the keys and gives no warning', async () => {
+      const r = await expectExit(0, ['--json', '--home', home, 'init'], {
+        env: { SIGIL_PASSPHRASE: PASSPHRASE },
+      });
+      assert.equal(r.stderr, '');
+      assert.equal((JSON.parse(r.stdout) as InitJson).keysEncrypted, true);
+      const text = await readFile(path.join(home, 'keystore.json'), 'utf8');
+      assert.equal((JSON.parse(text) as { protection: string }).protection, 'scrypt-aes-256-gcm');
+      assert.ok(!text.includes(PASSPHRASE));
+      const id = await expectExit(
+        0,
+        ['--home', home, 'canon', 'append', '--kind', 'note.created', '--payload', '-'],
+        {
+          env: { SIGIL_PASSPHRASE: PASSPHRASE },
+          input: '{"secret":false}',
+        },
+      );
+      assert.match(id.stdout, /^[0-9a-f]{64}\n$/);
+      assert.equal(id.stderr, '');
+    });
+
+    it('without SIGIL_PASSPHRASE and without a terminal: exit 2 naming SIGIL_PASSPHRASE', async () => {
+      const r = await expectExit(2, ['--home', home, 'canon', 'list']);
+      assert.match(r.stderr, /SIGIL_PASSPHRASE/);
+      assert.match(r.stderr, /encrypted/);
+      const doc = await jsonError(2, 'PASSPHRASE_REQUIRED', ['--home', home, 'canon', 'verify'], {
+        env: { SIGIL_PASSPHRASE: '' },
+      });
+      assert.match(doc.error.message, /SIGIL_PASSPHRASE/);
+    });
+
+    it('a wrong passphrase exits 2', async () => {
+      const r = await expectExit(2, ['--home', home, 'canon', 'list'], {
+        env: { SIGIL_PASSPHRASE: 'not the passphrase' },
+      });
+      assert.match(r.stderr, /wrong passphrase/);
+      await jsonError(2, 'PASSPHRASE_WRONG', ['--home', home, 'canon', 'list'], {
+        env: { SIGIL_PASSPHRASE: 'not the passphrase' },
+      });
+      const ok = await json<ListJson>(['--home', home, 'canon', 'list'], {
+        env: { SIGIL_PASSPHRASE: PASSPHRASE },
+      });
+      assert.equal(ok.records.length, 2);
+    });
+
+    it('a passphrase shorter than 8 characters is refused at init (2)', async () => {
+      const other = path.join(scratch, 'passphrase', 'short');
+      const r = await expectExit(2, ['--home', other, 'init'], { env: { SIGIL_PASSPHRASE: 'short' } });
+      assert.match(r.stderr, /at least 8 characters/);
+      assert.ok(!existsSync(path.join(other, 'keystore.json')));
+    });
+  });
+
+  describe('a store held by another process', { concurrency: 1 }, () => {
+    let home = '';
+    let init: InitJson;
+
+    before(async () => {
+      home = path.join(await tempDir('locked'), 'home');
+      init = await initHome(home);
+    });
+
+    it('exits 6 naming the holder pid from owner.json; works again once released', async () => {
+      const holder = await holdStore(home);
+      try {
+        const owner = JSON.parse(await readFile(path.join(home, 'owner.json'), 'utf8')) as {
+          pid: number;
+          command: string;
+        };
+        assert.equal(owner.pid, holder.pid);
+        assert.equal(owner.command, 'test hold');
+        const r = await expectExit(6, ['--home', home, 'canon', 'list']);
+        assert.match(r.stderr, /is locked by another process/);
+        assert.ok(r.stderr.includes(`(pid ${holder.pid}, test hold, since `), r.stderr);
+        const doc = await jsonError(
+          6,
+          'STORE_LOCKED',
+          ['--home', home, 'canon', 'append', '--kind', 'note.x', '--payload', '-'],
+          { input: '{}' },
+        );
+        assert.ok(doc.error.message.includes(`pid ${holder.pid}`));
+        await expectExit(6, ['--home', home, 'canon', 'verify']);
+        // The failed commands did not take over the owner file.
+        assert.equal(
+          (JSON.parse(await readFile(path.join(home, 'owner.json'), 'utf8')) as { pid: number }).pid,
+          holder.pid,
+        );
+        // Needing no store, these still work while it is held.
+        await expectExit(0, ['--home', home, 'config', 'show']);
+        await expectExit(0, ['canon', 'canonicalize', '-'], { env: { SIGIL_HOME: home }, input: '{}' });
+      } finally {
+        assert.equal(await holder.release(), 0);
+      }
+      assert.ok(!existsSync(path.join(home, 'owner.json')), 'a clean close removes the owner file');
+      const page = await json<ListJson>(['--home', home, 'canon', 'list']);
+      assert.deepEqual(
+        page.records.map((r) => r.id),
+        [init.genesis],
+      );
+    });
+  });
+
+  describe('canonicalize (needs no home)', { concurrency: 1 }, () => {
+    let nowhere = '';
+    const input = path.join(JCS_FIXTURES, 'rfc8785-3.2.2-input.json');
+    let expected = '';
+
+    before(async () => {
+      nowhere = await tempDir('canonicalize');
+      assert.equal(sigilAbove(nowhere), null, 'precondition: no .sigil/ above the temporary directory');
+      expected = await readFile(path.join(JCS_FIXTURES, 'rfc8785-3.2.2-output.json'), 'utf8');
+    });
+
+    it('the RFC 8785 example, from a file and from stdin', async () => {
+      const r = await expectExit(0, ['canon', 'canonicalize', input], { cwd: nowhere });
+      assert.equal(r.stdout, expected + '\n');
+      assert.equal(r.stderr, '');
+      const text = await readFile(input, 'utf8');
+      const stdin = await expectExit(0, ['canon', 'canonicalize'], { cwd: nowhere, input: text });
+      assert.equal(stdin.stdout, expected + '\n');
+      const dash = await json<{ canonical: string }>(['canon', 'canonicalize', '-'], {
+        cwd: nowhere,
+        input: text,
+      });
+      assert.equal(dash.canonical, expected);
+    });
+
+    it('invalid JSON exits 2 with line:col; a duplicate key exits 2', async () => {
+      const r = await expectExit(2, ['canon', 'canonicalize'], {
+        cwd: nowhere,
+        input: '{\n  "a": 1,\n  oops\n}',
+      });
+      assert.match(r.stderr, /^sigil: error: <stdin>:3:3: /);
+      assert.equal(r.stdout, '');
+      const file = path.join(nowhere, 'trailing.json');
+      await writeFile(file, '[1, 2,]');
+      const f = await expectExit(2, ['canon', 'canonicalize', file], { cwd: nowhere });
+      assert.ok(f.stderr.startsWith(`sigil: error: ${file}:1:6: trailing comma`), f.stderr);
+      const dup = await jsonError(2, 'BAD_INPUT', ['canon', 'canonicalize'], {
+        cwd: nowhere,
+        input: '{"a":1,"b":{"c":1,"c":2}}',
+      });
+      assert.match(dup.error.message, /^<stdin>:1:19: duplicate key "c"/);
+      await expectExit(2, ['canon', 'canonicalize'], { cwd: nowhere, input: '' });
+      await expectExit(5, ['canon', 'canonicalize', path.join(nowhere, 'missing.json')], { cwd: nowhere });
+    });
+  });
+
+  describe('help and usage errors', { concurrency: 1 }, () => {
+    it('every command and subcommand answers --help with exit 0', async () => {
+      // Commands are discovered from the help output itself, so a new command cannot escape this test.
+      const seen: string[] = [];
+      const queue: string[][] = [[]];
+      while (queue.length > 0) {
+        const batch = queue.splice(0, 3);
+        const results = await Promise.all(batch.map((cmd) => expectExit(0, [...cmd, '--help'])));
+        results.forEach((r, i) => {
+          const cmd = batch[i] as string[];
+          seen.push(cmd.join(' '));
+          assert.ok(r.stdout.startsWith(`Usage: ${['sigil', ...cmd].join(' ')} `), r.stdout);
+          assert.equal(r.stderr, '');
+          const section = /\nCommands:\n([\s\S]*?)(?:\n\n|$)/.exec(r.stdout)?.[1] ?? '';
+          for (const line of section.split('\n')) {
+            const name = /^ {2}([a-z][a-z-]*)/.exec(line)?.[1];
+            if (name && name !== 'help') queue.push([...cmd, name]);
+          }
+        });
+      }
+      for (const expected of [
+        '',
+        'init',
+        'canon',
+        'canon append',
+        'canon get',
+        'canon list',
+        'canon verify',
+        'canon proof',
+        'canon proof inclusion',
+        'canon proof consistency',
+        'canon checkpoint',
+        'canon export',
+        'canon canonicalize',
+        'canon migrate',
+        'config',
+        'config show',
+      ]) {
+        assert.ok(
+          seen.includes(expected),
+          `--help of "sigil ${expected}" was not reached; seen: ${seen.join(', ')}`,
+        );
+      }
+      const h = await expectExit(0, ['help', 'canon']);
+      assert.ok(h.stdout.startsWith('Usage: sigil canon '));
+      const v = await expectExit(0, ['--version']);
+      assert.equal(v.stdout, '0.1.0\n');
+    });
+
+    it('unknown commands and options, missing and extra arguments exit 2', async () => {
+      const cases: Array<[string[], RegExp]> = [
+        [['bogus'], /unknown command 'bogus'/],
+        [['canon', 'bogus'], /unknown command 'bogus'/],
+        [['canon', 'list', '--bogus'], /unknown option '--bogus'/],
+        [['--bogus', 'canon', 'list'], /unknown option '--bogus'/],
+        [['canon', 'append', '--kind', 'note.x'], /required option '--payload <file>' not specified/],
+        [['canon', 'get'], /missing required argument 'id'/],
+        [['canon', 'get', 'a', 'b'], /too many arguments/],
+        [['canon', 'proof', 'consistency'], /missing required argument 'old'/],
+      ];
+      // A bare group command shows its help on stderr, and is still a usage error.
+      for (const args of [[], ['canon'], ['canon', 'proof'], ['config']]) {
+        const r = await expectExit(2, args);
+        assert.match(r.stderr, new RegExp(`^Usage: ${['sigil', ...args].join(' ')} `));
+      }
+      await Promise.all(
+        cases.map(async ([args, message]) => {
+          const r = await expectExit(2, args);
+          assert.match(r.stderr, message);
+          assert.match(r.stderr, /run with --help for usage/);
+          assert.equal(r.stdout, '');
+        }),
+      );
+    });
+
+    it('--json usage errors are one JSON document {ok:false,error:{code,message},exit_code}', async () => {
+      const doc = await jsonError(2, 'BAD_USAGE', ['canon', 'list', '--bogus']);
+      assert.deepEqual(doc, {
+        ok: false,
+        error: { code: 'BAD_USAGE', message: "unknown option '--bogus'" },
+        exit_code: 2,
+      });
+      const cmd = await jsonError(2, 'BAD_USAGE', ['nope']);
+      assert.match(cmd.error.message, /unknown command 'nope'/);
+    });
+  });
+});
