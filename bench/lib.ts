@@ -23,10 +23,17 @@ export function log(msg: string): void {
   process.stderr.write(`[bench] ${msg}\n`);
 }
 
-export async function newStore(opts: { signWorkers?: number; verifyWorkers?: number } = {}): Promise<{ dir: string; store: LevelCanonStore }> {
+export async function newStore(
+  opts: { signWorkers?: number; verifyWorkers?: number } = {},
+): Promise<{ dir: string; store: LevelCanonStore }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'sigil-bench-'));
   const keystore = await createKeystore(dir, { passphrase: undefined, scryptLogN: 14 });
-  const store = await LevelCanonStore.create({ location: path.join(dir, 'canon'), keystore, origin: 'bench.sigil/log', ...opts });
+  const store = await LevelCanonStore.create({
+    location: path.join(dir, 'canon'),
+    keystore,
+    origin: 'bench.sigil/log',
+    ...opts,
+  });
   return { dir, store };
 }
 
@@ -36,7 +43,11 @@ export async function reopen(dir: string, verifyWorkers = 2): Promise<LevelCanon
 }
 
 /** Appends `count` records with `writers` concurrent writers; returns appends per second. */
-export async function appendConcurrent(store: LevelCanonStore, count: number, writers: number): Promise<number> {
+export async function appendConcurrent(
+  store: LevelCanonStore,
+  count: number,
+  writers: number,
+): Promise<number> {
   let issued = 0;
   const t0 = performance.now();
   await Promise.all(

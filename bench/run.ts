@@ -41,7 +41,9 @@ function baselines(): { sign: number; verify: number } {
 }
 
 function verifyChild(dir: string): { ok: boolean; checked: number; per_s: number; peak_rss_mb: number } {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(here, 'verify-child.ts'), dir], { encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(here, 'verify-child.ts'), dir], {
+    encoding: 'utf8',
+  });
   return JSON.parse(out.trim().split('\n').pop() as string) as ReturnType<typeof verifyChild>;
 }
 
@@ -88,7 +90,8 @@ async function main(): Promise<void> {
   await appendConcurrent(big, VERIFY_SIZE - small, 64);
   await big.close();
   const verifyRuns = Array.from({ length: RUNS }, () => verifyChild(dir));
-  if (!verifyRuns.every((v) => v.ok && v.checked === VERIFY_SIZE)) throw new Error('verify failed during the benchmark');
+  if (!verifyRuns.every((v) => v.ok && v.checked === VERIFY_SIZE))
+    throw new Error('verify failed during the benchmark');
   result.verify_log_records = VERIFY_SIZE;
   result.verify_log_per_s = Math.round(median(verifyRuns.map((v) => v.per_s)));
   result.verify_vs_baseline_ratio = Number((result.verify_log_per_s / base.verify).toFixed(3));

@@ -8,5 +8,10 @@ const report = await store.verify();
 const seconds = (performance.now() - t0) / 1000;
 await store.close();
 process.stdout.write(
-  JSON.stringify({ ok: report.ok, checked: report.checked, per_s: report.checked / seconds, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }) + '\n',
+  JSON.stringify({
+    ok: report.ok,
+    checked: report.checked,
+    per_s: report.checked / seconds,
+    peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+  }) + '\n',
 );

@@ -29,12 +29,18 @@ if (!existsSync(path.join(home, 'keystore.json'))) {
 }
 
 const samples = [
-  { kind: 'note.created', payload: { title: 'First note', body: 'Everything written is signed and chained.' } },
+  {
+    kind: 'note.created',
+    payload: { title: 'First note', body: 'Everything written is signed and chained.' },
+  },
   { kind: 'agent.observation', payload: { agent: 'demo', saw: 'cargo clippy: 0 warnings', confidence: 0.9 } },
   { kind: 'note.created', payload: { title: 'Second note', tags: ['demo', 'canon'] } },
 ];
 for (const s of samples) {
-  const id = sigil(['canon', 'append', '--kind', s.kind, '--space', 'data', '--payload', '-'], JSON.stringify(s.payload));
+  const id = sigil(
+    ['canon', 'append', '--kind', s.kind, '--space', 'data', '--payload', '-'],
+    JSON.stringify(s.payload),
+  );
   console.log(`appended ${s.kind.padEnd(18)} ${id}`);
 }
 console.log('\nLatest records:');

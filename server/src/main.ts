@@ -18,7 +18,13 @@ import { REQUESTS, type RequestMethod } from '../../shared/src/protocol.js';
 import { SigilError } from '../../shared/src/errors.js';
 import { StoreSession } from './service/session.js';
 import { createHandlers, type Handlers } from './service/handlers.js';
-import { listenOwnerSocket, requestArgs, socketPathFor, toResponseError, type OwnerSocket } from './rpc/owner-socket.js';
+import {
+  listenOwnerSocket,
+  requestArgs,
+  socketPathFor,
+  toResponseError,
+  type OwnerSocket,
+} from './rpc/owner-socket.js';
 import { recordOwnerSocket, HOME_DIR_NAME } from './runtime/home.js';
 import type { PassphraseSource } from './runtime/passphrase.js';
 import { VERSION } from './version.js';
@@ -35,7 +41,10 @@ function resolveServerHome(params: InitializeParams, opts: InitializationOptions
   const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri;
   if (folder && folder.startsWith('file://')) return path.join(fileURLToPath(folder), HOME_DIR_NAME);
   if (process.env.SIGIL_HOME) return path.resolve(process.env.SIGIL_HOME);
-  throw new SigilError('HOME_MISSING', 'no workspace folder and no sigil.home setting: the server has no home to open');
+  throw new SigilError(
+    'HOME_MISSING',
+    'no workspace folder and no sigil.home setting: the server has no home to open',
+  );
 }
 
 const OWNER_DESCRIPTION = 'sigil language server';

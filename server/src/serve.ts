@@ -14,10 +14,18 @@ export interface ServeOptions {
 
 export async function serveHome(opts: ServeOptions): Promise<void> {
   const description = 'sigil serve';
-  const session = new StoreSession({ home: opts.home, env: opts.env, passphrase: opts.passphrase, ownerDescription: description });
+  const session = new StoreSession({
+    home: opts.home,
+    env: opts.env,
+    passphrase: opts.passphrase,
+    ownerDescription: description,
+  });
   await session.open();
   const rt = session.requireRuntime();
-  const socket = await listenOwnerSocket(socketPathFor(opts.home, rt.config.server.socket), createHandlers(session));
+  const socket = await listenOwnerSocket(
+    socketPathFor(opts.home, rt.config.server.socket),
+    createHandlers(session),
+  );
   await recordOwnerSocket(opts.home, description, socket.path);
   opts.onReady(socket.path);
   await new Promise<void>((resolve) => {

@@ -12,7 +12,8 @@ export const AEAD_KEY_LENGTH = 32;
 export const AEAD_OVERHEAD = 1 + NONCE_LENGTH + TAG_LENGTH;
 
 function checkKey(key: Uint8Array): void {
-  if (key.length !== AEAD_KEY_LENGTH) throw new SigilError('KEY_INVALID', `AES-256-GCM key must be 32 bytes, got ${key.length}`);
+  if (key.length !== AEAD_KEY_LENGTH)
+    throw new SigilError('KEY_INVALID', `AES-256-GCM key must be 32 bytes, got ${key.length}`);
 }
 
 export function seal(key: Uint8Array, plaintext: Uint8Array, associatedData: Uint8Array): Uint8Array {

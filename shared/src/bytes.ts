@@ -4,7 +4,8 @@ export function toHex(b: Uint8Array): string {
 }
 
 export function fromHex(s: string): Uint8Array {
-  if (!/^(?:[0-9a-f]{2})*$/.test(s)) throw new TypeError(`not lowercase hex: ${JSON.stringify(s.slice(0, 80))}`);
+  if (!/^(?:[0-9a-f]{2})*$/.test(s))
+    throw new TypeError(`not lowercase hex: ${JSON.stringify(s.slice(0, 80))}`);
   return new Uint8Array(Buffer.from(s, 'hex'));
 }
 

@@ -37,7 +37,12 @@ export class SigilError extends Error {
   readonly code: SigilErrorCode;
   readonly details: Readonly<Record<string, unknown>> | undefined;
 
-  constructor(code: SigilErrorCode, message: string, details?: Record<string, unknown>, options?: ErrorOptions) {
+  constructor(
+    code: SigilErrorCode,
+    message: string,
+    details?: Record<string, unknown>,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.name = 'SigilError';
     this.code = code;

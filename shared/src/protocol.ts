@@ -150,19 +150,31 @@ function method<P extends z.ZodType, R>(params: P, summary: string, operation: s
 }
 
 export const REQUESTS = {
-  'sigil/store.info': method<typeof Params.empty, StoreInfo>(Params.empty, 'state of the store this server owns', 'store.info'),
+  'sigil/store.info': method<typeof Params.empty, StoreInfo>(
+    Params.empty,
+    'state of the store this server owns',
+    'store.info',
+  ),
   'sigil/store.init': method<typeof Params.storeInit, StoreInfo>(
     Params.storeInit,
     'create the store (keys, sigil.toml, genesis record) where none exists',
     'store.init',
   ),
-  'sigil/canon.append': method<typeof Params.append, CanonicalRecord>(Params.append, 'append a record', 'canon.append'),
+  'sigil/canon.append': method<typeof Params.append, CanonicalRecord>(
+    Params.append,
+    'append a record',
+    'canon.append',
+  ),
   'sigil/canon.get': method<typeof Params.get, RecordView>(
     Params.get,
     'one record with its canonical JSON and verification',
     'canon.get',
   ),
-  'sigil/canon.getBySeq': method<typeof Params.getBySeq, CanonicalRecord>(Params.getBySeq, 'the record at a seq', 'canon.get'),
+  'sigil/canon.getBySeq': method<typeof Params.getBySeq, CanonicalRecord>(
+    Params.getBySeq,
+    'the record at a seq',
+    'canon.get',
+  ),
   'sigil/canon.list': method<typeof Params.list, ListResult>(Params.list, 'a page of records', 'canon.list'),
   'sigil/canon.verify': method<typeof Params.empty, VerifyResult>(
     Params.empty,
@@ -196,14 +208,24 @@ export type ParamsOf<M extends RequestMethod> = z.input<(typeof REQUESTS)[M]['pa
 export type ResultOf<M extends RequestMethod> = (typeof REQUESTS)[M]['result'];
 
 export interface AppendedNotice {
-  readonly records: ReadonlyArray<{ id: string; seq: number; space: 'data' | 'system'; kind: string; ts: string }>;
+  readonly records: ReadonlyArray<{
+    id: string;
+    seq: number;
+    space: 'data' | 'system';
+    kind: string;
+    ts: string;
+  }>;
   readonly size: number;
   readonly rootHash: string;
 }
 
 export const NOTIFICATIONS = {
-  'sigil/canon.appended': { summary: 'server → client: records were appended (by anyone: editor, CLI via the socket)' },
-  'sigil/store.changed': { summary: 'server → client: the store status changed (initialized, opened, failed); carries StoreInfo' },
+  'sigil/canon.appended': {
+    summary: 'server → client: records were appended (by anyone: editor, CLI via the socket)',
+  },
+  'sigil/store.changed': {
+    summary: 'server → client: the store status changed (initialized, opened, failed); carries StoreInfo',
+  },
 } as const;
 export type NotificationMethod = keyof typeof NOTIFICATIONS;
 export interface NotificationParams {
@@ -230,21 +252,31 @@ export function isSigilErrorData(d: unknown): d is SigilErrorData {
 export function sigilErrorFromRpc(e: unknown): SigilError {
   const data = (e as { data?: unknown })?.data;
   if (isSigilErrorData(data)) {
-    return new SigilError(data.code as SigilErrorCode, data.message, data.details as Record<string, unknown> | undefined);
+    return new SigilError(
+      data.code as SigilErrorCode,
+      data.message,
+      data.details as Record<string, unknown> | undefined,
+    );
   }
   const message = e instanceof Error ? e.message : String(e);
   return new SigilError('INTERNAL', `request failed: ${message}`);
 }
 
 /** Validates params against the method's schema; a SigilError naming the field on failure. */
-export function parseParams<M extends RequestMethod>(method: M, params: unknown): z.output<(typeof REQUESTS)[M]['params']> {
+export function parseParams<M extends RequestMethod>(
+  method: M,
+  params: unknown,
+): z.output<(typeof REQUESTS)[M]['params']> {
   const schema = REQUESTS[method].params as z.ZodType;
   // No params at all means none given: the same as an empty object.
   const res = schema.safeParse(params ?? {});
   if (!res.success) {
     const issue = res.error.issues[0];
     const where = issue && issue.path.length ? issue.path.join('.') : 'params';
-    throw new SigilError('BAD_INPUT', `${method}: ${where} ${issue?.message ?? 'is invalid'}`, { method, field: where });
+    throw new SigilError('BAD_INPUT', `${method}: ${where} ${issue?.message ?? 'is invalid'}`, {
+      method,
+      field: where,
+    });
   }
   return res.data as z.output<(typeof REQUESTS)[M]['params']>;
 }

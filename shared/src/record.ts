@@ -66,7 +66,8 @@ export function isSpace(s: unknown): s is Space {
 
 export function checkKind(kind: unknown): string | null {
   if (typeof kind !== 'string') return 'kind must be a string';
-  if (kind.length === 0 || kind.length > MAX_KIND_LENGTH) return `kind must be 1 to ${MAX_KIND_LENGTH} characters`;
+  if (kind.length === 0 || kind.length > MAX_KIND_LENGTH)
+    return `kind must be 1 to ${MAX_KIND_LENGTH} characters`;
   if (!KIND_PATTERN.test(kind)) {
     return `kind ${JSON.stringify(kind)} must be lowercase dotted words (letters, digits, '_' or '-'), e.g. "note.created"`;
   }
@@ -81,17 +82,20 @@ export function checkBody(body: unknown): string | null {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'body must be an object';
   const b = body as Record<string, unknown>;
   const expected = ['actor', 'kind', 'links', 'payload', 'prev', 'schema_version', 'seq', 'space', 'ts'];
-  for (const k of Object.keys(b)) if (!expected.includes(k)) return `body has unexpected field ${JSON.stringify(k)}`;
+  for (const k of Object.keys(b))
+    if (!expected.includes(k)) return `body has unexpected field ${JSON.stringify(k)}`;
   for (const k of expected) if (!(k in b)) return `body is missing field ${JSON.stringify(k)}`;
   const kindProblem = checkKind(b.kind);
   if (kindProblem) return kindProblem;
   if (!isSpace(b.space)) return `space must be "data" or "system", got ${JSON.stringify(b.space)}`;
   if (b.schema_version !== SCHEMA_VERSION) return `schema_version must be ${SCHEMA_VERSION}`;
-  if (typeof b.seq !== 'number' || !Number.isSafeInteger(b.seq) || b.seq < 0) return 'seq must be a non-negative integer';
+  if (typeof b.seq !== 'number' || !Number.isSafeInteger(b.seq) || b.seq < 0)
+    return 'seq must be a non-negative integer';
   if (typeof b.ts !== 'string' || !ISO_TS.test(b.ts) || Number.isNaN(Date.parse(b.ts))) {
     return 'ts must be an RFC 3339 UTC timestamp with milliseconds, e.g. 2026-01-02T03:04:05.678Z';
   }
-  if (typeof b.actor !== 'string' || b.actor.length === 0 || b.actor.length > 256) return 'actor must be 1 to 256 characters';
+  if (typeof b.actor !== 'string' || b.actor.length === 0 || b.actor.length > 256)
+    return 'actor must be 1 to 256 characters';
   if (b.prev !== null && (typeof b.prev !== 'string' || !ID_PATTERN.test(b.prev))) {
     return 'prev must be null or a 64-character lowercase hex record id';
   }
@@ -99,8 +103,10 @@ export function checkBody(body: unknown): string | null {
   for (const [i, l] of b.links.entries()) {
     if (typeof l !== 'object' || l === null || Array.isArray(l)) return `links[${i}] must be an object`;
     const link = l as Record<string, unknown>;
-    for (const k of Object.keys(link)) if (!LINK_KEYS.has(k)) return `links[${i}] has unexpected field ${JSON.stringify(k)}`;
-    if (typeof link.rel !== 'string' || link.rel.length === 0) return `links[${i}].rel must be a non-empty string`;
+    for (const k of Object.keys(link))
+      if (!LINK_KEYS.has(k)) return `links[${i}] has unexpected field ${JSON.stringify(k)}`;
+    if (typeof link.rel !== 'string' || link.rel.length === 0)
+      return `links[${i}].rel must be a non-empty string`;
     for (const k of ['id', 'hash', 'note'] as const) {
       if (k in link && (typeof link[k] !== 'string' || (link[k] as string).length > 1024)) {
         return `links[${i}].${k} must be a string of at most 1024 characters`;
@@ -123,7 +129,10 @@ export function canonicalBody(body: RecordBody): { bytes: Uint8Array; id: string
   return { bytes, id: sha256Hex(bytes) };
 }
 
-export function sealRecord(body: RecordBody, signer: RecordSigner): { record: CanonicalRecord; bodyBytes: Uint8Array } {
+export function sealRecord(
+  body: RecordBody,
+  signer: RecordSigner,
+): { record: CanonicalRecord; bodyBytes: Uint8Array } {
   const { bytes, id } = canonicalBody(body);
   const sig = signer.sign(recordSigningMessage(id));
   return {
@@ -147,7 +156,8 @@ export function checkRecord(
   }
   if (id !== record.id) return `id does not match SHA-256 of the canonical body (computed ${id})`;
   const s = record.signature;
-  if (typeof s !== 'object' || s === null || s.alg !== 'ed25519') return 'signature algorithm must be ed25519';
+  if (typeof s !== 'object' || s === null || s.alg !== 'ed25519')
+    return 'signature algorithm must be ed25519';
   const key = publicKeyFor(s.key_id);
   if (!key) return `signed by unknown key ${JSON.stringify(s.key_id)}`;
   let sig: Uint8Array;

@@ -949,7 +949,8 @@ async function tamperAndVerify(
 async function rewriteMerkleNodes(db: ClassicLevel<string, Uint8Array>, ids: string[]): Promise<void> {
   const range = CompactRange.empty();
   const batch = db.batch();
-  for (const id of ids) for (const n of range.append(leafHash(fromHex(id)))) batch.put(KEYS.node(n.level, n.index), n.hash);
+  for (const id of ids)
+    for (const n of range.append(leafHash(fromHex(id)))) batch.put(KEYS.node(n.level, n.index), n.hash);
   await batch.write();
 }
 
@@ -1235,7 +1236,12 @@ describe('tamper detection', () => {
       );
       await db.put(KEYS.bySeq(last), fromHex(forged.id));
     });
-    assertBad(report, last, null, new RegExp(`stored Merkle node \\(level 0, index ${last}\\) does not match`));
+    assertBad(
+      report,
+      last,
+      null,
+      new RegExp(`stored Merkle node \\(level 0, index ${last}\\) does not match`),
+    );
     await destroy(f.env);
   });
 

@@ -10,7 +10,11 @@ import readline from 'node:readline';
 import { canonicalBytes } from '../../../shared/src/jcs.js';
 import { fromBase64, toBase64 } from '../../../shared/src/bytes.js';
 import { SigilError } from '../../../shared/src/errors.js';
-import { assertValidPublicKey, keyId as keyIdOf, verify as ed25519Verify } from '../../../shared/src/ed25519.js';
+import {
+  assertValidPublicKey,
+  keyId as keyIdOf,
+  verify as ed25519Verify,
+} from '../../../shared/src/ed25519.js';
 import { verifySignedNote, parseCheckpoint } from '../../../shared/src/note.js';
 import type { CanonicalRecord } from '../../../shared/src/record.js';
 import { ChainVerifier, type LogEntry, type BrokenEntry, type ChainResult } from './chain-verifier.js';
@@ -80,7 +84,10 @@ export async function exportCanon(store: ExportSource, out: NodeJS.WritableStrea
     cursor = page.nextCursor;
   }
   if (written !== cp.size) {
-    throw new SigilError('STORE_CORRUPT', `export found ${written} records but the checkpoint covers ${cp.size}`);
+    throw new SigilError(
+      'STORE_CORRUPT',
+      `export found ${written} records but the checkpoint covers ${cp.size}`,
+    );
   }
   return { size: cp.size, rootHash: cp.rootHash, checkpoint: cp.note };
 }
@@ -89,9 +96,12 @@ export async function exportToFile(store: ExportSource, file: string): Promise<E
   // Exports hold every payload in the clear: owner-only, like the keystore.
   const out = createWriteStream(file, { flags: 'wx', mode: 0o600 });
   await once(out, 'open').catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'EEXIST') throw new SigilError('BAD_USAGE', `${file} already exists; choose another --out`);
-    if (e.code === 'ENOENT') throw new SigilError('BAD_USAGE', `cannot create ${file}: its folder does not exist`);
-    if (e.code === 'EISDIR') throw new SigilError('BAD_USAGE', `${file} is a directory; name a file with --out`);
+    if (e.code === 'EEXIST')
+      throw new SigilError('BAD_USAGE', `${file} already exists; choose another --out`);
+    if (e.code === 'ENOENT')
+      throw new SigilError('BAD_USAGE', `cannot create ${file}: its folder does not exist`);
+    if (e.code === 'EISDIR')
+      throw new SigilError('BAD_USAGE', `${file} is a directory; name a file with --out`);
     throw e;
   });
   try {
@@ -114,7 +124,8 @@ function badHeader(file: string, why: string): SigilError {
 
 function readKey(file: string, k: unknown, what: string): { id: string; key: Uint8Array } {
   const key = k as Partial<ExportKey> | undefined;
-  if (!key || typeof key.key_id !== 'string' || typeof key.public_key !== 'string') throw badHeader(file, `${what} is missing`);
+  if (!key || typeof key.key_id !== 'string' || typeof key.public_key !== 'string')
+    throw badHeader(file, `${what} is missing`);
   let raw: Uint8Array;
   try {
     raw = fromBase64(key.public_key);
@@ -127,7 +138,10 @@ function readKey(file: string, k: unknown, what: string): { id: string; key: Uin
 }
 
 /** Verifies an export file with no home. `trustKey` pins the root key id the log must be rooted in. */
-export async function verifyExport(file: string, opts: { trustKey?: string; workers: number }): Promise<ExportVerifyReport> {
+export async function verifyExport(
+  file: string,
+  opts: { trustKey?: string; workers: number },
+): Promise<ExportVerifyReport> {
   await stat(file).then(
     (st) => {
       if (st.isDirectory()) throw new SigilError('BAD_USAGE', `${file} is a directory, not an export file`);
@@ -147,7 +161,8 @@ export async function verifyExport(file: string, opts: { trustKey?: string; work
   } catch {
     throw badHeader(file, 'line 1 is not JSON');
   }
-  if (header.type !== EXPORT_FORMAT || header.version !== 1) throw badHeader(file, `line 1 is not a ${EXPORT_FORMAT} v1 header`);
+  if (header.type !== EXPORT_FORMAT || header.version !== 1)
+    throw badHeader(file, `line 1 is not a ${EXPORT_FORMAT} v1 header`);
   const root = readKey(file, header.root_key, 'root_key');
   const runtime = readKey(file, header.runtime_key, 'runtime_key');
   if (opts.trustKey !== undefined && opts.trustKey !== root.id) {
@@ -161,9 +176,14 @@ export async function verifyExport(file: string, opts: { trustKey?: string; work
     [root.id, root.key],
     [runtime.id, runtime.key],
   ]);
-  const { body: cpBody } = verifySignedNote(header.checkpoint, [{ name: header.origin, publicKey: runtime.key }], ed25519Verify);
+  const { body: cpBody } = verifySignedNote(
+    header.checkpoint,
+    [{ name: header.origin, publicKey: runtime.key }],
+    ed25519Verify,
+  );
   const cp = parseCheckpoint(cpBody);
-  if (cp.origin !== header.origin) throw badHeader(file, 'the checkpoint origin differs from the header origin');
+  if (cp.origin !== header.origin)
+    throw badHeader(file, 'the checkpoint origin differs from the header origin');
   const sigs = createSigVerifier(opts.workers);
   const chain = new ChainVerifier(keys, sigs, new Set([cp.size]), genesisSignerRule(root.id));
   let window: Array<LogEntry | BrokenEntry> = [];
@@ -179,7 +199,9 @@ export async function verifyExport(file: string, opts: { trustKey?: string; work
     for (let next = await iter.next(); !next.done && !stopped; next = await iter.next()) {
       lineNo++;
       if (next.value.trim() === '') continue;
-      window.push(parseExportLine(next.value, lineNo, seq, seq === 0 ? { root, runtime, origin: header.origin } : null));
+      window.push(
+        parseExportLine(next.value, lineNo, seq, seq === 0 ? { root, runtime, origin: header.origin } : null),
+      );
       seq++;
       if (window.length >= 512) await flush();
     }
@@ -192,10 +214,18 @@ export async function verifyExport(file: string, opts: { trustKey?: string; work
   }
   let firstBad = result.firstBad;
   if (!firstBad && result.checked !== cp.size) {
-    firstBad = { seq: null, id: null, reason: `the file holds ${result.checked} records but its checkpoint covers ${cp.size}` };
+    firstBad = {
+      seq: null,
+      id: null,
+      reason: `the file holds ${result.checked} records but its checkpoint covers ${cp.size}`,
+    };
   }
   if (!firstBad && result.roots.get(cp.size) !== toHexRoot(cp.rootHash)) {
-    firstBad = { seq: null, id: null, reason: 'the records do not produce the root hash of the signed checkpoint' };
+    firstBad = {
+      seq: null,
+      id: null,
+      reason: 'the records do not produce the root hash of the signed checkpoint',
+    };
   }
   return {
     ok: firstBad === null,
@@ -233,7 +263,11 @@ function parseExportLine(
   try {
     bodyBytes = canonicalBytes(r.body);
   } catch (e) {
-    return { seq, id: r.id, problem: `line ${lineNo}: body cannot be canonicalized: ${(e as Error).message}` };
+    return {
+      seq,
+      id: r.id,
+      problem: `line ${lineNo}: body cannot be canonicalized: ${(e as Error).message}`,
+    };
   }
   let sig: Uint8Array;
   try {
@@ -250,9 +284,18 @@ function parseExportLine(
       g.runtime_key?.key_id !== genesisCheck.runtime.id ||
       g.runtime_key?.public_key !== toBase64(genesisCheck.runtime.key)
     ) {
-      return { seq, id: r.id, problem: 'the genesis record does not certify the keys and origin named in the header' };
+      return {
+        seq,
+        id: r.id,
+        problem: 'the genesis record does not certify the keys and origin named in the header',
+      };
     }
   }
-  return { seq: typeof r.body?.seq === 'number' ? r.body.seq : seq, id: r.id, bodyBytes, keyId: String(r.signature.key_id), sig };
+  return {
+    seq: typeof r.body?.seq === 'number' ? r.body.seq : seq,
+    id: r.id,
+    bodyBytes,
+    keyId: String(r.signature.key_id),
+    sig,
+  };
 }
-

@@ -8,7 +8,13 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { seal, open } from '../../../shared/src/aead.js';
 import { fromBase64, toBase64, utf8 } from '../../../shared/src/bytes.js';
-import { Ed25519Signer, generateKeyPair, assertValidPublicKey, publicKeyFromSeed, keyId } from '../../../shared/src/ed25519.js';
+import {
+  Ed25519Signer,
+  generateKeyPair,
+  assertValidPublicKey,
+  publicKeyFromSeed,
+  keyId,
+} from '../../../shared/src/ed25519.js';
 import { SigilError } from '../../../shared/src/errors.js';
 
 const scrypt = promisify(scryptCb) as (
@@ -33,7 +39,13 @@ interface StoredSecret {
 interface KeystoreFile {
   readonly sigil_keystore: 1;
   readonly protection: 'scrypt-aes-256-gcm' | 'none';
-  readonly kdf?: { readonly alg: 'scrypt'; readonly log_n: number; readonly r: number; readonly p: number; readonly salt: string };
+  readonly kdf?: {
+    readonly alg: 'scrypt';
+    readonly log_n: number;
+    readonly r: number;
+    readonly p: number;
+    readonly salt: string;
+  };
   readonly keys: readonly StoredSecret[];
 }
 
@@ -109,10 +121,13 @@ export async function createKeystore(home: string, opts: CreateKeystoreOptions):
     };
   }
   const target = path.join(home, KEYSTORE_FILE);
-  const handle = await fs.open(target, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'EEXIST') throw new SigilError('HOME_EXISTS', `${target} already exists; refusing to overwrite keys`);
-    throw e;
-  });
+  const handle = await fs
+    .open(target, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600)
+    .catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'EEXIST')
+        throw new SigilError('HOME_EXISTS', `${target} already exists; refusing to overwrite keys`);
+      throw e;
+    });
   try {
     await handle.writeFile(JSON.stringify(file, null, 2) + '\n');
     await handle.sync();
@@ -144,7 +159,15 @@ function parseKeystoreFile(text: string, where: string): KeystoreFile {
   }
   if (f.protection === 'scrypt-aes-256-gcm') {
     const k = f.kdf;
-    if (!k || k.alg !== 'scrypt' || !Number.isInteger(k.log_n) || k.log_n < 10 || k.log_n > 22 || k.r !== 8 || k.p !== 1) {
+    if (
+      !k ||
+      k.alg !== 'scrypt' ||
+      !Number.isInteger(k.log_n) ||
+      k.log_n < 10 ||
+      k.log_n > 22 ||
+      k.r !== 8 ||
+      k.p !== 1
+    ) {
       throw new SigilError('KEY_INVALID', `${where}: unsupported or malformed scrypt parameters`);
     }
   }
@@ -183,7 +206,8 @@ export async function keystoreExists(home: string): Promise<boolean> {
 export async function loadKeystore(home: string, opts: LoadKeystoreOptions): Promise<Keystore> {
   const file = path.join(home, KEYSTORE_FILE);
   const text = await fs.readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') throw new SigilError('HOME_MISSING', `no keystore at ${file}; run "sigil init" first`);
+    if (e.code === 'ENOENT')
+      throw new SigilError('HOME_MISSING', `no keystore at ${file}; run "sigil init" first`);
     throw e;
   });
   await checkPermissions(file);
@@ -205,16 +229,23 @@ export async function loadKeystore(home: string, opts: LoadKeystoreOptions): Pro
     if (!kek) return { entry, secret: stored };
     const plain = open(kek, stored, secretAad(purpose, entry.key_id));
     if (!plain) {
-      throw new SigilError('PASSPHRASE_WRONG', `cannot decrypt the ${purpose} key in ${file}: wrong passphrase or tampered keystore`);
+      throw new SigilError(
+        'PASSPHRASE_WRONG',
+        `cannot decrypt the ${purpose} key in ${file}: wrong passphrase or tampered keystore`,
+      );
     }
     return { entry, secret: plain };
   };
   const signerOf = (purpose: 'root' | 'runtime'): Ed25519Signer => {
     const { entry, secret } = secretOf(purpose);
-    if (secret.length !== 32) throw new SigilError('KEY_INVALID', `${file}: the ${purpose} key must be 32 bytes`);
+    if (secret.length !== 32)
+      throw new SigilError('KEY_INVALID', `${file}: the ${purpose} key must be 32 bytes`);
     const pub = publicKeyFromSeed(secret);
     assertValidPublicKey(pub, `${purpose} key in ${file}`);
-    if (keyId(pub) !== entry.key_id || (entry.public_key !== undefined && toBase64(pub) !== entry.public_key)) {
+    if (
+      keyId(pub) !== entry.key_id ||
+      (entry.public_key !== undefined && toBase64(pub) !== entry.public_key)
+    ) {
       throw new SigilError('KEY_INVALID', `${file}: the ${purpose} key does not match its recorded key id`);
     }
     return new Ed25519Signer(secret);

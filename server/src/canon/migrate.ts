@@ -46,14 +46,16 @@ export interface MigrationReport {
 export async function readLegacyFile(file: string): Promise<unknown[]> {
   const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') throw new SigilError('NOT_FOUND', `no such file: ${file}`);
-    if (e.code === 'EISDIR') throw new SigilError('BAD_USAGE', `${file} is a directory, not a legacy records file`);
+    if (e.code === 'EISDIR')
+      throw new SigilError('BAD_USAGE', `${file} is a directory, not a legacy records file`);
     throw e;
   });
   const trimmed = text.trimStart();
   if (trimmed.startsWith('[')) return parseStrictJson(text, file) as unknown[];
   const lines = text.split('\n').filter((l) => l.trim() !== '');
   // One object spread over several lines is a single record, not JSONL.
-  if (trimmed.startsWith('{') && lines.length > 1 && !lines[0]?.trim().endsWith('}')) return [parseStrictJson(text, file)];
+  if (trimmed.startsWith('{') && lines.length > 1 && !lines[0]?.trim().endsWith('}'))
+    return [parseStrictJson(text, file)];
   const out: unknown[] = [];
   text.split('\n').forEach((line, i) => {
     if (line.trim() === '') return;
@@ -63,7 +65,11 @@ export async function readLegacyFile(file: string): Promise<unknown[]> {
       // The parser counts lines within the one line it was given; report the file's line instead.
       if (e instanceof SigilError && typeof e.details?.column === 'number') {
         const rest = e.message.replace(/^.*?:\d+:\d+: /, '');
-        throw new SigilError('BAD_INPUT', `${file}:${i + 1}:${e.details.column}: ${rest}`, { source: file, line: i + 1, column: e.details.column });
+        throw new SigilError('BAD_INPUT', `${file}:${i + 1}:${e.details.column}: ${rest}`, {
+          source: file,
+          line: i + 1,
+          column: e.details.column,
+        });
       }
       throw e;
     }
@@ -71,7 +77,21 @@ export async function readLegacyFile(file: string): Promise<unknown[]> {
   return out;
 }
 
-const ORIGINAL_SHAPE = ['kind', 'schema_version', 'id', 'tenant', 'ts', 'space', 'payload', 'links', 'prev', 'hash', 'sig', 'pub_key', 'witnesses'];
+const ORIGINAL_SHAPE = [
+  'kind',
+  'schema_version',
+  'id',
+  'tenant',
+  'ts',
+  'space',
+  'payload',
+  'links',
+  'prev',
+  'hash',
+  'sig',
+  'pub_key',
+  'witnesses',
+];
 const SIMPLE_SHAPE = ['kind', 'space', 'payload', 'ts', 'id'];
 
 function legacyNote(o: Record<string, unknown>): string | undefined {
@@ -83,21 +103,30 @@ function legacyNote(o: Record<string, unknown>): string | undefined {
 }
 
 /** Turns one legacy object into an append, or says why it cannot be migrated. */
-export function toCandidate(value: unknown, index: number): MigrationCandidate | { index: number; reason: string } {
+export function toCandidate(
+  value: unknown,
+  index: number,
+): MigrationCandidate | { index: number; reason: string } {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { index, reason: 'not a JSON object' };
   }
   const o = value as Record<string, unknown>;
-  const isOriginal = 'tenant' in o || 'hash' in o || 'sig' in o || 'pub_key' in o || 'witnesses' in o || 'schema_version' in o;
+  const isOriginal =
+    'tenant' in o || 'hash' in o || 'sig' in o || 'pub_key' in o || 'witnesses' in o || 'schema_version' in o;
   const allowed = isOriginal ? ORIGINAL_SHAPE : SIMPLE_SHAPE;
   const extra = Object.keys(o).filter((k) => !allowed.includes(k));
   if (extra.length > 0) {
-    return { index, reason: `unexpected field ${JSON.stringify(extra[0])} for a ${isOriginal ? 'Sigil CanonicalRecord' : 'legacy record'}` };
+    return {
+      index,
+      reason: `unexpected field ${JSON.stringify(extra[0])} for a ${isOriginal ? 'Sigil CanonicalRecord' : 'legacy record'}`,
+    };
   }
   const kindProblem = checkKind(o.kind);
   if (kindProblem) return { index, reason: kindProblem };
-  if (o.kind === 'canon.genesis') return { index, reason: 'kind "canon.genesis" is reserved for the record that starts the log' };
-  if (!isSpace(o.space)) return { index, reason: `space must be "data" or "system", got ${JSON.stringify(o.space)}` };
+  if (o.kind === 'canon.genesis')
+    return { index, reason: 'kind "canon.genesis" is reserved for the record that starts the log' };
+  if (!isSpace(o.space))
+    return { index, reason: `space must be "data" or "system", got ${JSON.stringify(o.space)}` };
   if (!('payload' in o)) return { index, reason: 'payload is missing' };
   if (o.id !== undefined && (typeof o.id !== 'string' || o.id.length === 0 || o.id.length > 256)) {
     return { index, reason: 'id must be a non-empty string of at most 256 characters' };
@@ -118,7 +147,14 @@ export function toCandidate(value: unknown, index: number): MigrationCandidate |
     hash: `sha256:${typeof o.hash === 'string' && isOriginal ? o.hash : originalHash}`,
     ...(note ? { note } : {}),
   };
-  return { index, legacyIdentity, kind: o.kind as string, space: o.space, payload: o.payload as JsonValue, links: [link] };
+  return {
+    index,
+    legacyIdentity,
+    kind: o.kind as string,
+    space: o.space,
+    payload: o.payload as JsonValue,
+    links: [link],
+  };
 }
 
 export interface MigrateOptions {
@@ -128,7 +164,11 @@ export interface MigrateOptions {
   readonly skipInvalid: boolean;
 }
 
-export async function migrate(store: MigrationTarget, values: unknown[], opts: MigrateOptions): Promise<MigrationReport> {
+export async function migrate(
+  store: MigrationTarget,
+  values: unknown[],
+  opts: MigrateOptions,
+): Promise<MigrationReport> {
   const rejected: MigrationReport['rejected'] = [];
   const skipped: MigrationReport['skipped'] = [];
   const todo: MigrationCandidate[] = [];
@@ -141,7 +181,12 @@ export async function migrate(store: MigrationTarget, values: unknown[], opts: M
     }
     const dup = seen.get(c.legacyIdentity);
     if (dup !== undefined) {
-      skipped.push({ index: c.index, legacy: c.legacyIdentity, reason: `duplicate of record ${dup} in the same file`, existing: null });
+      skipped.push({
+        index: c.index,
+        legacy: c.legacyIdentity,
+        reason: `duplicate of record ${dup} in the same file`,
+        existing: null,
+      });
       continue;
     }
     seen.set(c.legacyIdentity, c.index);
@@ -153,7 +198,12 @@ export async function migrate(store: MigrationTarget, values: unknown[], opts: M
     todo.push(c);
   }
   const migrated: MigrationReport['migrated'] = [];
-  const planned = todo.map((c) => ({ index: c.index, legacy: c.legacyIdentity, kind: c.kind, space: c.space }));
+  const planned = todo.map((c) => ({
+    index: c.index,
+    legacy: c.legacyIdentity,
+    kind: c.kind,
+    space: c.space,
+  }));
   const base = { dryRun: opts.dryRun, total: values.length, planned, skipped, rejected };
   if (opts.dryRun || (rejected.length > 0 && !opts.skipInvalid)) return { ...base, migrated };
   // Appends issued together share group commits; the queue keeps file order.

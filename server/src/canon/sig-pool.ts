@@ -100,10 +100,10 @@ export class WorkerSigVerifier implements SigVerifier {
     return new Promise<Uint8Array>((resolve, reject) => {
       this.waiting.set(seq, resolve);
       this.failures.set(seq, reject);
-      worker.postMessage({ seq, keys: keys.map((k) => new Uint8Array(k)), count: n, ids, sigs, keyIdx: keyIdx.buffer }, [
-        ids.buffer,
-        sigs.buffer,
-      ]);
+      worker.postMessage(
+        { seq, keys: keys.map((k) => new Uint8Array(k)), count: n, ids, sigs, keyIdx: keyIdx.buffer },
+        [ids.buffer, sigs.buffer],
+      );
     });
   }
 
@@ -119,7 +119,9 @@ export class WorkerSigVerifier implements SigVerifier {
     const out: boolean[] = [];
     parts.forEach((p, i) => {
       const slice = items.slice(i * per, (i + 1) * per);
-      slice.forEach((it, j) => out.push(p[j] === 1 && it.sig.length === 64 && keys[it.keyIndex] !== undefined));
+      slice.forEach((it, j) =>
+        out.push(p[j] === 1 && it.sig.length === 64 && keys[it.keyIndex] !== undefined),
+      );
     });
     return out;
   }

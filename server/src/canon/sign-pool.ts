@@ -46,7 +46,10 @@ const MIN_SPLIT = 8;
 
 export class WorkerBatchSigner implements BatchSigner {
   private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve: (b: Uint8Array) => void; reject: (e: unknown) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (b: Uint8Array) => void; reject: (e: unknown) => void }
+  >();
   private seq = 0;
   private broken: Error | null = null;
 
@@ -87,7 +90,9 @@ export class WorkerBatchSigner implements BatchSigner {
     const remote = ids.slice(half);
     const seq = this.seq++;
     this.worker.ref();
-    const fromWorker = new Promise<Uint8Array>((resolve, reject) => this.pending.set(seq, { resolve, reject }));
+    const fromWorker = new Promise<Uint8Array>((resolve, reject) =>
+      this.pending.set(seq, { resolve, reject }),
+    );
     this.worker.postMessage({ seq, ids: remote });
     const local = ids.slice(0, half).map((id) => this.signer.sign(recordSigningMessage(id)));
     try {

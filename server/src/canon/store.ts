@@ -26,7 +26,11 @@ import {
   type NodeRef,
 } from '../../../shared/src/merkle.js';
 import { formatCheckpoint, signNote, verifySignedNote, parseCheckpoint } from '../../../shared/src/note.js';
-import { verify as ed25519Verify, keyId as keyIdOf, assertValidPublicKey } from '../../../shared/src/ed25519.js';
+import {
+  verify as ed25519Verify,
+  keyId as keyIdOf,
+  assertValidPublicKey,
+} from '../../../shared/src/ed25519.js';
 import {
   MAX_PAYLOAD_BYTES,
   SCHEMA_VERSION,
@@ -223,7 +227,11 @@ function nowIso(): string {
 
 function encodeState(s: StoreState): Uint8Array {
   return utf8(
-    JSON.stringify({ size: s.size, range: toBase64(s.range.encode()), heads: { data: s.heads.data, system: s.heads.system } }),
+    JSON.stringify({
+      size: s.size,
+      range: toBase64(s.range.encode()),
+      heads: { data: s.heads.data, system: s.heads.system },
+    }),
   );
 }
 
@@ -243,9 +251,13 @@ export function validateAppendInput(input: AppendInput): string {
   const kindProblem = checkKind(input.kind);
   if (kindProblem) throw new SigilError('BAD_INPUT', kindProblem, { field: 'kind' });
   if (!isSpace(input.space)) {
-    throw new SigilError('BAD_INPUT', `space must be "data" or "system", got ${JSON.stringify(input.space)}`, {
-      field: 'space',
-    });
+    throw new SigilError(
+      'BAD_INPUT',
+      `space must be "data" or "system", got ${JSON.stringify(input.space)}`,
+      {
+        field: 'space',
+      },
+    );
   }
   if (typeof input.actor !== 'string' || input.actor.length === 0 || input.actor.length > ACTOR_MAX) {
     throw new SigilError('BAD_INPUT', `actor must be 1 to ${ACTOR_MAX} characters`, { field: 'actor' });
@@ -297,7 +309,10 @@ function parseCursor(cursor: string): number {
   const m = /^s(0|[1-9][0-9]{0,15})$/.exec(cursor);
   const seq = m ? Number(m[1]) : NaN;
   if (!Number.isSafeInteger(seq)) {
-    throw new SigilError('BAD_INPUT', `invalid cursor ${JSON.stringify(cursor)}; pass the nextCursor of a previous page`);
+    throw new SigilError(
+      'BAD_INPUT',
+      `invalid cursor ${JSON.stringify(cursor)}; pass the nextCursor of a previous page`,
+    );
   }
   return seq;
 }
@@ -352,7 +367,9 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
     this.maxBatch = opts.groupCommitMaxBatch ?? 512;
     this.verifyWorkers = opts.verifyWorkers ?? 2;
     this.signWorkers = (opts.signWorkers ?? 1) > 0;
-    this.indexKey = new Uint8Array(createHash('sha256').update('sigil-index-key/v1\n').update(opts.keystore.dataKey).digest());
+    this.indexKey = new Uint8Array(
+      createHash('sha256').update('sigil-index-key/v1\n').update(opts.keystore.dataKey).digest(),
+    );
   }
 
   get origin(): string {
@@ -374,13 +391,23 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
         throw lockedError(opts.location, e, (await opts.describeLockOwner?.()) ?? null);
       }
       if (!createIfMissing && /does not exist/i.test(err.cause?.message ?? '')) {
-        throw new SigilError('HOME_MISSING', `no canon store at ${opts.location}; run "sigil init" first`, undefined, {
-          cause: e,
-        });
+        throw new SigilError(
+          'HOME_MISSING',
+          `no canon store at ${opts.location}; run "sigil init" first`,
+          undefined,
+          {
+            cause: e,
+          },
+        );
       }
-      throw new SigilError('INTERNAL', `cannot open the store at ${opts.location}: ${err.cause?.message ?? String(e)}`, undefined, {
-        cause: e,
-      });
+      throw new SigilError(
+        'INTERNAL',
+        `cannot open the store at ${opts.location}: ${err.cause?.message ?? String(e)}`,
+        undefined,
+        {
+          cause: e,
+        },
+      );
     }
     return db;
   }
@@ -400,7 +427,12 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
     store.keys.set(ks.root.keyId, ks.root.publicKey);
     try {
       await store.enqueue(
-        { kind: 'canon.genesis', space: 'system', actor: `key:${ks.root.keyId}`, payload: genesis as unknown as JsonValue },
+        {
+          kind: 'canon.genesis',
+          space: 'system',
+          actor: `key:${ks.root.keyId}`,
+          payload: genesis as unknown as JsonValue,
+        },
         ks.root,
       );
     } catch (e) {
@@ -430,10 +462,14 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
 
   private async load(): Promise<void> {
     const sealed = await this.db.get(KEYS.state);
-    if (sealed === undefined) throw new SigilError('STORE_CORRUPT', 'the store has no state record; it was never initialized');
+    if (sealed === undefined)
+      throw new SigilError('STORE_CORRUPT', 'the store has no state record; it was never initialized');
     const plain = this.openValue(KEYS.state, sealed);
     if (!plain) {
-      throw new SigilError('STORE_CORRUPT', 'the store state does not authenticate under this data key (wrong key or tampered)');
+      throw new SigilError(
+        'STORE_CORRUPT',
+        'the store state does not authenticate under this data key (wrong key or tampered)',
+      );
     }
     try {
       this.state = decodeState(plain);
@@ -453,20 +489,37 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
       throw new SigilError('STORE_CORRUPT', 'record 0 is not a genesis record');
     }
     if (g.root_key?.key_id !== ks.root.keyId || rec.signature.key_id !== ks.root.keyId) {
-      throw new SigilError('STORE_CORRUPT', 'the genesis record names a root key other than this keystore holds');
+      throw new SigilError(
+        'STORE_CORRUPT',
+        'the genesis record names a root key other than this keystore holds',
+      );
     }
-    const rootOk = ed25519Verify(ks.root.publicKey, recordSigningMessage(rec.id), fromBase64(rec.signature.sig));
-    if (!rootOk) throw new SigilError('STORE_CORRUPT', 'the genesis record signature does not verify under the root key');
+    const rootOk = ed25519Verify(
+      ks.root.publicKey,
+      recordSigningMessage(rec.id),
+      fromBase64(rec.signature.sig),
+    );
+    if (!rootOk)
+      throw new SigilError(
+        'STORE_CORRUPT',
+        'the genesis record signature does not verify under the root key',
+      );
     const runtimePub = fromBase64(g.runtime_key.public_key);
     assertValidPublicKey(runtimePub, 'runtime key in the genesis record');
     if (keyIdOf(runtimePub) !== g.runtime_key.key_id) {
-      throw new SigilError('STORE_CORRUPT', 'the genesis record runtime key id does not match its public key');
+      throw new SigilError(
+        'STORE_CORRUPT',
+        'the genesis record runtime key id does not match its public key',
+      );
     }
     this.keys.clear();
     this.keys.set(ks.root.keyId, ks.root.publicKey);
     this.keys.set(g.runtime_key.key_id, runtimePub);
     if (!this.keys.has(ks.runtime.keyId)) {
-      throw new SigilError('STORE_CORRUPT', 'the keystore runtime key is not certified by the genesis record');
+      throw new SigilError(
+        'STORE_CORRUPT',
+        'the keystore runtime key is not certified by the genesis record',
+      );
     }
     return g;
   }
@@ -484,9 +537,13 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
       this.ensureOpen();
       // Only create() writes the genesis record; a second one would make the log fail verification for good.
       if (input.kind === 'canon.genesis') {
-        throw new SigilError('BAD_INPUT', 'kind "canon.genesis" is reserved for the record that starts the log', {
-          field: 'kind',
-        });
+        throw new SigilError(
+          'BAD_INPUT',
+          'kind "canon.genesis" is reserved for the record that starts the log',
+          {
+            field: 'kind',
+          },
+        );
       }
     } catch (e) {
       return Promise.reject(e);
@@ -611,7 +668,12 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
     const err =
       e instanceof SigilError
         ? e
-        : new SigilError('INTERNAL', `append failed, nothing was written: ${(e as Error).message}`, undefined, { cause: e });
+        : new SigilError(
+            'INTERNAL',
+            `append failed, nothing was written: ${(e as Error).message}`,
+            undefined,
+            { cause: e },
+          );
     for (const item of built.items) item.p.reject(err);
   }
 
@@ -621,12 +683,21 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
     previous: Promise<boolean>,
   ): Promise<boolean> {
     if (!(await previous)) {
-      this.failBatch(built, new SigilError('INTERNAL', 'append failed: an earlier write in the same group commit failed; nothing was written'));
+      this.failBatch(
+        built,
+        new SigilError(
+          'INTERNAL',
+          'append failed: an earlier write in the same group commit failed; nothing was written',
+        ),
+      );
       this.specBroken = true;
       return false;
     }
     try {
-      await this.refuseOverwrites(built.items.map((i) => ({ id: i.id, seq: i.seq })), built.legacyTags);
+      await this.refuseOverwrites(
+        built.items.map((i) => ({ id: i.id, seq: i.seq })),
+        built.legacyTags,
+      );
       // The chained form skips abstract-level's per-operation option cloning: ~3x cheaper per batch here.
       const batch = this.db.batch();
       for (const op of built.ops) batch.put(op.key, op.value);
@@ -658,7 +729,9 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
       if (input.legacyIdentity !== undefined) {
         legacy = legacyTag(this.indexKey, input.legacyIdentity);
         if (legacyTags.includes(legacy)) {
-          p.reject(new SigilError('DUPLICATE', `legacy record ${input.legacyIdentity} appears twice in one batch`));
+          p.reject(
+            new SigilError('DUPLICATE', `legacy record ${input.legacyIdentity} appears twice in one batch`),
+          );
           continue;
         }
         legacyTags.push(legacy);
@@ -694,7 +767,9 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
   }
 
   /** Signs every record of the batch (runtime-key records split across threads) and seals the values. */
-  private async signAndSeal(built: BuiltBatch): Promise<Array<{ type: 'put'; key: string; value: Uint8Array }>> {
+  private async signAndSeal(
+    built: BuiltBatch,
+  ): Promise<Array<{ type: 'put'; key: string; value: Uint8Array }>> {
     const dataKey = this.keystore.dataKey;
     const runtimeItems = built.items.filter((i) => i.p.signer === this.keystore.runtime);
     const runtimeSigs = await this.batchSigner().signRecords(runtimeItems.map((i) => i.id));
@@ -704,21 +779,39 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
       const signer = item.p.signer;
       const sig = sigOf.get(item) ?? signer.sign(recordSigningMessage(item.id));
       const rkey = KEYS.record(item.id);
-      out.push({ type: 'put', key: rkey, value: seal(dataKey, encodeStoredRecord(sig, signer.keyId, item.bodyBytes), aadFor(rkey)) });
-      item.record = { id: item.id, body: item.body, signature: { alg: 'ed25519', key_id: signer.keyId, sig: toBase64(sig) } };
+      out.push({
+        type: 'put',
+        key: rkey,
+        value: seal(dataKey, encodeStoredRecord(sig, signer.keyId, item.bodyBytes), aadFor(rkey)),
+      });
+      item.record = {
+        id: item.id,
+        body: item.body,
+        signature: { alg: 'ed25519', key_id: signer.keyId, sig: toBase64(sig) },
+      };
     }
     for (const space of SPACES) {
       if (built.next.heads[space] !== built.base.heads[space]) {
         const key = KEYS.head(space);
-        out.push({ type: 'put', key, value: seal(dataKey, utf8(JSON.stringify(built.next.heads[space])), aadFor(key)) });
+        out.push({
+          type: 'put',
+          key,
+          value: seal(dataKey, utf8(JSON.stringify(built.next.heads[space])), aadFor(key)),
+        });
       }
     }
-    out.push({ type: 'put', key: KEYS.state, value: seal(dataKey, encodeState(built.next), aadFor(KEYS.state)) });
+    out.push({
+      type: 'put',
+      key: KEYS.state,
+      value: seal(dataKey, encodeState(built.next), aadFor(KEYS.state)),
+    });
     return out;
   }
 
   private batchSigner(): BatchSigner {
-    this.signerPool ??= this.signWorkers ? new WorkerBatchSigner(this.keystore.runtime) : new InlineBatchSigner(this.keystore.runtime);
+    this.signerPool ??= this.signWorkers
+      ? new WorkerBatchSigner(this.keystore.runtime)
+      : new InlineBatchSigner(this.keystore.runtime);
     return this.signerPool;
   }
 
@@ -732,7 +825,10 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
   }
 
   /** Append-only: a batch that would overwrite an existing record, seq slot or legacy tag is refused whole. */
-  private async refuseOverwrites(records: ReadonlyArray<{ id: string; seq: number }>, tags: string[]): Promise<void> {
+  private async refuseOverwrites(
+    records: ReadonlyArray<{ id: string; seq: number }>,
+    tags: string[],
+  ): Promise<void> {
     const keys = [
       ...records.map((r) => KEYS.record(r.id)),
       ...records.map((r) => KEYS.bySeq(r.seq)),
@@ -745,7 +841,8 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
     if (key.startsWith('l/')) {
       throw new SigilError('DUPLICATE', 'a record with this legacy identity was already migrated', { key });
     }
-    if (key.startsWith('r/')) throw new SigilError('DUPLICATE', `record ${key.slice(2)} already exists; the canon is append-only`);
+    if (key.startsWith('r/'))
+      throw new SigilError('DUPLICATE', `record ${key.slice(2)} already exists; the canon is append-only`);
     throw new SigilError(
       'STORE_CORRUPT',
       `seq slot ${parseSeqHex(key.slice(2))} is already taken: the store state is behind its records; run "sigil canon verify"`,
@@ -758,15 +855,24 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
     if (sealed === undefined) return null;
     const plain = this.openValue(key, sealed);
     const decoded = plain && decodeStoredRecord(plain);
-    if (!decoded) throw new SigilError('STORE_CORRUPT', `record ${id} does not authenticate (tampered or swapped ciphertext)`, { id });
-    if (sha256Hex(decoded.bodyBytes) !== id) throw new SigilError('STORE_CORRUPT', `record ${id} does not hash to its id`, { id });
+    if (!decoded)
+      throw new SigilError(
+        'STORE_CORRUPT',
+        `record ${id} does not authenticate (tampered or swapped ciphertext)`,
+        { id },
+      );
+    if (sha256Hex(decoded.bodyBytes) !== id)
+      throw new SigilError('STORE_CORRUPT', `record ${id} does not hash to its id`, { id });
     return toRecord(id, decoded);
   }
 
   async get(id: string): Promise<CanonicalRecord> {
     this.ensureOpen();
     if (!/^[0-9a-f]{64}$/.test(id)) {
-      throw new SigilError('BAD_INPUT', `record id must be 64 lowercase hex characters, got ${JSON.stringify(id)}`);
+      throw new SigilError(
+        'BAD_INPUT',
+        `record id must be 64 lowercase hex characters, got ${JSON.stringify(id)}`,
+      );
     }
     const rec = await this.readRecord(id);
     if (!rec) throw new SigilError('NOT_FOUND', `no record with id ${id}`, { id });
@@ -788,7 +894,8 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
 
   async getBySeq(seq: number): Promise<CanonicalRecord> {
     this.ensureOpen();
-    if (!Number.isSafeInteger(seq) || seq < 0) throw new SigilError('BAD_INPUT', `seq must be a non-negative integer`);
+    if (!Number.isSafeInteger(seq) || seq < 0)
+      throw new SigilError('BAD_INPUT', `seq must be a non-negative integer`);
     return this.getBySeqUnchecked(seq);
   }
 
@@ -799,7 +906,10 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
       throw new SigilError('BAD_INPUT', `limit must be an integer from 1 to ${MAX_LIMIT}, got ${limit}`);
     }
     if (query.space !== undefined && !isSpace(query.space)) {
-      throw new SigilError('BAD_INPUT', `space must be "data" or "system", got ${JSON.stringify(query.space)}`);
+      throw new SigilError(
+        'BAD_INPUT',
+        `space must be "data" or "system", got ${JSON.stringify(query.space)}`,
+      );
     }
     if (query.kind !== undefined) {
       const problem = checkKind(query.kind);
@@ -863,7 +973,10 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
 
   private nodeSource(): NodeSource {
     const missing = (level: number, index: number): SigilError =>
-      new SigilError('STORE_CORRUPT', `Merkle node level ${level} index ${index} is missing; run "sigil canon verify"`);
+      new SigilError(
+        'STORE_CORRUPT',
+        `Merkle node level ${level} index ${index} is missing; run "sigil canon verify"`,
+      );
     return {
       node: async (level: number, index: number): Promise<Hash> => {
         const v = await this.db.get(KEYS.node(level, index));
@@ -888,7 +1001,10 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
 
   private checkTreeSize(n: number, what: string, min: number): void {
     if (!Number.isSafeInteger(n) || n < min || n > this.state.size) {
-      throw new SigilError('BAD_INPUT', `${what} must be an integer from ${min} to the log size ${this.state.size}, got ${n}`);
+      throw new SigilError(
+        'BAD_INPUT',
+        `${what} must be an integer from ${min} to the log size ${this.state.size}, got ${n}`,
+      );
     }
   }
 
@@ -898,10 +1014,19 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
     const size = treeSize ?? this.state.size;
     this.checkTreeSize(size, 'tree size', 1);
     if (rec.body.seq >= size) {
-      throw new SigilError('BAD_INPUT', `record ${id} (seq ${rec.body.seq}) is not in a tree of size ${size}`);
+      throw new SigilError(
+        'BAD_INPUT',
+        `record ${id} (seq ${rec.body.seq}) is not in a tree of size ${size}`,
+      );
     }
     const proof = await merkleInclusionProof(this.nodeSource(), rec.body.seq, size);
-    return { id, leafIndex: rec.body.seq, treeSize: size, rootHash: toHex(await this.rootAt(size)), proof: proof.map(toHex) };
+    return {
+      id,
+      leafIndex: rec.body.seq,
+      treeSize: size,
+      rootHash: toHex(await this.rootAt(size)),
+      proof: proof.map(toHex),
+    };
   }
 
   async consistencyProof(oldSize: number, newSize?: number): Promise<ConsistencyProofResult> {
@@ -935,7 +1060,12 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
 
   async latestCheckpoint(): Promise<SignedCheckpoint | null> {
     this.ensureOpen();
-    const it = this.db.iterator({ gte: KEYS.checkpointPrefix, lt: prefixEnd(KEYS.checkpointPrefix), reverse: true, limit: 1 });
+    const it = this.db.iterator({
+      gte: KEYS.checkpointPrefix,
+      lt: prefixEnd(KEYS.checkpointPrefix),
+      reverse: true,
+      limit: 1,
+    });
     try {
       const first = await it.next();
       if (!first) return null;
@@ -949,7 +1079,11 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
 
   private checkNote(note: string): ReturnType<typeof parseCheckpoint> {
     const runtime = this.keystore.runtime;
-    const { body } = verifySignedNote(note, [{ name: this.originValue, publicKey: runtime.publicKey }], ed25519Verify);
+    const { body } = verifySignedNote(
+      note,
+      [{ name: this.originValue, publicKey: runtime.publicKey }],
+      ed25519Verify,
+    );
     return parseCheckpoint(body);
   }
 
@@ -981,7 +1115,13 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
     };
     const report = await verifyStream(this.db, ctx, opts, latest);
     if (!report.ok) {
-      return { ok: false, size: report.size, checked: report.checked, rootHash: report.rootHash, firstBad: report.firstBad };
+      return {
+        ok: false,
+        size: report.size,
+        checked: report.checked,
+        rootHash: report.rootHash,
+        firstBad: report.firstBad,
+      };
     }
     const fail = (reason: string): VerifyReport => ({
       ok: false,
@@ -1000,21 +1140,40 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
       const key = KEYS.head(space);
       const sealed = await this.db.get(key);
       const plain = this.openValue(key, sealed);
-      const stored = sealed === undefined ? null : plain ? (JSON.parse(Buffer.from(plain).toString('utf8')) as Head | null) : undefined;
-      if (stored === undefined) return fail(`the chain head of space ${space} does not authenticate (tampered or swapped)`);
+      const stored =
+        sealed === undefined
+          ? null
+          : plain
+            ? (JSON.parse(Buffer.from(plain).toString('utf8')) as Head | null)
+            : undefined;
+      if (stored === undefined)
+        return fail(`the chain head of space ${space} does not authenticate (tampered or swapped)`);
       const expected = report.heads[space];
-      if ((stored?.id ?? null) !== (expected?.id ?? null) || (stored?.seq ?? null) !== (expected?.seq ?? null)) {
+      if (
+        (stored?.id ?? null) !== (expected?.id ?? null) ||
+        (stored?.seq ?? null) !== (expected?.seq ?? null)
+      ) {
         return fail(`the stored chain head of space ${space} does not match the last record of that space`);
       }
       const inState = snapshotState.heads[space];
       if ((inState?.id ?? null) !== (expected?.id ?? null)) {
-        return fail(`the store state's chain head of space ${space} does not match the last record of that space`);
+        return fail(
+          `the store state's chain head of space ${space} does not match the last record of that space`,
+        );
       }
     }
-    return { ok: true, size: report.size, checked: report.checked, rootHash: report.rootHash, firstBad: null };
+    return {
+      ok: true,
+      size: report.size,
+      checked: report.checked,
+      rootHash: report.rootHash,
+      firstBad: null,
+    };
   }
 
-  private async latestCheckpointRaw(): Promise<{ size: number; rootHash: Uint8Array } | { error: string } | null> {
+  private async latestCheckpointRaw(): Promise<
+    { size: number; rootHash: Uint8Array } | { error: string } | null
+  > {
     try {
       const cp = await this.latestCheckpoint();
       return cp ? { size: cp.size, rootHash: fromHex(cp.rootHash) } : null;
@@ -1033,4 +1192,3 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
     await this.db.close();
   }
 }
-

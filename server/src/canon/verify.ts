@@ -43,7 +43,10 @@ export function genesisSignerRule(rootKeyId: string) {
  * The stored Merkle nodes serve every proof; each one the recomputed tree completes must equal the stored
  * one, else proofs from this store would not match its signed roots.
  */
-async function checkStoredNodes(db: ClassicLevel<string, Uint8Array>, chain: ChainVerifier): Promise<boolean> {
+async function checkStoredNodes(
+  db: ClassicLevel<string, Uint8Array>,
+  chain: ChainVerifier,
+): Promise<boolean> {
   const nodes = chain.takeCompletedNodes();
   if (nodes.length === 0) return true;
   const stored = await db.getMany(nodes.map((n) => KEYS.node(n.level, n.index)));
@@ -92,16 +95,24 @@ export async function verifyStream(
         const seq = parseSeqHex(key.slice(KEYS.seqPrefix.length));
         const id = ids[i] as string;
         const value = sealed[i];
-        if (value === undefined) return { seq, id, problem: `record ${id} listed at seq ${seq} is missing from the store` };
+        if (value === undefined)
+          return { seq, id, problem: `record ${id} listed at seq ${seq} is missing from the store` };
         const decoded = ctx.openRecord(KEYS.record(id), value);
         if (!decoded) {
-          return { seq, id, problem: 'record ciphertext does not authenticate (bytes tampered or values swapped)' };
+          return {
+            seq,
+            id,
+            problem: 'record ciphertext does not authenticate (bytes tampered or values swapped)',
+          };
         }
         return { seq, id, ...decoded };
       });
       done = !(await chain.push(window));
       if (!done) done = !(await checkStoredNodes(db, chain));
-      opts.onProgress?.(Math.min(parseSeqHex(chunk[chunk.length - 1]![0].slice(2)) + 1, ctx.total), ctx.total);
+      opts.onProgress?.(
+        Math.min(parseSeqHex(chunk[chunk.length - 1]![0].slice(2)) + 1, ctx.total),
+        ctx.total,
+      );
     }
     result = await chain.finish();
   } finally {
@@ -110,13 +121,22 @@ export async function verifyStream(
     await sigs.close();
   }
   let firstBad = result.firstBad;
-  if (!firstBad && checkpoint && 'error' in checkpoint) firstBad = { seq: null, id: null, reason: checkpoint.error };
+  if (!firstBad && checkpoint && 'error' in checkpoint)
+    firstBad = { seq: null, id: null, reason: checkpoint.error };
   if (!firstBad && claim) {
     const seen = result.roots.get(claim.size);
     if (seen === undefined) {
-      firstBad = { seq: null, id: null, reason: `the latest checkpoint covers ${claim.size} records but the log has only ${result.checked}` };
+      firstBad = {
+        seq: null,
+        id: null,
+        reason: `the latest checkpoint covers ${claim.size} records but the log has only ${result.checked}`,
+      };
     } else if (seen !== toHex(claim.rootHash)) {
-      firstBad = { seq: null, id: null, reason: `the log at size ${claim.size} does not match the root hash of its signed checkpoint` };
+      firstBad = {
+        seq: null,
+        id: null,
+        reason: `the log at size ${claim.size} does not match the root hash of its signed checkpoint`,
+      };
     }
   }
   return {
@@ -128,4 +148,3 @@ export async function verifyStream(
     heads: result.heads,
   };
 }
-

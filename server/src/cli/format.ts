@@ -12,7 +12,11 @@ export function formatRecord(r: CanonicalRecord): string {
     `actor      ${r.body.actor}`,
     `prev       ${r.body.prev ?? '(none)'}`,
     `signed by  ${r.signature.key_id}`,
-    ...(r.body.links.length ? [`links      ${r.body.links.map((l) => `${l.rel}${l.id ? ` ${l.id}` : ''}${l.hash ? ` ${l.hash}` : ''}${l.note ? ` (${l.note})` : ''}`).join('; ')}`] : []),
+    ...(r.body.links.length
+      ? [
+          `links      ${r.body.links.map((l) => `${l.rel}${l.id ? ` ${l.id}` : ''}${l.hash ? ` ${l.hash}` : ''}${l.note ? ` (${l.note})` : ''}`).join('; ')}`,
+        ]
+      : []),
     'payload:',
     JSON.stringify(r.body.payload, null, 2),
   ].join('\n');
@@ -21,6 +25,9 @@ export function formatRecord(r: CanonicalRecord): string {
 export function formatVerify(r: VerifyReport): string {
   if (r.ok) return `OK: ${r.checked} records verified; Merkle root ${r.rootHash}`;
   const bad = r.firstBad;
-  const where = bad?.seq !== null && bad?.seq !== undefined ? `record seq ${bad.seq}${bad.id ? ` (${bad.id})` : ''}: ` : '';
+  const where =
+    bad?.seq !== null && bad?.seq !== undefined
+      ? `record seq ${bad.seq}${bad.id ? ` (${bad.id})` : ''}: `
+      : '';
   return `FAILED: ${where}${bad?.reason ?? 'unknown problem'} (${r.checked} of ${r.size} records checked before the failure)`;
 }

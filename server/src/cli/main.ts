@@ -31,7 +31,9 @@ interface GlobalOptions {
 }
 
 function proofLines(proof: readonly string[]): string[] {
-  return proof.length === 0 ? ['proof: (empty: nothing to prove between equal sizes)'] : ['proof:', ...proof.map((h) => `  ${h}`)];
+  return proof.length === 0
+    ? ['proof: (empty: nothing to prove between equal sizes)']
+    : ['proof:', ...proof.map((h) => `  ${h}`)];
 }
 
 async function readInput(source: string, what: string): Promise<string> {
@@ -50,14 +52,18 @@ async function readInput(source: string, what: string): Promise<string> {
 function parseIntArg(name: string) {
   return (v: string): number => {
     if (!/^(0|[1-9][0-9]*)$/.test(v) || !Number.isSafeInteger(Number(v))) {
-      throw new SigilError('BAD_USAGE', `${name} must be a non-negative whole number, got ${JSON.stringify(v)}`);
+      throw new SigilError(
+        'BAD_USAGE',
+        `${name} must be a non-negative whole number, got ${JSON.stringify(v)}`,
+      );
     }
     return Number(v);
   };
 }
 
 function parseSpace(v: string): Space {
-  if (!isSpace(v)) throw new SigilError('BAD_USAGE', `--space must be "data" or "system", got ${JSON.stringify(v)}`);
+  if (!isSpace(v))
+    throw new SigilError('BAD_USAGE', `--space must be "data" or "system", got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -173,7 +179,9 @@ export async function runCli(argv: string[]): Promise<number> {
       action(async (opts: { kind: string; space: Space; payload: string }) => {
         const text = await readInput(opts.payload, '--payload');
         const payload = parseStrictJson(text, opts.payload === '-' ? '<stdin>' : opts.payload) as JsonValue;
-        const rec = await withApi('canon append', (api) => api.append({ kind: opts.kind, space: opts.space, payload }));
+        const rec = await withApi('canon append', (api) =>
+          api.append({ kind: opts.kind, space: opts.space, payload }),
+        );
         out().result({ ok: true, id: rec.id, seq: rec.body.seq, record: rec }, () => rec.id);
       }),
     );
@@ -204,24 +212,33 @@ export async function runCli(argv: string[]): Promise<number> {
     .option('--cursor <cursor>', 'continue after a previous page (its nextCursor)')
     .addOption(new Option('--order <order>', 'asc or desc').choices(['asc', 'desc']).default('asc'))
     .action(
-      action(async (opts: { space?: Space; kind?: string; limit: number; cursor?: string; order: 'asc' | 'desc' }) => {
-        const page = await withApi('canon list', (api) =>
-          api.list({
-            limit: opts.limit,
-            order: opts.order,
-            ...(opts.space ? { space: opts.space } : {}),
-            ...(opts.kind ? { kind: opts.kind } : {}),
-            ...(opts.cursor ? { cursor: opts.cursor } : {}),
-          }),
-        );
-        out().result({ records: page.records, nextCursor: page.nextCursor }, () => {
-          const lines = page.records.map(
-            (r) => `${String(r.body.seq).padStart(6)}  ${r.id}  ${r.body.space.padEnd(6)}  ${r.body.kind.padEnd(24)}  ${r.body.ts}`,
+      action(
+        async (opts: {
+          space?: Space;
+          kind?: string;
+          limit: number;
+          cursor?: string;
+          order: 'asc' | 'desc';
+        }) => {
+          const page = await withApi('canon list', (api) =>
+            api.list({
+              limit: opts.limit,
+              order: opts.order,
+              ...(opts.space ? { space: opts.space } : {}),
+              ...(opts.kind ? { kind: opts.kind } : {}),
+              ...(opts.cursor ? { cursor: opts.cursor } : {}),
+            }),
           );
-          if (page.nextCursor) lines.push(`-- more: --cursor ${page.nextCursor}`);
-          return lines.length ? lines.join('\n') : '(no records)';
-        });
-      }),
+          out().result({ records: page.records, nextCursor: page.nextCursor }, () => {
+            const lines = page.records.map(
+              (r) =>
+                `${String(r.body.seq).padStart(6)}  ${r.id}  ${r.body.space.padEnd(6)}  ${r.body.kind.padEnd(24)}  ${r.body.ts}`,
+            );
+            if (page.nextCursor) lines.push(`-- more: --cursor ${page.nextCursor}`);
+            return lines.length ? lines.join('\n') : '(no records)';
+          });
+        },
+      ),
     );
 
   canon
@@ -232,11 +249,15 @@ export async function runCli(argv: string[]): Promise<number> {
     .action(
       action(async (opts: { fromExport?: string; trustKey?: string }) => {
         const o = out();
-        if (opts.trustKey && !opts.fromExport) throw new SigilError('BAD_USAGE', '--trust-key goes with --from-export');
+        if (opts.trustKey && !opts.fromExport)
+          throw new SigilError('BAD_USAGE', '--trust-key goes with --from-export');
         let report;
         if (opts.fromExport) {
           const workers = await exportVerifyWorkers(globals().home, env, cwd);
-          report = await verifyExport(opts.fromExport, { workers, ...(opts.trustKey ? { trustKey: opts.trustKey } : {}) });
+          report = await verifyExport(opts.fromExport, {
+            workers,
+            ...(opts.trustKey ? { trustKey: opts.trustKey } : {}),
+          });
           if (!opts.trustKey) {
             o.warn(
               `no --trust-key given: this proves the export is internally consistent and rooted in key ${report.rootKeyId}, not that the key is the one you expect`,
@@ -260,9 +281,13 @@ export async function runCli(argv: string[]): Promise<number> {
       action(async (id: string, opts: { size?: number }) => {
         const p = await withApi('canon proof inclusion', (api) => api.inclusionProof(id, opts.size));
         out().result(p, () =>
-          [`record     ${p.id}`, `leaf index ${p.leafIndex}`, `tree size  ${p.treeSize}`, `root       ${p.rootHash}`, ...proofLines(p.proof)].join(
-            '\n',
-          ),
+          [
+            `record     ${p.id}`,
+            `leaf index ${p.leafIndex}`,
+            `tree size  ${p.treeSize}`,
+            `root       ${p.rootHash}`,
+            ...proofLines(p.proof),
+          ].join('\n'),
         );
       }),
     );
@@ -275,7 +300,11 @@ export async function runCli(argv: string[]): Promise<number> {
       action(async (oldSize: number, newSize: number | undefined) => {
         const p = await withApi('canon proof consistency', (api) => api.consistencyProof(oldSize, newSize));
         out().result(p, () =>
-          [`old size ${p.oldSize}  root ${p.oldRoot}`, `new size ${p.newSize}  root ${p.newRoot}`, ...proofLines(p.proof)].join('\n'),
+          [
+            `old size ${p.oldSize}  root ${p.oldRoot}`,
+            `new size ${p.newSize}  root ${p.newRoot}`,
+            ...proofLines(p.proof),
+          ].join('\n'),
         );
       }),
     );
@@ -299,7 +328,11 @@ export async function runCli(argv: string[]): Promise<number> {
         const res = await withApi('canon export', (api) =>
           opts.out ? exportToFile(api, opts.out) : exportCanon(api, process.stdout),
         );
-        if (opts.out) out().result({ ok: true, file: opts.out, size: res.size, rootHash: res.rootHash }, () => `exported ${res.size} records to ${opts.out}`);
+        if (opts.out)
+          out().result(
+            { ok: true, file: opts.out, size: res.size, rootHash: res.rootHash },
+            () => `exported ${res.size} records to ${opts.out}`,
+          );
       }),
     );
 
@@ -321,28 +354,43 @@ export async function runCli(argv: string[]): Promise<number> {
     .description('sign and append legacy records (JSON array or JSONL); re-runs append nothing')
     .requiredOption('--from <file>', 'legacy records file')
     .option('--dry-run', 'report what would happen, append nothing')
-    .option('--skip-invalid', 'migrate the valid records even if others are rejected (default: all or nothing)')
+    .option(
+      '--skip-invalid',
+      'migrate the valid records even if others are rejected (default: all or nothing)',
+    )
     .action(
       action(async (opts: { from: string; dryRun?: boolean; skipInvalid?: boolean }) => {
         const values = await readLegacyFile(opts.from);
         const actor = globals().actor ?? defaultActor();
         const report = await withApi('canon migrate', (api) =>
-          migrate(api, values, { actor, dryRun: opts.dryRun === true, skipInvalid: opts.skipInvalid === true }),
+          migrate(api, values, {
+            actor,
+            dryRun: opts.dryRun === true,
+            skipInvalid: opts.skipInvalid === true,
+          }),
         );
         out().result(report, () => {
           const lines = report.dryRun
-            ? [`dry run: ${report.planned.length} would be migrated, ${report.skipped.length} skipped, ${report.rejected.length} rejected (of ${report.total})`]
+            ? [
+                `dry run: ${report.planned.length} would be migrated, ${report.skipped.length} skipped, ${report.rejected.length} rejected (of ${report.total})`,
+              ]
             : [];
-          for (const p of report.dryRun ? report.planned : []) lines.push(`  would migrate #${p.index} ${p.legacy} as ${p.space}/${p.kind}`);
+          for (const p of report.dryRun ? report.planned : [])
+            lines.push(`  would migrate #${p.index} ${p.legacy} as ${p.space}/${p.kind}`);
           if (!report.dryRun) {
             lines.push(
               `${report.migrated.length} migrated, ${report.skipped.length} skipped, ${report.rejected.length} rejected (of ${report.total})`,
             );
           }
-          for (const s of report.skipped) lines.push(`  skipped  #${s.index} ${s.legacy}: ${s.reason}${s.existing ? ` (${s.existing})` : ''}`);
+          for (const s of report.skipped)
+            lines.push(
+              `  skipped  #${s.index} ${s.legacy}: ${s.reason}${s.existing ? ` (${s.existing})` : ''}`,
+            );
           for (const r of report.rejected) lines.push(`  rejected #${r.index}: ${r.reason}`);
           if (report.rejected.length > 0 && !opts.skipInvalid && !report.dryRun) {
-            lines.push('nothing was appended because some records were rejected; fix them or pass --skip-invalid');
+            lines.push(
+              'nothing was appended because some records were rejected; fix them or pass --skip-invalid',
+            );
           }
           return lines.join('\n');
         });
@@ -361,7 +409,11 @@ export async function runCli(argv: string[]): Promise<number> {
           home,
           env,
           passphrase,
-          onReady: (socket) => o.result({ ok: true, home, socket, pid: process.pid }, () => `serving ${home} on ${socket} (pid ${process.pid}); Ctrl-C to stop`),
+          onReady: (socket) =>
+            o.result(
+              { ok: true, home, socket, pid: process.pid },
+              () => `serving ${home} on ${socket} (pid ${process.pid}); Ctrl-C to stop`,
+            ),
         });
       }),
     );
@@ -373,7 +425,8 @@ export async function runCli(argv: string[]): Promise<number> {
     .action(
       action(async () => {
         const home = requireHome(resolveHome(globals().home, env, cwd), cwd);
-        if (!existsSync(home)) throw new SigilError('HOME_MISSING', `no Sigil home at ${home}; run "sigil init" first`);
+        if (!existsSync(home))
+          throw new SigilError('HOME_MISSING', `no Sigil home at ${home}; run "sigil init" first`);
         const { config: c, origins } = await loadConfig({ home, env });
         out().result({ config: c, origins }, () => {
           const lines: string[] = [];
@@ -382,14 +435,18 @@ export async function runCli(argv: string[]): Promise<number> {
               const entries = Object.entries(values);
               if (entries.length === 0) lines.push('policies = {}  (defaults)');
               for (const [op, rule] of entries) {
-                const from = Object.entries(origins).find(([k]) => k.startsWith(`policies."${op}"`))?.[1]?.name ?? 'defaults';
+                const from =
+                  Object.entries(origins).find(([k]) => k.startsWith(`policies."${op}"`))?.[1]?.name ??
+                  'defaults';
                 lines.push(`policies."${op}" = ${JSON.stringify(rule)}  (${from})`);
               }
               continue;
             }
             for (const [key, v] of Object.entries(values)) {
               const k = `${section}.${key}`;
-              lines.push(`${k} = ${v === undefined ? '(not set)' : JSON.stringify(v)}  (${origins[k]?.name ?? 'defaults'})`);
+              lines.push(
+                `${k} = ${v === undefined ? '(not set)' : JSON.stringify(v)}  (${origins[k]?.name ?? 'defaults'})`,
+              );
             }
           }
           return lines.join('\n');
@@ -404,7 +461,11 @@ export async function runCli(argv: string[]): Promise<number> {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
       // A bare `sigil` or `sigil canon` shows the help but is still a usage error.
       if (e.code === 'commander.help') {
-        if (jsonMode) reportError(new SigilError('BAD_USAGE', 'a command is required; run with --help for the list'), true);
+        if (jsonMode)
+          reportError(
+            new SigilError('BAD_USAGE', 'a command is required; run with --help for the list'),
+            true,
+          );
         return e.exitCode === 0 ? 0 : 2;
       }
       if (jsonMode) reportError(new SigilError('BAD_USAGE', e.message.replace(/^error: /, '')), true);
@@ -416,7 +477,11 @@ export async function runCli(argv: string[]): Promise<number> {
 }
 
 /** Export verification needs no home; it still honours canon.verify_workers when a home is at hand. */
-async function exportVerifyWorkers(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
+async function exportVerifyWorkers(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Promise<number> {
   const loc = resolveHome(flag, env, cwd);
   if (!loc) return 2;
   try {

@@ -1,5 +1,5 @@
 /** How the CLI speaks: human text on stdout, errors on stderr, or one JSON document with --json. */
-import { SigilError, toSigilError } from '../../../shared/src/errors.js';
+import { toSigilError } from '../../../shared/src/errors.js';
 
 export interface Output {
   readonly json: boolean;
@@ -32,7 +32,9 @@ export function createOutput(json: boolean): Output {
 export function reportError(e: unknown, json: boolean): number {
   const err = toSigilError(e);
   if (json) {
-    process.stdout.write(JSON.stringify({ ok: false, error: err.toJSON(), exit_code: err.exitCode }, null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify({ ok: false, error: err.toJSON(), exit_code: err.exitCode }, null, 2) + '\n',
+    );
   } else {
     process.stderr.write(`sigil: error: ${err.message}\n`);
     if (err.code === 'INTERNAL' && err.cause instanceof Error && err.cause.stack && process.env.SIGIL_DEBUG) {
@@ -42,4 +44,3 @@ export function reportError(e: unknown, json: boolean): number {
   return err.exitCode;
 }
 
-export { SigilError };

@@ -8,10 +8,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { createMessageConnection, ResponseError, SocketMessageReader, SocketMessageWriter } from 'vscode-jsonrpc/node';
+import {
+  createMessageConnection,
+  ResponseError,
+  SocketMessageReader,
+  SocketMessageWriter,
+} from 'vscode-jsonrpc/node';
 import type { CancellationToken, MessageConnection } from 'vscode-jsonrpc/node';
 import { toSigilError, SigilError } from '../../../shared/src/errors.js';
-import { REQUESTS, SIGIL_RPC_ERROR, sigilErrorFromRpc, type RequestMethod, type ParamsOf, type ResultOf } from '../../../shared/src/protocol.js';
+import {
+  REQUESTS,
+  SIGIL_RPC_ERROR,
+  sigilErrorFromRpc,
+  type RequestMethod,
+  type ParamsOf,
+  type ResultOf,
+} from '../../../shared/src/protocol.js';
 import type { Handlers } from '../service/handlers.js';
 
 /** Unix socket paths are limited to ~104 bytes; long homes get a short path in a private temp folder. */
@@ -46,7 +58,10 @@ export function toResponseError(e: unknown): ResponseError<unknown> {
  * params by position spread before the token, and only the token when params are omitted (Neovim sends an
  * empty Lua table as `[]`): no params or `[]` count as none, a single positional param as the params.
  */
-export function requestArgs(args: readonly unknown[]): { params: unknown; token: CancellationToken | undefined } {
+export function requestArgs(args: readonly unknown[]): {
+  params: unknown;
+  token: CancellationToken | undefined;
+} {
   const n = Math.max(0, args.length - 1);
   return {
     params: n === 0 ? undefined : n === 1 ? args[0] : args.slice(0, n),
@@ -60,7 +75,10 @@ export function serveRequests(conn: MessageConnection, handlers: Handlers, defau
     conn.onRequest(method, async (...args: unknown[]) => {
       const { params } = requestArgs(args);
       try {
-        return await (handlers[method] as (p: unknown, c: { defaultActor: string }) => Promise<unknown>)(params, { defaultActor });
+        return await (handlers[method] as (p: unknown, c: { defaultActor: string }) => Promise<unknown>)(
+          params,
+          { defaultActor },
+        );
       } catch (e) {
         throw toResponseError(e);
       }

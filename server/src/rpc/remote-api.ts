@@ -13,9 +13,13 @@ export function remoteCanonApi(client: OwnerClient, actor: string): CanonApi {
     inclusionProof: (id, treeSize) =>
       client.request('sigil/canon.proof.inclusion', { id, ...(treeSize !== undefined ? { treeSize } : {}) }),
     consistencyProof: (oldSize, newSize) =>
-      client.request('sigil/canon.proof.consistency', { oldSize, ...(newSize !== undefined ? { newSize } : {}) }),
+      client.request('sigil/canon.proof.consistency', {
+        oldSize,
+        ...(newSize !== undefined ? { newSize } : {}),
+      }),
     checkpoint: () => client.request('sigil/canon.checkpoint', {}),
-    findLegacy: async (legacyIdentity) => (await client.request('sigil/canon.findLegacy', { legacyIdentity })).id,
+    findLegacy: async (legacyIdentity) =>
+      (await client.request('sigil/canon.findLegacy', { legacyIdentity })).id,
     close: async () => client.close(),
   };
 }

@@ -7,7 +7,12 @@ import { promises as fs, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { SigilError } from '../../../shared/src/errors.js';
-import { renderDefaultToml, ORIGIN_PATTERN, type SigilConfig, type ConfigLayer } from '../../../shared/src/config-schema.js';
+import {
+  renderDefaultToml,
+  ORIGIN_PATTERN,
+  type SigilConfig,
+  type ConfigLayer,
+} from '../../../shared/src/config-schema.js';
 import { loadConfig, CONFIG_FILE_NAME } from '../config/load.js';
 import { createKeystore, loadKeystore, KEYSTORE_FILE, type Keystore } from '../canon/keystore.js';
 import { LevelCanonStore } from '../canon/store.js';
@@ -23,7 +28,11 @@ export interface HomeLocation {
 }
 
 /** --home, else $SIGIL_HOME, else the nearest `.sigil/` upward from `cwd`. */
-export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string): HomeLocation | null {
+export function resolveHome(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): HomeLocation | null {
   if (flag) return { home: path.resolve(cwd, flag), how: 'flag' };
   if (env.SIGIL_HOME) return { home: path.resolve(cwd, env.SIGIL_HOME), how: 'env' };
   let dir = path.resolve(cwd);
@@ -134,7 +143,10 @@ async function removeOwner(home: string): Promise<void> {
 export async function openRuntime(opts: OpenOptions): Promise<SigilRuntime> {
   const home = opts.home;
   if (!existsSync(path.join(home, KEYSTORE_FILE))) {
-    throw new SigilError('HOME_MISSING', `${home} is not a Sigil home (no ${KEYSTORE_FILE}); run "sigil init" first`);
+    throw new SigilError(
+      'HOME_MISSING',
+      `${home} is not a Sigil home (no ${KEYSTORE_FILE}); run "sigil init" first`,
+    );
   }
   const { config } = await loadConfig({ home, env: opts.env, ...(opts.flags ? { flags: opts.flags } : {}) });
   const keystore = await loadKeystore(home, {
@@ -195,11 +207,18 @@ export async function initHome(opts: InitOptions): Promise<InitResult> {
   await fs.mkdir(home, { recursive: true, mode: 0o700 });
   try {
     await fs.chmod(home, 0o700);
-    const { config } = await loadConfig({ home, env: opts.env, ...(opts.flags ? { flags: opts.flags } : {}) });
+    const { config } = await loadConfig({
+      home,
+      env: opts.env,
+      ...(opts.flags ? { flags: opts.flags } : {}),
+    });
     const passphrase = await opts.passphrase.get(passphraseEnvName(config), { confirm: true });
     const keystore = await createKeystore(home, { passphrase, scryptLogN: config.keystore.scrypt_log_n });
     const origin = opts.origin ?? config.canon.origin ?? `sigil.local/${keystore.root.keyId.slice(0, 16)}`;
-    await fs.writeFile(path.join(home, CONFIG_FILE_NAME), renderDefaultToml({ origin }), { mode: 0o600, flag: 'wx' });
+    await fs.writeFile(path.join(home, CONFIG_FILE_NAME), renderDefaultToml({ origin }), {
+      mode: 0o600,
+      flag: 'wx',
+    });
     const store = await LevelCanonStore.create({
       location: path.join(home, STORE_DIR),
       keystore,
@@ -230,7 +249,8 @@ export async function initHome(opts: InitOptions): Promise<InitResult> {
 }
 
 async function undoInit(home: string, removeHome: boolean): Promise<void> {
-  for (const name of [KEYSTORE_FILE, CONFIG_FILE_NAME, OWNER_FILE]) await fs.rm(path.join(home, name), { force: true });
+  for (const name of [KEYSTORE_FILE, CONFIG_FILE_NAME, OWNER_FILE])
+    await fs.rm(path.join(home, name), { force: true });
   await fs.rm(path.join(home, STORE_DIR), { recursive: true, force: true });
   if (removeHome) await fs.rmdir(home).catch(() => undefined);
 }

@@ -40,7 +40,8 @@ export function processPassphraseSource(env: NodeJS.ProcessEnv): PassphraseSourc
       if (first === '') return undefined;
       if (confirm) {
         const second = await promptHidden('Repeat the passphrase: ');
-        if (second !== first) throw new SigilError('BAD_INPUT', 'the two passphrases differ; nothing was created');
+        if (second !== first)
+          throw new SigilError('BAD_INPUT', 'the two passphrases differ; nothing was created');
       }
       return first;
     },

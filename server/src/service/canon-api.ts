@@ -23,7 +23,10 @@ export interface CanonApi {
   get(id: string): Promise<RecordView>;
   getBySeq(seq: number): Promise<CanonicalRecord>;
   list(q: ListParams): Promise<ListResult>;
-  verify(opts?: { onProgress?: (checked: number, total: number) => void; signal?: AbortSignal }): Promise<VerifyResult>;
+  verify(opts?: {
+    onProgress?: (checked: number, total: number) => void;
+    signal?: AbortSignal;
+  }): Promise<VerifyResult>;
   inclusionProof(id: string, treeSize?: number): Promise<InclusionProofResult>;
   consistencyProof(oldSize: number, newSize?: number): Promise<ConsistencyProofResult>;
   checkpoint(): Promise<CheckpointResult>;

@@ -18,7 +18,13 @@ async function recordView(rt: SigilRuntime, id: string): Promise<RecordView> {
   let inclusion: RecordView['verification']['inclusion'] = null;
   if (reason === null) {
     const p = await store.inclusionProof(id);
-    const ok = verifyInclusion(leafHash(fromHex(id)), p.leafIndex, p.treeSize, p.proof.map(fromHex), fromHex(p.rootHash));
+    const ok = verifyInclusion(
+      leafHash(fromHex(id)),
+      p.leafIndex,
+      p.treeSize,
+      p.proof.map(fromHex),
+      fromHex(p.rootHash),
+    );
     inclusion = { treeSize: p.treeSize, rootHash: p.rootHash, ok };
   }
   return {

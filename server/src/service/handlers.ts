@@ -34,7 +34,10 @@ export function createHandlers(session: StoreSession): Handlers {
     'sigil/canon.list': async (p, ctx) => api(ctx).list(parseParams('sigil/canon.list', p)),
     'sigil/canon.verify': async (p, ctx) => {
       parseParams('sigil/canon.verify', p);
-      return api(ctx).verify({ ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+      return api(ctx).verify({
+        ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      });
     },
     'sigil/canon.checkpoint': async (p, ctx) => {
       parseParams('sigil/canon.checkpoint', p);

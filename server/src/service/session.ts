@@ -81,7 +81,9 @@ export class StoreSession extends EventEmitter<SessionEvents> {
   async init(origin?: string): Promise<StoreInfo> {
     await this.opening;
     if (this.runtimeValue || this.hasStore()) {
-      throw new SigilError('HOME_EXISTS', `a store already exists in ${this.opts.home}`, { home: this.opts.home });
+      throw new SigilError('HOME_EXISTS', `a store already exists in ${this.opts.home}`, {
+        home: this.opts.home,
+      });
     }
     const res = await initHome({
       home: this.opts.home,
@@ -101,7 +103,13 @@ export class StoreSession extends EventEmitter<SessionEvents> {
     this.runtimeValue = rt;
     rt.store.on('appended', (records: CanonicalRecord[]) => {
       this.emit('appended', {
-        records: records.map((r) => ({ id: r.id, seq: r.body.seq, space: r.body.space, kind: r.body.kind, ts: r.body.ts })),
+        records: records.map((r) => ({
+          id: r.id,
+          seq: r.body.seq,
+          space: r.body.space,
+          kind: r.body.kind,
+          ts: r.body.ts,
+        })),
         size: rt.store.size(),
         rootHash: rt.store.rootHash(),
       });
