@@ -43,4 +43,3 @@ export function reportError(e: unknown, json: boolean): number {
   }
   return err.exitCode;
 }
-
