@@ -15,3 +15,5 @@ echo "== tests"
 shopt -s globstar nullglob
 files=(test/unit/**/*.test.ts test/protocol/**/*.test.ts test/cli/**/*.test.ts)
 node --import tsx --test --test-concurrency=2 --test-timeout=600000 "${files[@]}"
+echo "== e2e: real VS Code (code-server + Chromium)"
+[ "${E2E:-1}" = 0 ] || bash test/e2e/run.sh

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Checks a packaged VSIX: the files the extension runs are in it, nothing else is (no node_modules, no
+# sources, tests or source maps), it is small, and the bundled CLI really runs from the unpacked VSIX with
+# no node_modules anywhere above it (classic-level's JS is bundled, its prebuilds sit in dist/prebuilds/).
+# Usage: test/e2e/check-vsix.sh FILE.vsix [METRICS_OUT]   (METRICS_OUT gets {"vsix_mb":..,"vsix_files":..})
+set -euo pipefail
+VSIX="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
+OUT="${2:-}"
+fail() { echo "check-vsix: FAIL: $*" >&2; exit 1; }
+
+LIST="$(unzip -Z1 "$VSIX")"
+for f in extension/package.json extension/readme.md extension/LICENSE.txt \
+         extension/dist/client/extension.cjs extension/dist/server/main.cjs extension/dist/cli.cjs \
+         extension/dist/prebuilds/linux-x64/classic-level.node extension/dist/prebuilds/linux-x64/classic-level.musl.node \
+         extension/dist/prebuilds/linux-arm64/classic-level.armv8.node \
+         extension/dist/prebuilds/darwin-x64+arm64/classic-level.node \
+         extension/dist/prebuilds/win32-x64/classic-level.node; do
+  grep -qxF "$f" <<<"$LIST" || fail "$f is missing from $VSIX"
+done
+# media/: every file the manifest points at (icons) must be packed; the folder itself must be there when it has files.
+if [ -n "$(find "$(dirname "$0")/../../media" -type f 2>/dev/null | head -1)" ]; then
+  grep -q '^extension/media/' <<<"$LIST" || fail "media/ is not in $VSIX"
+fi
+BAD="$(grep -E '(^|/)node_modules/|\.(ts|tsx|map)$|^extension/(client|server|shared|test|bench|docs|scripts|src)/|^extension/(dist/test|\.sigil|demo-home)/' <<<"$LIST" | grep -v '\.d\.ts$' || true)"
+[ -z "$BAD" ] || fail "files that must not ship are in $VSIX:"$'\n'"$BAD"
+
+BYTES=$(stat -c %s "$VSIX")
+MB=$(awk -v b="$BYTES" 'BEGIN { printf "%.2f", b / 1048576 }')
+FILES=$(wc -l <<<"$LIST")
+awk -v b="$BYTES" 'BEGIN { exit !(b < 15 * 1048576) }' || fail "$VSIX is $MB MB (limit 15 MB)"
+echo "check-vsix: contents OK: $FILES files, vsix_mb=$MB; prebuilds: $(grep -oE 'prebuilds/[^/]+/' <<<"$LIST" | sort -u | cut -d/ -f2 | tr '\n' ' ')"
+
+# The bundled CLI, unpacked outside the repo: init, append, verify, with no node_modules above it.
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/sigil-vsix-XXXXXX")"
+trap 'rm -rf "$TMP"' EXIT
+d="$TMP"
+while [ "$d" != "/" ]; do
+  [ ! -e "$d/node_modules" ] || fail "$d/node_modules exists: the offline CLI check would not be honest there"
+  d="$(dirname "$d")"
+done
+(cd "$TMP" && unzip -q "$VSIX" 'extension/dist/*')
+CLI=(node "$TMP/extension/dist/cli.cjs" --home "$TMP/home/.sigil")
+export SIGIL_PASSPHRASE='e2e vsix check passphrase'
+(cd "$TMP" && "${CLI[@]}" init >/dev/null) || fail "sigil init from the unpacked VSIX failed"
+id="$(cd "$TMP" && echo '{"title":"from the vsix"}' | "${CLI[@]}" canon append --kind note.created --payload -)" ||
+  fail "sigil canon append from the unpacked VSIX failed"
+[[ "$id" =~ ^[0-9a-f]{64}$ ]] || fail "append printed no record id: $id"
+verify="$(cd "$TMP" && "${CLI[@]}" canon verify)" || fail "sigil canon verify from the unpacked VSIX failed: $verify"
+[[ "$verify" == "OK: 2 records verified"* ]] || fail "unexpected verify output: $verify"
+echo "check-vsix: bundled CLI runs from the unpacked VSIX without node_modules: $verify"
+
+if [ -n "$OUT" ]; then
+  printf '{ "vsix_mb": %s, "vsix_bytes": %s, "vsix_files": %s }\n' "$MB" "$BYTES" "$FILES" >"$OUT"
+fi

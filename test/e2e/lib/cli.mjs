@@ -1,0 +1,23 @@
+// Runs the repository's `sigil` CLI (bin/sigil.js) against the workspace's home while the editor is open:
+// the language server owns the store, so the CLI's requests go through its owner socket.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+
+export function sigil(repo, args, input, env = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(repo, 'bin', 'sigil.js'), ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve(stdout.trim());
+      else reject(new Error(`sigil ${args.join(' ')} exited ${code}: ${(stderr || stdout).trim()}`));
+    });
+    child.stdin.end(input ?? '');
+  });
+}
