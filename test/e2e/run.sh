@@ -202,4 +202,7 @@ JS
 echo "== metrics: $ART/metrics.json"
 node -e 'const m = require(process.argv[1]); console.log(JSON.stringify({ extension_activate_ms: m.extension_activate_ms, vsix_mb: m.vsix_mb, workbench_ready_ms: m.workbench_ready_ms, results: m.results, timings: m.timings }))' "$ART/metrics.json"
 echo "== e2e $([ "$rc" -eq 0 ] && echo PASSED || echo FAILED) in ${TIMES[total]}s"
+npass=0; nfail=0
+for k in "${!RESULT[@]}"; do if [ "${RESULT[$k]}" = passed ]; then npass=$((npass + 1)); else nfail=$((nfail + 1)); fi; done
+echo "e2e: $npass passed, $nfail failed"
 exit "$rc"
