@@ -76,7 +76,15 @@ export function startServer(connection: Connection): void {
     const passphrase: PassphraseSource = {
       get: async (envName) => opts.passphrase ?? (process.env[envName] || undefined),
     };
-    session = new StoreSession({ home, env: process.env, passphrase, ownerDescription: OWNER_DESCRIPTION });
+    session = new StoreSession({
+      home,
+      env: process.env,
+      passphrase,
+      ownerDescription: OWNER_DESCRIPTION,
+      // The editor's environment is the user's shell's: a stray SIGIL_* variable must not stop the server.
+      unknownEnv: 'warn',
+      onWarning: (m) => connection.console.warn(m),
+    });
     handlers = createHandlers(session);
     session.on('appended', (notice) => void connection.sendNotification('sigil/canon.appended', notice));
     session.on('changed', (info) => {

@@ -628,7 +628,15 @@ function coerce(raw: string, kind: FieldKind): unknown {
  */
 export function envLayer(
   env: Record<string, string | undefined>,
-  opts?: { ignore?: Iterable<string> },
+  opts?: {
+    ignore?: Iterable<string>;
+    /**
+     * What to do with a SIGIL_* variable that names no key. The CLI refuses it (a typo should not pass
+     * silently); an editor's server inherits whatever the user's shell has and only warns.
+     */
+    unknown?: 'error' | 'warn';
+    onWarning?: (message: string) => void;
+  },
 ): {
   source: ConfigSource;
   values: Record<string, unknown>;
@@ -666,11 +674,11 @@ export function envLayer(
         continue;
       }
       const near = suggest(name, [...ENV_TARGETS.keys(), 'SIGIL_POLICIES', ...NON_CONFIG_ENV]);
-      fail(
-        name,
+      const message =
         `not a Sigil configuration variable${near !== undefined ? ` (did you mean ${near}?)` : ''}; ` +
-          'see docs/configuration.md for the SIGIL_<SECTION>_<KEY> variables',
-      );
+        'see docs/configuration.md for the SIGIL_<SECTION>_<KEY> variables';
+      if (opts?.unknown === 'warn') opts.onWarning?.(`${name}: ${message} (ignored)`);
+      else fail(name, message);
       continue;
     }
     (values[target.section] ??= {})[target.key] = coerce(raw, target.kind);

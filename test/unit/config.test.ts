@@ -579,3 +579,18 @@ describe('property: mergeConfig is a fold of its layers', () => {
     );
   });
 });
+
+describe('unknown SIGIL_* variables in an editor environment', () => {
+  it('are refused by default and only warned about with unknown: "warn"', () => {
+    const env = { SIGIL_NOT_A_KEY: '1', SIGIL_RAG_DIMENSION: '512' };
+    assert.throws(
+      () => mergeConfig([envLayer(env)]),
+      (e: unknown) => e instanceof SigilError && /SIGIL_NOT_A_KEY/.test(e.message),
+    );
+    const warnings: string[] = [];
+    const { config } = mergeConfig([envLayer(env, { unknown: 'warn', onWarning: (m) => warnings.push(m) })]);
+    assert.equal(config.rag.dimension, 512);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0] ?? '', /SIGIL_NOT_A_KEY: not a Sigil configuration variable.*\(ignored\)/);
+  });
+});

@@ -26,6 +26,9 @@ export interface LoadConfigOptions {
   flags?: ConfigLayer;
   /** Dotted key → flag name to report in errors and origins, e.g. `{ "server.log_level": "--log-level" }`. */
   flagNames?: Readonly<Record<string, string>>;
+  /** Unknown SIGIL_* variables: refused (default) or only warned about. */
+  unknownEnv?: 'error' | 'warn';
+  onWarning?: (message: string) => void;
 }
 
 /** Reads and parses `<home>/sigil.toml`; `undefined` when the file does not exist. */
@@ -82,6 +85,8 @@ export async function loadConfig(
   layers.push(
     envLayer(opts.env ?? process.env, {
       ignore: passphraseEnv.filter((v): v is string => typeof v === 'string'),
+      ...(opts.unknownEnv ? { unknown: opts.unknownEnv } : {}),
+      ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
     }),
   );
 

@@ -72,6 +72,9 @@ export interface OpenOptions {
   readonly passphrase: PassphraseSource;
   /** What to write into owner.json, so a process that finds the store locked can say who holds it. */
   readonly ownerDescription: string;
+  /** Unknown SIGIL_* variables: refused (CLI, default) or only warned about (editor). */
+  readonly unknownEnv?: 'error' | 'warn';
+  readonly onWarning?: (message: string) => void;
 }
 
 function passphraseEnvName(config: SigilConfig): string {
@@ -140,6 +143,16 @@ async function removeOwner(home: string): Promise<void> {
   }
 }
 
+function configLoadOptions(
+  opts: OpenOptions,
+): Pick<Parameters<typeof loadConfig>[0], 'flags' | 'unknownEnv' | 'onWarning'> {
+  return {
+    ...(opts.flags ? { flags: opts.flags } : {}),
+    ...(opts.unknownEnv ? { unknownEnv: opts.unknownEnv } : {}),
+    ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
+  };
+}
+
 export async function openRuntime(opts: OpenOptions): Promise<SigilRuntime> {
   const home = opts.home;
   if (!existsSync(path.join(home, KEYSTORE_FILE))) {
@@ -148,7 +161,7 @@ export async function openRuntime(opts: OpenOptions): Promise<SigilRuntime> {
       `${home} is not a Sigil home (no ${KEYSTORE_FILE}); run "sigil init" first`,
     );
   }
-  const { config } = await loadConfig({ home, env: opts.env, ...(opts.flags ? { flags: opts.flags } : {}) });
+  const { config } = await loadConfig({ home, env: opts.env, ...configLoadOptions(opts) });
   const keystore = await loadKeystore(home, {
     passphrase: () => opts.passphrase.get(passphraseEnvName(config), { confirm: false }),
     passphraseEnv: passphraseEnvName(config),
@@ -207,11 +220,7 @@ export async function initHome(opts: InitOptions): Promise<InitResult> {
   await fs.mkdir(home, { recursive: true, mode: 0o700 });
   try {
     await fs.chmod(home, 0o700);
-    const { config } = await loadConfig({
-      home,
-      env: opts.env,
-      ...(opts.flags ? { flags: opts.flags } : {}),
-    });
+    const { config } = await loadConfig({ home, env: opts.env, ...configLoadOptions(opts) });
     const passphrase = await opts.passphrase.get(passphraseEnvName(config), { confirm: true });
     const keystore = await createKeystore(home, { passphrase, scryptLogN: config.keystore.scrypt_log_n });
     const origin = opts.origin ?? config.canon.origin ?? `sigil.local/${keystore.root.keyId.slice(0, 16)}`;

@@ -19,6 +19,8 @@ export interface SessionOptions {
   readonly env: NodeJS.ProcessEnv;
   readonly passphrase: PassphraseSource;
   readonly ownerDescription: string;
+  readonly unknownEnv?: 'error' | 'warn';
+  readonly onWarning?: (message: string) => void;
 }
 
 export interface SessionEvents {
@@ -33,6 +35,13 @@ export class StoreSession extends EventEmitter<SessionEvents> {
 
   constructor(private readonly opts: SessionOptions) {
     super();
+  }
+
+  private configOptions(): { unknownEnv?: 'error' | 'warn'; onWarning?: (m: string) => void } {
+    return {
+      ...(this.opts.unknownEnv ? { unknownEnv: this.opts.unknownEnv } : {}),
+      ...(this.opts.onWarning ? { onWarning: this.opts.onWarning } : {}),
+    };
   }
 
   get home(): string {
@@ -69,6 +78,7 @@ export class StoreSession extends EventEmitter<SessionEvents> {
           env: this.opts.env,
           passphrase: this.opts.passphrase,
           ownerDescription: this.opts.ownerDescription,
+          ...this.configOptions(),
         }),
       );
       this.problem = null;
@@ -90,6 +100,7 @@ export class StoreSession extends EventEmitter<SessionEvents> {
       env: this.opts.env,
       passphrase: this.opts.passphrase,
       ownerDescription: this.opts.ownerDescription,
+      ...this.configOptions(),
       ...(origin ? { origin } : {}),
     });
     this.attach(res.runtime);
