@@ -217,10 +217,6 @@ function toRecord(id: string, d: DecodedRecord): CanonicalRecord {
   return { id, body, signature: { alg: 'ed25519', key_id: d.keyId, sig: toBase64(d.sig) } };
 }
 
-function idBytes(id: string): Uint8Array {
-  return fromHex(id);
-}
-
 function nowIso(): string {
   return new Date().toISOString();
 }
@@ -748,9 +744,10 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
         links: input.links ?? [],
         prev: head ? head.id : null,
       };
-      const bodyBytes = utf8(canonicalBodyJson(bodyNoPayload, p.payloadJcs));
-      const id = createHash('sha256').update(bodyBytes).digest('hex');
-      const idRaw = idBytes(id);
+      // Buffers are Uint8Arrays; building them directly saves a copy per record on the hot path.
+      const bodyBytes: Uint8Array = Buffer.from(canonicalBodyJson(bodyNoPayload, p.payloadJcs), 'utf8');
+      const id = sha256Hex(bodyBytes);
+      const idRaw: Uint8Array = Buffer.from(id, 'hex');
       ops.push({ type: 'put', key: KEYS.bySeq(seq), value: idRaw });
       ops.push({ type: 'put', key: KEYS.bySpace(input.space, seq), value: idRaw });
       ops.push({ type: 'put', key: KEYS.byKind(this.kindTagOf(input.kind), seq), value: idRaw });
