@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { SPACES, type Space } from '../../shared/src/record.js';
-import type { AppendedNotice } from '../../shared/src/protocol.js';
+import type { AppendedNotice, DamagedEntry } from '../../shared/src/protocol.js';
 import type { Ctx } from './ctx.js';
 import { STATE_WORDS, recordIcon, shortTime, summarize, type RecordSummary } from './present.js';
 
@@ -17,11 +17,15 @@ const MAX_LOADED = 2000;
 export type Node =
   | { readonly type: 'space'; readonly space: Space }
   | { readonly type: 'record'; readonly record: RecordSummary }
+  /** A listed entry whose record could not be read (the server names its seq, id and why). */
+  | { readonly type: 'damaged'; readonly space: Space; readonly entry: DamagedEntry }
   | { readonly type: 'more'; readonly space: Space }
   | { readonly type: 'message'; readonly space: Space; readonly text: string; readonly error: boolean };
 
 class Group {
   records: RecordSummary[] = [];
+  /** Entries of the loaded pages that could not be read, newest first; shown in their place by seq. */
+  damaged: DamagedEntry[] = [];
   cursor: string | null = null;
   loaded = false;
   loading: Promise<void> | null = null;
@@ -35,6 +39,7 @@ class Group {
 
   reset(): void {
     this.records = [];
+    this.damaged = [];
     this.cursor = null;
     this.loaded = false;
     this.loading = null;
@@ -43,9 +48,17 @@ class Group {
     this.generation++;
   }
 
+  /** Seq of the newest (max) or oldest (min) loaded entry, records and damaged ones alike. */
+  edge(which: 'newest' | 'oldest'): number | undefined {
+    let edge: number | undefined;
+    for (const { seq } of [...this.records, ...this.damaged])
+      if (edge === undefined || (which === 'newest' ? seq > edge : seq < edge)) edge = seq;
+    return edge;
+  }
+
   /** Inserts records newer than the newest known one, keeping newest first. */
   prepend(incoming: readonly RecordSummary[]): number {
-    const newest = this.records[0]?.seq ?? -1;
+    const newest = this.edge('newest') ?? -1;
     const fresh = incoming.filter((r) => r.seq > newest).sort((a, b) => b.seq - a.seq);
     if (fresh.length) this.records = [...fresh, ...this.records];
     return fresh.length;
@@ -125,14 +138,21 @@ export class AuditLogProvider implements vscode.TreeDataProvider<Node>, vscode.D
       });
       if (generation !== g.generation) return;
       const records = page.records.map(summarize);
+      const damaged = [...(page.damaged ?? [])].sort((a, b) => b.seq - a.seq);
+      if (damaged.length)
+        this.ctx.output.warn(
+          `${damaged.length} ${g.space} record(s) could not be read: ${damaged.map((d) => `#${d.seq} ${d.id}: ${d.reason}`).join('; ')}`,
+        );
       if (!g.loaded) {
         g.records = records;
+        g.damaged = damaged;
         g.loaded = true;
         g.prepend(g.pending);
         g.pending = [];
       } else {
-        const oldest = g.records[g.records.length - 1]?.seq ?? Number.MAX_SAFE_INTEGER;
+        const oldest = g.edge('oldest') ?? Number.MAX_SAFE_INTEGER;
         g.records.push(...records.filter((r) => r.seq < oldest));
+        g.damaged.push(...damaged.filter((d) => d.seq < oldest));
       }
       g.cursor = page.nextCursor;
       g.error = null;
@@ -177,6 +197,18 @@ export class AuditLogProvider implements vscode.TreeDataProvider<Node>, vscode.D
     return this.spaceNode(node.type === 'record' ? node.record.space : node.space);
   }
 
+  /** The loaded entries of a group, newest first: damaged entries in their place among the records. */
+  private entries(g: Group): Node[] {
+    const nodes: Array<{ seq: number; node: Node }> = [
+      ...g.records.map((record) => ({ seq: record.seq, node: { type: 'record', record } as const })),
+      ...g.damaged.map((entry) => ({
+        seq: entry.seq,
+        node: { type: 'damaged', space: g.space, entry } as const,
+      })),
+    ];
+    return nodes.sort((a, b) => b.seq - a.seq).map((n) => n.node);
+  }
+
   async getChildren(node?: Node): Promise<Node[]> {
     if (!node) {
       if (this.ctx.store.phase !== 'ready') return [];
@@ -187,9 +219,9 @@ export class AuditLogProvider implements vscode.TreeDataProvider<Node>, vscode.D
     await this.ensureLoaded(g);
     if (g.error)
       return [{ type: 'message', space: g.space, text: `Could not load records: ${g.error}`, error: true }];
-    if (g.records.length === 0)
+    if (g.records.length === 0 && g.damaged.length === 0)
       return [{ type: 'message', space: g.space, text: 'No records yet', error: false }];
-    const items: Node[] = g.records.map((record) => ({ type: 'record', record }));
+    const items = this.entries(g);
     if (g.cursor !== null) items.push({ type: 'more', space: g.space });
     return items;
   }
@@ -220,6 +252,25 @@ export class AuditLogProvider implements vscode.TreeDataProvider<Node>, vscode.D
         item.tooltip = this.tooltip(r);
         item.command = { command: 'sigil.openRecord', title: 'Open Record', arguments: [r.id] };
         item.accessibilityInformation = { label: `record ${r.seq}, ${r.kind}, ${state}` };
+        return item;
+      }
+      case 'damaged': {
+        const e = node.entry;
+        const item = new vscode.TreeItem(`#${e.seq} damaged record`, vscode.TreeItemCollapsibleState.None);
+        item.id = `damaged:${e.id}:${e.seq}`;
+        item.contextValue = 'sigil.record.damaged';
+        item.description = 'cannot be read';
+        item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'));
+        const md = new vscode.MarkdownString(undefined, true);
+        md.appendMarkdown(`**Damaged record** — ${node.space} #${e.seq}\n\n`);
+        md.appendMarkdown(`| | |\n|---|---|\n`);
+        md.appendMarkdown(`| id | \`${e.id}\` |\n`);
+        md.appendMarkdown(`| seq | ${e.seq} |\n\n`);
+        md.appendMarkdown(`$(error) ${escapeCell(e.reason)}\n\n`);
+        md.appendMarkdown('Click to verify the canon log.');
+        item.tooltip = md;
+        item.command = { command: 'sigil.verifyCanon', title: 'Verify Canon Log' };
+        item.accessibilityInformation = { label: `record ${e.seq}, damaged: ${e.reason}` };
         return item;
       }
       case 'more': {
@@ -286,11 +337,16 @@ export class AuditLogProvider implements vscode.TreeDataProvider<Node>, vscode.D
           return {
             type: c.type,
             label: typeof item.label === 'string' ? item.label : (item.label?.label ?? ''),
-            id: c.type === 'record' ? c.record.id : undefined,
-            seq: c.type === 'record' ? c.record.seq : undefined,
+            id: c.type === 'record' ? c.record.id : c.type === 'damaged' ? c.entry.id : undefined,
+            seq: c.type === 'record' ? c.record.seq : c.type === 'damaged' ? c.entry.seq : undefined,
             kind: c.type === 'record' ? c.record.kind : undefined,
             icon: item.iconPath instanceof vscode.ThemeIcon ? item.iconPath.id : undefined,
             contextValue: item.contextValue,
+            tooltip:
+              item.tooltip instanceof vscode.MarkdownString
+                ? item.tooltip.value
+                : (item.tooltip ?? undefined),
+            command: item.command?.command,
           };
         }),
       });
@@ -318,6 +374,8 @@ export interface TreeSnapshot {
       readonly kind: string | undefined;
       readonly icon: string | undefined;
       readonly contextValue: string | undefined;
+      readonly tooltip: string | undefined;
+      readonly command: string | undefined;
     }>;
   }>;
 }

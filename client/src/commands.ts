@@ -12,7 +12,7 @@ import type { AuditLogProvider, Node } from './auditLog.js';
 import { VIEW_ID } from './auditLog.js';
 import type { Ctx } from './ctx.js';
 import { openRecordDocument, type SigilDocuments } from './documents.js';
-import { shortTime } from './present.js';
+import { passphraseProblem, shortTime } from './present.js';
 
 /** What command handlers can reach. */
 export interface Env {
@@ -127,7 +127,7 @@ async function choosePassphrase(
 
 async function initializeStore(env: Env, args: InitializeArgs): Promise<StoreInfo | undefined> {
   const { ctx } = env;
-  let view = await ctx.settled();
+  let view = await ctx.ready();
   if (view.phase === 'ready' && view.info) {
     void vscode.window.showInformationMessage(`Sigil: a store already exists in ${view.info.home}.`);
     return view.info;
@@ -157,7 +157,7 @@ async function initializeStore(env: Env, args: InitializeArgs): Promise<StoreInf
   const wanted = choice.kind === 'new' ? choice.value : undefined;
   if (ctx.needsRestartFor(wanted)) {
     await ctx.restart('the new store needs its key passphrase');
-    view = await ctx.settled();
+    view = await ctx.ready();
     if (view.phase !== 'no-store') {
       throw new SigilError(
         view.problem?.code ?? 'STORE_CLOSED',
@@ -188,7 +188,7 @@ async function initializeStore(env: Env, args: InitializeArgs): Promise<StoreInf
 
 async function verifyCanon(env: Env): Promise<VerifyResult> {
   const { ctx } = env;
-  const info = ctx.requireReady();
+  const info = await ctx.requireReady();
   const client = ctx.languageClient;
   const token = `sigil-verify-${randomUUID()}`;
   const result = await vscode.window.withProgress(
@@ -241,7 +241,7 @@ async function verifyCanon(env: Env): Promise<VerifyResult> {
 // Documents
 
 async function showCheckpoint(env: Env): Promise<CheckpointResult> {
-  env.ctx.requireReady();
+  await env.ctx.requireReady();
   const cp = await env.ctx.request('sigil/canon.checkpoint', undefined);
   const uri = env.docs.addCheckpoint(cp);
   const doc = await vscode.workspace.openTextDocument(uri);
@@ -258,7 +258,7 @@ interface RecordPick extends vscode.QuickPickItem {
 async function openRecord(env: Env, idArg: unknown): Promise<string | undefined> {
   const { ctx } = env;
   if (typeof idArg === 'string') return (await openRecordDocument(idArg)).uri.toString();
-  ctx.requireReady();
+  await ctx.requireReady();
 
   const qp = vscode.window.createQuickPick<RecordPick>();
   qp.title = 'Sigil: Open Record';
@@ -335,6 +335,7 @@ async function loadMore(env: Env, space: unknown): Promise<number> {
 
 async function enterPassphrase(env: Env, given: unknown): Promise<boolean> {
   const { ctx } = env;
+  await ctx.whenStarted();
   const home = ctx.store.home ?? ctx.config.resolveHome();
   if (home === undefined)
     throw new SigilError('HOME_MISSING', 'open a folder (or set sigil.home) to use Sigil');
@@ -349,9 +350,24 @@ async function enterPassphrase(env: Env, given: unknown): Promise<boolean> {
     });
   }
   if (passphrase === undefined) return false;
+  const previous = await ctx.passphrases.get(home);
   await ctx.passphrases.set(home, passphrase);
   await ctx.restart('a new key passphrase was entered');
-  return true;
+  const view = await ctx.ready();
+  if (view.phase === 'needs-passphrase' && view.home === home) {
+    // Not kept: the next start would fail the same way. The store stays closed; say why.
+    if (previous !== undefined && previous !== passphrase) await ctx.passphrases.set(home, previous);
+    else await ctx.passphrases.forget(home);
+    ctx.report(
+      new SigilError(
+        view.problem?.code === 'PASSPHRASE_REQUIRED' ? 'PASSPHRASE_REQUIRED' : 'PASSPHRASE_WRONG',
+        `${passphraseProblem(view)}. The passphrase was not kept; run "Sigil: Enter Key Passphrase…" to try again.`,
+      ),
+      'sigil.enterPassphrase',
+    );
+    return false;
+  }
+  return view.phase === 'ready';
 }
 
 async function forgetPassphrase(env: Env): Promise<void> {
@@ -367,14 +383,15 @@ async function forgetPassphrase(env: Env): Promise<void> {
 
 async function copyRecordId(node: unknown): Promise<string | undefined> {
   const n = node as Node | undefined;
-  if (n?.type !== 'record') return undefined;
-  await vscode.env.clipboard.writeText(n.record.id);
-  return n.record.id;
+  const id = n?.type === 'record' ? n.record.id : n?.type === 'damaged' ? n.entry.id : undefined;
+  if (id === undefined) return undefined;
+  await vscode.env.clipboard.writeText(id);
+  return id;
 }
 
 /** Hidden: appends a record as "editor" (used by the integration suite and for development). */
 async function appendRecord(env: Env, params: unknown): Promise<CanonicalRecord> {
-  env.ctx.requireReady();
+  await env.ctx.requireReady();
   const p = asObject(params);
   if (typeof p.kind !== 'string')
     throw new SigilError('BAD_INPUT', 'sigil.appendRecord needs { kind, space?, payload }');

@@ -22,6 +22,7 @@ import type {
 import { SigilError, toSigilError, type SigilErrorData } from '../../shared/src/errors.js';
 import type { Config } from './config.js';
 import type { Passphrases } from './passphrase.js';
+import { passphraseProblem } from './present.js';
 import { Verification } from './verification.js';
 
 /** Where the store stands, as the views show it. */
@@ -46,6 +47,9 @@ export async function rpcError(e: unknown): Promise<SigilError> {
 
 const PASSPHRASE_CODES = new Set(['PASSPHRASE_REQUIRED', 'PASSPHRASE_WRONG']);
 
+/** How long commands wait for the server to start (or restart) before they give up with an error. */
+export const READY_TIMEOUT_MS = 30_000;
+
 export function phaseOf(info: StoreInfo): StorePhase {
   switch (info.status) {
     case 'ready':
@@ -54,9 +58,21 @@ export function phaseOf(info: StoreInfo): StorePhase {
       return 'no-store';
     case 'locked':
       return 'locked';
+    case 'needs-passphrase':
+      return 'needs-passphrase';
     case 'error':
+      // A server older than the 'needs-passphrase' status reported passphrase problems as errors.
       return info.problem && PASSPHRASE_CODES.has(info.problem.code) ? 'needs-passphrase' : 'error';
   }
+}
+
+/** Resolves with `p`, or rejects with `timeout()` once `deadline` (ms since the epoch) has passed. */
+function before<T>(p: Promise<T>, deadline: number, timeout: () => Error): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(timeout()), Math.max(0, deadline - Date.now()));
+  });
+  return Promise.race([p, expired]).finally(() => clearTimeout(timer));
 }
 
 /** A LogOutputChannel that drops everything: the client's message trace would show the passphrase. */
@@ -141,6 +157,34 @@ export class Ctx implements vscode.Disposable {
         resolve(v);
       });
     });
+  }
+
+  /**
+   * Waits until no server start, stop or restart is under way (at most `timeoutMs`): commands run while the
+   * extension activates or the server restarts wait for it instead of failing.
+   */
+  async whenStarted(timeoutMs = READY_TIMEOUT_MS): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const q = this.queue;
+      await before(q, deadline, () => this.notReadyError(timeoutMs));
+      if (q === this.queue) return;
+    }
+  }
+
+  /** Waits (at most `timeoutMs` in all) until the server has started and said what state the store is in. */
+  async ready(timeoutMs = READY_TIMEOUT_MS): Promise<StoreView> {
+    const deadline = Date.now() + timeoutMs;
+    await this.whenStarted(timeoutMs);
+    if (this.viewValue.phase !== 'starting') return this.viewValue;
+    return before(this.settled(timeoutMs), deadline, () => this.notReadyError(timeoutMs));
+  }
+
+  private notReadyError(timeoutMs: number): SigilError {
+    return new SigilError(
+      'STORE_CLOSED',
+      `the Sigil server did not get ready within ${Math.round(timeoutMs / 1000)} s; see the Sigil output (Sigil: Show Server Output), or run "Sigil: Restart Server"`,
+    );
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -302,12 +346,16 @@ export class Ctx implements vscode.Disposable {
   // -------------------------------------------------------------------------------------------------------
   // Requests
 
-  /** Sends a Sigil request; a failure comes back as a SigilError with the server's words. */
+  /**
+   * Sends a Sigil request; a failure comes back as a SigilError with the server's words. While the server is
+   * being started or restarted, the request waits for it (at most READY_TIMEOUT_MS).
+   */
   async request<M extends RequestMethod>(
     method: M,
     params: ParamsOf<M>,
     extra?: { workDoneToken?: string },
   ): Promise<ResultOf<M>> {
+    await this.whenStarted();
     const client = this.client;
     if (!client || client.state === State.Stopped) {
       throw new SigilError(
@@ -331,14 +379,21 @@ export class Ctx implements vscode.Disposable {
     return this.client;
   }
 
-  /** Throws unless the store is open, with the reason in words. */
-  requireReady(): StoreInfo {
-    const v = this.viewValue;
+  /**
+   * The open store's info once the server is ready (waiting for a start or restart under way, at most
+   * READY_TIMEOUT_MS); throws unless the store is open, with the reason in words.
+   */
+  async requireReady(): Promise<StoreInfo> {
+    const v = await this.ready();
     if (v.phase === 'ready' && v.info) return v.info;
+    if (v.phase === 'needs-passphrase') {
+      throw new SigilError(
+        v.problem?.code ?? 'PASSPHRASE_REQUIRED',
+        `${passphraseProblem(v)}; run "Sigil: Enter Key Passphrase…" first`,
+      );
+    }
     if (v.problem) throw new SigilError(v.problem.code, v.problem.message);
     switch (v.phase) {
-      case 'starting':
-        throw new SigilError('STORE_CLOSED', 'the Sigil server is still starting; try again in a moment');
       case 'no-home':
         throw new SigilError('HOME_MISSING', 'open a folder (or set sigil.home) to use Sigil');
       default:

@@ -12,23 +12,10 @@ import { Config } from './config.js';
 import { Ctx, type StoreView } from './ctx.js';
 import { SigilDocuments } from './documents.js';
 import { Passphrases } from './passphrase.js';
-import { RECORD_SCHEME } from './present.js';
+import { RECORD_SCHEME, passphraseProblem, viewMessage } from './present.js';
 import { StatusBar } from './statusBar.js';
 
 let ctx: Ctx | undefined;
-
-/** The message shown at the top of the Audit Log for states the welcome content cannot name in detail. */
-function viewMessage(v: StoreView): string | undefined {
-  switch (v.phase) {
-    case 'locked':
-    case 'needs-passphrase':
-    case 'error':
-    case 'server-failed':
-      return v.problem?.message;
-    default:
-      return undefined;
-  }
-}
 
 export function activate(context: vscode.ExtensionContext): SigilApi {
   const t0 = performance.now();
@@ -50,11 +37,9 @@ export function activate(context: vscode.ExtensionContext): SigilApi {
     if (v.phase !== 'needs-passphrase' || !v.home || askedForPassphrase.has(v.home)) return;
     askedForPassphrase.add(v.home);
     const action = 'Enter Key Passphrase';
-    void vscode.window
-      .showWarningMessage(`Sigil: ${v.problem?.message ?? 'the keys need a passphrase'}`, action)
-      .then((pick) => {
-        if (pick === action) void vscode.commands.executeCommand('sigil.enterPassphrase');
-      });
+    void vscode.window.showWarningMessage(`Sigil: ${passphraseProblem(v)}.`, action).then((pick) => {
+      if (pick === action) void vscode.commands.executeCommand('sigil.enterPassphrase');
+    });
   };
   context.subscriptions.push(
     tree,

@@ -1,10 +1,12 @@
 /**
  * How records look in the editor: the short summary the tree keeps, icons per kind family, and the
- * pretty-printing of canonical JSON. Pure except for the vscode value types.
+ * pretty-printing of canonical JSON; and how store states are put into words. Pure except for the vscode
+ * value types.
  */
 import * as vscode from 'vscode';
 import type { CanonicalRecord, Space } from '../../shared/src/record.js';
 import type { RecordVerification } from './verification.js';
+import type { StoreView } from './ctx.js';
 import { kindIcon } from './format.js';
 
 export { kindIcon, prettyJson, shortTime } from './format.js';
@@ -56,3 +58,30 @@ export const STATE_WORDS: Readonly<Record<RecordVerification, string>> = {
   verified: 'verified by the last Verify Canon Log run',
   failed: 'failed: at or after the first bad record of the last Verify Canon Log run',
 };
+
+/**
+ * Why an encrypted store is not open, in the editor's words (the server's own message tells a terminal user
+ * to set an environment variable).
+ */
+export function passphraseProblem(view: StoreView): string {
+  const home = view.home ?? 'this workspace';
+  return view.problem?.code === 'PASSPHRASE_WRONG'
+    ? `the key passphrase of ${home} is wrong: ${view.problem.message}`
+    : `the keys of ${home} are encrypted and no passphrase was given`;
+}
+
+/**
+ * The message shown at the top of the Audit Log for states the welcome content cannot name in detail. VS Code
+ * shows no welcome content while a tree view has a message, so states whose way out is a welcome button
+ * (needs-passphrase: "Enter Key Passphrase") must have none.
+ */
+export function viewMessage(v: StoreView): string | undefined {
+  switch (v.phase) {
+    case 'locked':
+    case 'error':
+    case 'server-failed':
+      return v.problem?.message;
+    default:
+      return undefined;
+  }
+}

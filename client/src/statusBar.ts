@@ -1,9 +1,11 @@
 /**
- * The status bar item: "$(shield) Sigil: verified | failed | no store | locked | unverified (N records)".
+ * The status bar item: "$(shield) Sigil: verified | failed | no store | unverified (N records)", "$(lock) Sigil:
+ * locked", "$(key) Sigil: passphrase needed".
  * A click verifies the log, or offers what the state needs (initialize, passphrase, output).
  */
 import * as vscode from 'vscode';
 import type { Ctx, StoreView } from './ctx.js';
+import { passphraseProblem } from './present.js';
 import type { VerificationRun } from './verification.js';
 
 export interface StatusPresentation {
@@ -47,8 +49,8 @@ export function presentStatus(view: StoreView, run: VerificationRun | null): Sta
       };
     case 'needs-passphrase':
       return {
-        text: '$(lock) Sigil: locked',
-        tooltip: `Sigil: the keys of ${home} are encrypted.${problem}\n\nClick to enter the passphrase.`,
+        text: '$(key) Sigil: passphrase needed',
+        tooltip: `Sigil: ${passphraseProblem(view)}.\n\nClick to enter the key passphrase.`,
         command: 'sigil.enterPassphrase',
         severity: 'warning',
       };

@@ -17,12 +17,21 @@ export interface HeadInfo {
   readonly seq: number;
 }
 
-export type StoreStatus = 'ready' | 'no-store' | 'locked' | 'error';
+/**
+ * - `ready`: the store is open;
+ * - `no-store`: the home has no store yet;
+ * - `locked`: another process holds the store (`problem.code` STORE_LOCKED);
+ * - `needs-passphrase`: the keys are encrypted and no passphrase, or a wrong one, was given
+ *   (`problem.code` PASSPHRASE_REQUIRED or PASSPHRASE_WRONG);
+ * - `error`: the store cannot be opened for another reason (`problem` says which).
+ */
+export const STORE_STATUSES = ['ready', 'no-store', 'locked', 'needs-passphrase', 'error'] as const;
+export type StoreStatus = (typeof STORE_STATUSES)[number];
 
 export interface StoreInfo {
   readonly status: StoreStatus;
   readonly home: string;
-  /** Present when status is 'locked' or 'error'. */
+  /** Present when status is 'locked', 'needs-passphrase' or 'error'. */
   readonly problem?: SigilErrorData;
   readonly origin?: string;
   readonly size?: number;
@@ -33,9 +42,21 @@ export interface StoreInfo {
   readonly keysEncrypted?: boolean;
 }
 
+/** An entry of a listing whose record could not be read (missing, or its stored bytes do not check). */
+export interface DamagedEntry {
+  readonly seq: number;
+  readonly id: string;
+  readonly reason: string;
+}
+
 export interface ListResult {
   readonly records: CanonicalRecord[];
   readonly nextCursor: string | null;
+  /**
+   * Entries of this page whose record could not be read, in the page's order; each takes the place in the
+   * order (and counts toward the limit) that its record would have had. Absent when there are none.
+   */
+  readonly damaged?: DamagedEntry[];
 }
 
 export interface VerifyProblemInfo {

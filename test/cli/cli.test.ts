@@ -1151,6 +1151,48 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       await expectExit(0, ['--home', home, 'canon', 'get', ids[3] as string]);
     });
 
+    it('canon list with the damaged record: the others are listed, the damaged one in its place, exit 3', async () => {
+      const victim = ids[2] as string;
+      const reason = 'record ciphertext does not authenticate (bytes tampered or values swapped)';
+      const r = await expectExit(3, ['--home', home, 'canon', 'list']);
+      const lines = r.stdout.trimEnd().split('\n');
+      assert.equal(lines.length, 4, show(r));
+      assert.match(lines[1] as string, new RegExp(`^ +1  ${ids[1]}  `));
+      assert.equal(lines[2], `     2  ${victim}  DAMAGED: ${reason}`);
+      assert.match(lines[3] as string, new RegExp(`^ +3  ${ids[3]}  `));
+      assert.match(r.stderr, /^sigil: warning: 1 record of this page could not be read \(seq 2\)/);
+      // Newest first, the damaged entry keeps its place; a page that does not reach it exits 0.
+      const desc = await expectExit(3, ['--home', home, 'canon', 'list', '--order', 'desc']);
+      assert.equal(desc.stdout.split('\n')[1], `     2  ${victim}  DAMAGED: ${reason}`);
+      await expectExit(0, ['--home', home, 'canon', 'list', '--limit', '2']);
+      // Paging across it: the damaged entry fills its slot of the page.
+      const second = await expectExit(3, ['--home', home, 'canon', 'list', '--limit', '1', '--cursor', 's1']);
+      assert.equal(second.stdout, `     2  ${victim}  DAMAGED: ${reason}\n-- more: --cursor s2\n`);
+      const j = await expectExit(3, ['--json', '--home', home, 'canon', 'list']);
+      const page = JSON.parse(j.stdout) as ListJson & {
+        damaged: Array<{ seq: number; id: string; reason: string }>;
+      };
+      assert.deepEqual(
+        page.records.map((rec) => rec.id),
+        [ids[0], ids[1], ids[3]],
+      );
+      assert.deepEqual(page.damaged, [{ seq: 2, id: victim, reason }]);
+      assert.equal(page.nextCursor, null);
+      // An export needs every record: it stops, naming the damaged one.
+      const ex = await jsonError(3, 'STORE_CORRUPT', [
+        '--home',
+        home,
+        'canon',
+        'export',
+        '--out',
+        path.join(path.dirname(home), 'damaged-export.jsonl'),
+      ]);
+      assert.match(
+        ex.error.message,
+        new RegExp(`^record ${victim} at seq 2 cannot be exported: ${reason.replace(/[()]/g, '\\$&')}`),
+      );
+    });
+
     it('LevelDB itself cannot open the store (garbled CURRENT file): internal error, exit 1', async () => {
       // Exit 1 is reserved for failures Sigil has no specific code for; a store directory LevelDB cannot
       // open (not locked, not missing) is mapped to INTERNAL on purpose, so this is an honest way to reach it.

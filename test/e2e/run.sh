@@ -9,7 +9,8 @@
 #   4. the extension's mocha integration suite inside the extension host (lib/ext-test.mjs), plus the
 #      extension's activation time (sigil.getActivationTime)
 #   5. UI flows with Playwright (ui/store-flow.mjs), then with code-server stopped one stored record is
-#      damaged (ui/tamper-prepare.mjs), code-server restarted, and Verify must name it (ui/tamper-flow.mjs)
+#      damaged (ui/tamper-prepare.mjs), code-server restarted; the Audit Log must list it as damaged and
+#      Verify must name it (ui/tamper-flow.mjs)
 #
 # Output: test/e2e/artifacts/ (screenshots, each checked not blank; metrics.json; logs on failure).
 # Env: E2E_CACHE (default test/e2e/.cache: code-server install + scratch), E2E_CODE_SERVER_DIR (default

@@ -1,7 +1,7 @@
 // Runs the extension's integration suite in desktop VS Code through @vscode/test-electron, for developers
 // who have it (it downloads VS Code, so it cannot run offline; CI runs the same suite in code-server from
 // test/e2e). Usage:
-//   npm install --no-save @vscode/test-electron && node esbuild.mjs && node test/extension/run-electron.mjs [workspace]
+//   npm run test:vscode   (or: node esbuild.mjs && node test/extension/run-electron.mjs [workspace])
 // Results: the console, and the file named by EXT_TEST_RESULT if set.
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';

@@ -45,6 +45,8 @@ import { fromBase64, fromHex, toHex } from '../../shared/src/bytes.js';
 import { leafHash, verifyConsistency, verifyInclusion } from '../../shared/src/merkle.js';
 import { parseCheckpoint, verifySignedNote } from '../../shared/src/note.js';
 import { verify as ed25519Verify } from '../../shared/src/ed25519.js';
+import { ClassicLevel } from 'classic-level';
+import { KEYS } from '../../server/src/canon/layout.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = path.join(ROOT, 'bin', 'sigil.js');
@@ -1185,3 +1187,122 @@ describe('a store owned by `sigil serve`: the server reports it locked', { concu
     assert.equal((await cliJson<VerifyResult>(['--home', home, 'canon', 'verify'])).ok, true);
   });
 });
+
+describe(
+  'an encrypted store: needs-passphrase, and a damaged record in a listing',
+  { concurrency: 1 },
+  () => {
+    const PASSPHRASE = 'protocol test passphrase';
+    let home = '';
+    const ids: string[] = [];
+
+    /** A server started on the home with `passphrase` (none: no passphrase at all); returns its first state. */
+    async function startWith(passphrase?: string): Promise<{ client: LspClient; changed: StoreInfo }> {
+      const client = LspClient.start();
+      const { changed } = await client.initialize({
+        initializationOptions: { home, ...(passphrase !== undefined ? { passphrase } : {}) },
+      });
+      return { client, changed };
+    }
+
+    before(async () => {
+      home = path.join(scratch, 'encrypted-home');
+    });
+
+    it('the editor creates an encrypted store with the passphrase of initializationOptions', async () => {
+      const { client, changed } = await startWith(PASSPHRASE);
+      try {
+        assert.equal(changed.status, 'no-store');
+        const info = await client.request('sigil/store.init', {});
+        assert.equal(info.keysEncrypted, true);
+        ids.push(info.heads!.system!.id);
+        for (const i of [1, 2, 3])
+          ids.push(
+            (
+              await client.request('sigil/canon.append', {
+                kind: 'note.created',
+                space: 'data',
+                payload: { i },
+              })
+            ).id,
+          );
+      } finally {
+        assert.equal(await client.shutdown(), 0, client.stderr);
+      }
+    });
+
+    for (const [what, passphrase, code] of [
+      ['no passphrase', undefined, 'PASSPHRASE_REQUIRED'],
+      ['a wrong passphrase', 'not the passphrase', 'PASSPHRASE_WRONG'],
+    ] as const) {
+      it(`with ${what}: status needs-passphrase (${code}); canon requests fail with ${code}`, async () => {
+        const { client, changed } = await startWith(passphrase);
+        try {
+          assert.equal(changed.status, 'needs-passphrase', JSON.stringify(changed));
+          assert.equal(changed.home, home);
+          assert.equal(changed.problem?.code, code);
+          assert.deepEqual(await client.request('sigil/store.info', {}), changed);
+          await sigilError(client.request('sigil/canon.list', {}), code);
+          await sigilError(client.request('sigil/store.init', {}), 'HOME_EXISTS');
+          assert.ok(!existsSync(path.join(home, 'owner.json')), 'a store that is not open has no owner');
+        } finally {
+          assert.equal(await client.shutdown(), 0, client.stderr);
+        }
+      });
+    }
+
+    it('with the passphrase: ready; a damaged record is listed in its place as damaged, get fails', async () => {
+      const victim = ids[2] as string;
+      const db = new ClassicLevel<string, Uint8Array>(path.join(home, 'canon'), {
+        keyEncoding: 'utf8',
+        valueEncoding: 'view',
+      });
+      await db.open();
+      try {
+        const sealed = Uint8Array.from((await db.get(KEYS.record(victim))) as Uint8Array);
+        const at = Math.floor(sealed.length / 2);
+        sealed[at] = (sealed[at] as number) ^ 0x01;
+        await db.put(KEYS.record(victim), sealed, { sync: true });
+      } finally {
+        await db.close();
+      }
+      const { client, changed } = await startWith(PASSPHRASE);
+      try {
+        assert.equal(changed.status, 'ready', JSON.stringify(changed));
+        assert.equal(changed.keysEncrypted, true);
+        const damaged = {
+          seq: 2,
+          id: victim,
+          reason: 'record ciphertext does not authenticate (bytes tampered or values swapped)',
+        };
+        const page = await client.request('sigil/canon.list', { space: 'data', order: 'desc' });
+        assert.deepEqual(
+          page.records.map((r) => r.id),
+          [ids[3], ids[1]],
+        );
+        assert.deepEqual(page.damaged, [damaged]);
+        // One entry per page: the damaged one takes its own page, and the walk covers every seq once.
+        const walked: number[] = [];
+        let cursor: string | null = null;
+        do {
+          const p: ListResult = await client.request('sigil/canon.list', {
+            limit: 1,
+            ...(cursor ? { cursor } : {}),
+          });
+          assert.equal(p.records.length + (p.damaged?.length ?? 0), 1);
+          walked.push(...p.records.map((r) => r.body.seq), ...(p.damaged ?? []).map((d) => d.seq));
+          cursor = p.nextCursor;
+        } while (cursor !== null);
+        assert.deepEqual(walked, [0, 1, 2, 3]);
+        const undamaged = await client.request('sigil/canon.list', { space: 'system' });
+        assert.ok(!('damaged' in undamaged), 'no damaged key on a page without damaged entries');
+        const data = await sigilError(client.request('sigil/canon.get', { id: victim }), 'STORE_CORRUPT');
+        assert.ok(data.message.includes(victim), data.message);
+        const report = await client.request('sigil/canon.verify', {});
+        assert.equal(report.firstBad?.seq, 2);
+      } finally {
+        assert.equal(await client.shutdown(), 0, client.stderr);
+      }
+    });
+  },
+);

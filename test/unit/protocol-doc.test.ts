@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { NOTIFICATIONS, REQUESTS, SIGIL_RPC_ERROR } from '../../shared/src/protocol.js';
+import { NOTIFICATIONS, REQUESTS, SIGIL_RPC_ERROR, STORE_STATUSES } from '../../shared/src/protocol.js';
 import { ERROR_CODES } from '../../shared/src/errors.js';
 
 const DOC = fileURLToPath(new URL('../../docs/protocol.md', import.meta.url));
@@ -79,6 +79,19 @@ describe('docs/protocol.md', () => {
     const cells = headingsAndCells(doc).map((c) => c.trim());
     for (const code of Object.keys(ERROR_CODES))
       assert.ok(cells.includes(`\`${code}\``), `data.code ${code} has a row`);
+  });
+
+  it('documents every StoreInfo status: in the status field type and with a row of its own', async () => {
+    const doc = await readFile(DOC, 'utf8');
+    const cells = headingsAndCells(doc).map((c) => c.trim());
+    const statusType = cells.find((c, i) => c.includes('"ready"') && cells[i - 1] === '`status`');
+    assert.ok(statusType, 'the StoreInfo table has a `status` row with its type');
+    for (const status of STORE_STATUSES) {
+      assert.ok(statusType.includes(`\`"${status}"\``), `status ${status} is in the type of \`status\``);
+      assert.ok(cells.includes(`\`${status}\``), `status ${status} has a row`);
+    }
+    const documented = [...statusType.matchAll(/`"([a-z-]+)"`/g)].map((m) => m[1]);
+    assert.deepEqual(documented.sort(), [...STORE_STATUSES].sort(), 'no status that does not exist');
   });
 
   it('the checks catch a missing method, a prefix-only mention and an unknown method', () => {

@@ -1406,3 +1406,124 @@ describe('legacy identities in a group commit', () => {
     await destroy(env);
   });
 });
+
+describe('list around a damaged record', () => {
+  /** Seqs of the fixture (tamperFixture: 0..11) in the order a listing gives them. */
+  const ALL_SEQS = Array.from({ length: PATTERN.length + 1 }, (_, i) => i);
+  const VICTIM = 6; // a data record, after system record 5 and before data record 7
+
+  let f: Fixture;
+  let victim: CanonicalRecord;
+
+  before(async () => {
+    f = await tamperFixture({ verifyWorkers: 0, checkpoint: false });
+    victim = rec(f, VICTIM);
+    assert.equal(victim.body.space, 'data');
+    // One flipped ciphertext byte, as tamper test (a) does.
+    await withRaw(f.env.location, async (db) => {
+      const v = new Uint8Array(await mustGet(db, KEYS.record(victim.id)));
+      v[40] = (v[40] as number) ^ 0x01;
+      await db.put(KEYS.record(victim.id), v);
+    });
+    await reopen(f.env, { verifyWorkers: 0 });
+  });
+
+  after(async () => {
+    if (f) await destroy(f.env);
+  });
+
+  const seqsOf = (rs: readonly CanonicalRecord[]): number[] => rs.map((r) => r.body.seq);
+
+  test('list returns the other records and one damaged entry in its place; get still fails', async () => {
+    for (const order of ['asc', 'desc'] as const) {
+      const page = await f.env.store.list({ order, limit: 1000 });
+      const expected = ALL_SEQS.filter((s) => s !== VICTIM);
+      assert.deepEqual(seqsOf(page.records), order === 'asc' ? expected : expected.reverse(), order);
+      assert.deepEqual(
+        page.records,
+        (order === 'asc' ? f.records : [...f.records].reverse()).filter((r) => r.body.seq !== VICTIM),
+      );
+      assert.deepEqual(page.damaged, [
+        {
+          seq: VICTIM,
+          id: victim.id,
+          reason: 'record ciphertext does not authenticate (bytes tampered or values swapped)',
+        },
+      ]);
+      assert.equal(page.nextCursor, null);
+    }
+    // Filtered listings report it too when it belongs to them, and only then.
+    const data = await f.env.store.list({ space: 'data', limit: 1000 });
+    assert.deepEqual(
+      seqsOf(data.records),
+      ALL_SEQS.filter((s) => s !== VICTIM && rec(f, s).body.space === 'data'),
+    );
+    assert.deepEqual(
+      data.damaged?.map((d) => d.seq),
+      [VICTIM],
+    );
+    const system = await f.env.store.list({ space: 'system', limit: 1000 });
+    assert.equal(system.damaged, undefined, 'no damaged entry in the other space');
+    const both = await f.env.store.list({ space: 'data', kind: 'note.created', limit: 1000 });
+    assert.deepEqual(
+      both.damaged?.map((d) => d.seq),
+      [VICTIM],
+    );
+    const otherSpace = await f.env.store.list({ space: 'system', kind: 'note.created', limit: 1000 });
+    assert.equal(otherSpace.damaged, undefined, 'the space index keeps it out of the other space');
+    // Reading it on its own is still refused as corruption.
+    await rejectsWith(f.env.store.get(victim.id), 'STORE_CORRUPT', /does not authenticate/);
+    await rejectsWith(f.env.store.getBySeq(VICTIM), 'STORE_CORRUPT');
+  });
+
+  test('paging across it with small limits covers every seq exactly once', async () => {
+    for (const order of ['asc', 'desc'] as const) {
+      for (const space of [undefined, 'data'] as const) {
+        for (let limit = 1; limit <= 4; limit++) {
+          const expected = ALL_SEQS.filter((s) => space === undefined || rec(f, s).body.space === space);
+          if (order === 'desc') expected.reverse();
+          const seen: number[] = [];
+          let cursor: string | undefined;
+          for (let pages = 0; ; pages++) {
+            assert.ok(pages <= ALL_SEQS.length + 1, 'pagination does not terminate');
+            const page = await f.env.store.list({
+              limit,
+              order,
+              ...(space ? { space } : {}),
+              ...(cursor === undefined ? {} : { cursor }),
+            });
+            const damaged = page.damaged ?? [];
+            assert.ok(
+              page.records.length + damaged.length <= limit,
+              'damaged entries count toward the limit',
+            );
+            const inPage = [...seqsOf(page.records), ...damaged.map((d) => d.seq)].sort((a, b) =>
+              order === 'asc' ? a - b : b - a,
+            );
+            seen.push(...inPage);
+            if (page.nextCursor === null) break;
+            cursor = page.nextCursor;
+          }
+          assert.deepEqual(seen, expected, `order ${order}, space ${space ?? 'all'}, limit ${limit}`);
+        }
+      }
+    }
+  });
+
+  test('a record missing from the store is listed as damaged too', async () => {
+    const gone = rec(f, 8);
+    await f.env.store.close();
+    await withRaw(f.env.location, (db) => db.del(KEYS.record(gone.id)));
+    const store = await reopen(f.env, { verifyWorkers: 0 });
+    const page = await store.list({ limit: 1000 });
+    assert.deepEqual(page.damaged, [
+      {
+        seq: VICTIM,
+        id: victim.id,
+        reason: 'record ciphertext does not authenticate (bytes tampered or values swapped)',
+      },
+      { seq: 8, id: gone.id, reason: 'the record is missing from the store' },
+    ]);
+    assert.equal(page.records.length, ALL_SEQS.length - 2);
+  });
+});

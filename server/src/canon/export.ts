@@ -4,7 +4,7 @@
  * without a pin it proves only that the file is internally consistent.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { stat, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import readline from 'node:readline';
 import { canonicalBytes } from '../../../shared/src/jcs.js';
@@ -75,6 +75,15 @@ export async function exportCanon(store: ExportSource, out: NodeJS.WritableStrea
   let written = 0;
   while (written < cp.size) {
     const page = await store.list({ limit: 1000, order: 'asc', ...(cursor ? { cursor } : {}) });
+    // An export holds every record or none: a record that cannot be read stops it, named.
+    const bad = page.damaged?.find((d) => d.seq < cp.size);
+    if (bad) {
+      throw new SigilError(
+        'STORE_CORRUPT',
+        `record ${bad.id} at seq ${bad.seq} cannot be exported: ${bad.reason}; run "sigil canon verify"`,
+        { seq: bad.seq, id: bad.id },
+      );
+    }
     for (const r of page.records) {
       if (r.body.seq >= cp.size) break;
       await write(JSON.stringify({ type: 'record', record: r }));
@@ -104,11 +113,16 @@ export async function exportToFile(store: ExportSource, file: string): Promise<E
       throw new SigilError('BAD_USAGE', `${file} is a directory; name a file with --out`);
     throw e;
   });
+  let ok = false;
   try {
-    return await exportCanon(store, out);
+    const res = await exportCanon(store, out);
+    ok = true;
+    return res;
   } finally {
     out.end();
     await once(out, 'close');
+    // A half-written export would look like a short log: leave none behind.
+    if (!ok) await unlink(file).catch(() => undefined);
   }
 }
 

@@ -73,9 +73,18 @@ export interface ListQuery {
   readonly order?: 'asc' | 'desc';
 }
 
+/** A listed entry whose record could not be read: missing, or its stored bytes do not check. */
+export interface DamagedEntry {
+  readonly seq: number;
+  readonly id: string;
+  readonly reason: string;
+}
+
 export interface ListPage {
   readonly records: CanonicalRecord[];
   readonly nextCursor: string | null;
+  /** Entries of the page that could not be read, in the page's order (absent when none); see `list`. */
+  readonly damaged?: DamagedEntry[];
 }
 
 export interface InclusionProofResult {
@@ -211,6 +220,18 @@ function decodeStoredRecord(plain: Uint8Array): DecodedRecord | null {
     bodyBytes: plain.subarray(1 + SIG_LEN + KEYID_LEN),
   };
 }
+
+type RecordProblem = 'missing' | 'unauthentic' | 'hash';
+type RecordRead =
+  | { readonly ok: true; readonly record: CanonicalRecord }
+  | { readonly ok: false; readonly problem: RecordProblem };
+
+/** How `list` words a record it cannot read (as verify words the same problems). */
+const DAMAGE_REASONS: Readonly<Record<RecordProblem, string>> = {
+  missing: 'the record is missing from the store',
+  unauthentic: 'record ciphertext does not authenticate (bytes tampered or values swapped)',
+  hash: 'the record does not hash to its id',
+};
 
 function toRecord(id: string, d: DecodedRecord): CanonicalRecord {
   const body = JSON.parse(Buffer.from(d.bodyBytes).toString('utf8')) as RecordBody;
@@ -826,41 +847,57 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
     records: ReadonlyArray<{ id: string; seq: number }>,
     tags: string[],
   ): Promise<void> {
-    const keys = [
-      ...records.map((r) => KEYS.record(r.id)),
-      ...records.map((r) => KEYS.bySeq(r.seq)),
-      ...tags.map((t) => KEYS.legacy(t)),
-    ];
-    const existing = await this.db.getMany(keys);
-    const hit = existing.findIndex((v) => v !== undefined);
-    if (hit < 0) return;
-    const key = keys[hit] as string;
-    if (key.startsWith('l/')) {
-      throw new SigilError('DUPLICATE', 'a record with this legacy identity was already migrated', { key });
+    // A record id commits to its seq, so no existing record can be rewritten as long as no seq slot is
+    // reused: one seek past the first new slot proves that for the whole batch (point lookups of every id
+    // and slot cost a LevelDB read each for keys that are, by construction, absent).
+    const first = records.reduce((m, r) => Math.min(m, r.seq), Number.POSITIVE_INFINITY);
+    if (Number.isFinite(first)) {
+      const it = this.db.keys({ gte: KEYS.bySeq(first), lt: prefixEnd(KEYS.seqPrefix), limit: 1 });
+      const taken = await it.next().finally(() => it.close());
+      if (taken !== undefined) {
+        throw new SigilError(
+          'STORE_CORRUPT',
+          `seq slot ${parseSeqHex(taken.slice(KEYS.seqPrefix.length))} is already taken: the store state is behind its records; run "sigil canon verify"`,
+        );
+      }
     }
-    if (key.startsWith('r/'))
-      throw new SigilError('DUPLICATE', `record ${key.slice(2)} already exists; the canon is append-only`);
-    throw new SigilError(
-      'STORE_CORRUPT',
-      `seq slot ${parseSeqHex(key.slice(2))} is already taken: the store state is behind its records; run "sigil canon verify"`,
-    );
+    if (tags.length === 0) return;
+    const existing = await this.db.getMany(tags.map((t) => KEYS.legacy(t)));
+    const hit = existing.findIndex((v) => v !== undefined);
+    if (hit >= 0) {
+      throw new SigilError('DUPLICATE', 'a record with this legacy identity was already migrated', {
+        key: KEYS.legacy(tags[hit] as string),
+      });
+    }
+  }
+
+  /** Reads and checks a stored record; says why when it is missing or its stored bytes do not check. */
+  private async tryReadRecord(id: string): Promise<RecordRead> {
+    const key = KEYS.record(id);
+    const sealed = await this.db.get(key);
+    if (sealed === undefined) return { ok: false, problem: 'missing' };
+    const plain = this.openValue(key, sealed);
+    const decoded = plain && decodeStoredRecord(plain);
+    if (!decoded) return { ok: false, problem: 'unauthentic' };
+    if (sha256Hex(decoded.bodyBytes) !== id) return { ok: false, problem: 'hash' };
+    return { ok: true, record: toRecord(id, decoded) };
   }
 
   private async readRecord(id: string): Promise<CanonicalRecord | null> {
-    const key = KEYS.record(id);
-    const sealed = await this.db.get(key);
-    if (sealed === undefined) return null;
-    const plain = this.openValue(key, sealed);
-    const decoded = plain && decodeStoredRecord(plain);
-    if (!decoded)
-      throw new SigilError(
-        'STORE_CORRUPT',
-        `record ${id} does not authenticate (tampered or swapped ciphertext)`,
-        { id },
-      );
-    if (sha256Hex(decoded.bodyBytes) !== id)
-      throw new SigilError('STORE_CORRUPT', `record ${id} does not hash to its id`, { id });
-    return toRecord(id, decoded);
+    const read = await this.tryReadRecord(id);
+    if (read.ok) return read.record;
+    switch (read.problem) {
+      case 'missing':
+        return null;
+      case 'unauthentic':
+        throw new SigilError(
+          'STORE_CORRUPT',
+          `record ${id} does not authenticate (tampered or swapped ciphertext)`,
+          { id },
+        );
+      case 'hash':
+        throw new SigilError('STORE_CORRUPT', `record ${id} does not hash to its id`, { id });
+    }
   }
 
   async get(id: string): Promise<CanonicalRecord> {
@@ -933,27 +970,45 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
       range.lt = end;
     }
     const records: CanonicalRecord[] = [];
+    // A record that cannot be read does not hide the others: it is skipped and reported in its place, and
+    // counts toward the limit so that cursors walk every seq exactly once. `get` of it still fails.
+    const damaged: DamagedEntry[] = [];
     let lastSeq: number | null = null;
     let more = false;
     const it = this.db.iterator({ ...range, reverse: order === 'desc' });
     try {
       for await (const [key, value] of it) {
         const seq = parseSeqHex(key.slice(prefix.length));
-        if (records.length >= limit) {
+        if (records.length + damaged.length >= limit) {
           more = true;
           break;
         }
         const id = toHex(value);
-        const rec = await this.readRecord(id);
-        if (!rec) throw new SigilError('STORE_CORRUPT', `index entry ${key} points at missing record ${id}`);
+        const read = await this.tryReadRecord(id);
         lastSeq = seq;
-        if (query.kind !== undefined && query.space !== undefined && rec.body.space !== query.space) continue;
-        records.push(rec);
+        if (!read.ok) {
+          // With kind and space, the kind index spans both spaces: the space index says where it belongs.
+          if (
+            query.kind !== undefined &&
+            query.space !== undefined &&
+            (await this.db.get(KEYS.bySpace(query.space, seq))) === undefined
+          )
+            continue;
+          damaged.push({ seq, id, reason: DAMAGE_REASONS[read.problem] });
+          continue;
+        }
+        if (query.kind !== undefined && query.space !== undefined && read.record.body.space !== query.space)
+          continue;
+        records.push(read.record);
       }
     } finally {
       await it.close();
     }
-    return { records, nextCursor: more && lastSeq !== null ? cursorFor(lastSeq) : null };
+    return {
+      records,
+      nextCursor: more && lastSeq !== null ? cursorFor(lastSeq) : null,
+      ...(damaged.length > 0 ? { damaged } : {}),
+    };
   }
 
   head(space: Space): Head | null {

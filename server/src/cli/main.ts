@@ -229,14 +229,37 @@ export async function runCli(argv: string[]): Promise<number> {
               ...(opts.cursor ? { cursor: opts.cursor } : {}),
             }),
           );
-          out().result({ records: page.records, nextCursor: page.nextCursor }, () => {
-            const lines = page.records.map(
-              (r) =>
-                `${String(r.body.seq).padStart(6)}  ${r.id}  ${r.body.space.padEnd(6)}  ${r.body.kind.padEnd(24)}  ${r.body.ts}`,
+          const damaged = page.damaged ?? [];
+          const o = out();
+          o.result(
+            {
+              records: page.records,
+              nextCursor: page.nextCursor,
+              ...(damaged.length > 0 ? { damaged } : {}),
+            },
+            () => {
+              // Damaged entries in their place in the order, between the records around them.
+              const rows = [
+                ...page.records.map((r) => ({
+                  seq: r.body.seq,
+                  line: `${String(r.body.seq).padStart(6)}  ${r.id}  ${r.body.space.padEnd(6)}  ${r.body.kind.padEnd(24)}  ${r.body.ts}`,
+                })),
+                ...damaged.map((d) => ({
+                  seq: d.seq,
+                  line: `${String(d.seq).padStart(6)}  ${d.id}  DAMAGED: ${d.reason}`,
+                })),
+              ].sort((a, b) => (opts.order === 'desc' ? b.seq - a.seq : a.seq - b.seq));
+              const lines = rows.map((r) => r.line);
+              if (page.nextCursor) lines.push(`-- more: --cursor ${page.nextCursor}`);
+              return lines.length ? lines.join('\n') : '(no records)';
+            },
+          );
+          if (damaged.length > 0) {
+            o.warn(
+              `${damaged.length} record${damaged.length === 1 ? '' : 's'} of this page could not be read (seq ${damaged.map((d) => d.seq).join(', ')}); run "sigil canon verify"`,
             );
-            if (page.nextCursor) lines.push(`-- more: --cursor ${page.nextCursor}`);
-            return lines.length ? lines.join('\n') : '(no records)';
-          });
+            exitCode = 3;
+          }
         },
       ),
     );

@@ -8,11 +8,24 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { SigilError, toSigilError } from '../../../shared/src/errors.js';
 import type { CanonicalRecord } from '../../../shared/src/record.js';
-import type { AppendedNotice, StoreInfo } from '../../../shared/src/protocol.js';
+import type { AppendedNotice, StoreInfo, StoreStatus } from '../../../shared/src/protocol.js';
 import { openRuntime, initHome, type SigilRuntime } from '../runtime/home.js';
 import { KEYSTORE_FILE } from '../canon/keystore.js';
 import type { PassphraseSource } from '../runtime/passphrase.js';
 import { storeInfo } from './canon-service.js';
+
+/** Why the store could not be opened, as the status the front doors show. */
+function statusOf(problem: SigilError): StoreStatus {
+  switch (problem.code) {
+    case 'STORE_LOCKED':
+      return 'locked';
+    case 'PASSPHRASE_REQUIRED':
+    case 'PASSPHRASE_WRONG':
+      return 'needs-passphrase';
+    default:
+      return 'error';
+  }
+}
 
 export interface SessionOptions {
   readonly home: string;
@@ -130,11 +143,7 @@ export class StoreSession extends EventEmitter<SessionEvents> {
   info(): StoreInfo {
     if (this.runtimeValue) return storeInfo(this.runtimeValue);
     if (this.problem) {
-      return {
-        status: this.problem.code === 'STORE_LOCKED' ? 'locked' : 'error',
-        home: this.opts.home,
-        problem: this.problem.toJSON(),
-      };
+      return { status: statusOf(this.problem), home: this.opts.home, problem: this.problem.toJSON() };
     }
     return { status: 'no-store', home: this.opts.home };
   }

@@ -318,8 +318,8 @@ suite('Sigil extension (inside the extension host)', function () {
     assert.equal(api.lastVerification(), null, 'a new server run starts unverified');
   });
 
-  test('without its passphrase the store shows as locked; "Enter Key Passphrase" opens it', async function () {
-    this.timeout(60_000);
+  test('without its passphrase the store needs one; a wrong one is refused; "Enter Key Passphrase" opens it', async function () {
+    this.timeout(90_000);
     await vscode.commands.executeCommand('sigil.forgetPassphrase');
     await vscode.commands.executeCommand('sigil.restartServer');
     const locked = await waitFor('the server to report the store state', () => {
@@ -328,9 +328,22 @@ suite('Sigil extension (inside the extension host)', function () {
     });
     assert.equal(locked.phase, 'needs-passphrase', `${locked.phase}: ${locked.problem?.message ?? ''}`);
     assert.match(locked.problem?.code ?? '', /^PASSPHRASE_(REQUIRED|WRONG)$/);
-    assert.equal(api.status().text, '$(lock) Sigil: locked');
+    assert.equal(locked.info?.status, 'needs-passphrase', 'the server reports the status itself');
+    assert.equal(api.status().text, '$(key) Sigil: passphrase needed');
     assert.equal(api.status().command, 'sigil.enterPassphrase');
+    assert.doesNotMatch(api.status().tooltip, /run in a terminal/, 'editor words, not terminal advice');
     assert.deepEqual((await api.auditLog()).groups, [], 'the tree is empty: the welcome view explains');
+
+    // A wrong passphrase: the store stays closed and the error names the problem.
+    assert.equal(
+      await vscode.commands.executeCommand('sigil.enterPassphrase', { passphrase: 'not the passphrase' }),
+      false,
+    );
+    assert.equal(api.store().phase, 'needs-passphrase');
+    assert.equal(api.store().problem?.code, 'PASSPHRASE_WRONG');
+    assert.equal(api.lastError()?.code, 'PASSPHRASE_WRONG');
+    assert.match(api.lastError()?.message ?? '', /passphrase .* is wrong/);
+    assert.equal(api.status().text, '$(key) Sigil: passphrase needed');
 
     assert.equal(
       await vscode.commands.executeCommand('sigil.enterPassphrase', { passphrase: PASSPHRASE }),
@@ -342,5 +355,22 @@ suite('Sigil extension (inside the extension host)', function () {
     });
     assert.equal(open.phase, 'ready', `${open.phase}: ${open.problem?.message ?? ''}`);
     assert.ok(records(await api.auditLog(), 'system').length === 1);
+  });
+
+  test('a command run while the server restarts waits for it instead of failing', async function () {
+    this.timeout(60_000);
+    const starting = new Promise<void>((resolve) => {
+      const sub = api.onDidChangeStore((v) => {
+        if (v.phase !== 'starting') return;
+        sub.dispose();
+        resolve();
+      });
+    });
+    const restarted = vscode.commands.executeCommand('sigil.restartServer');
+    await starting;
+    const cp = await vscode.commands.executeCommand<CheckpointResult | undefined>('sigil.showCheckpoint');
+    assert.ok(cp, `checkpoint during a restart failed: ${api.lastError()?.message ?? ''}`);
+    assert.equal(cp.size, api.store().info?.size);
+    await restarted;
   });
 });

@@ -51,6 +51,13 @@ suite('Sigil manifest (package.json)', () => {
     assert.equal(pkg.contributes.views.sigil?.[0]?.name, 'Audit Log');
     const noStore = pkg.contributes.viewsWelcome.find((w) => w.when === 'sigil.storeStatus == no-store');
     assert.match(noStore?.contents ?? '', /\[Initialize Store\]\(command:sigil\.initializeStore\)/);
+    const needsPassphrase = pkg.contributes.viewsWelcome.find(
+      (w) => w.when === 'sigil.storeStatus == needs-passphrase',
+    );
+    assert.equal(
+      needsPassphrase?.contents,
+      "The store's keys are encrypted.\n[Enter Key Passphrase](command:sigil.enterPassphrase)",
+    );
   });
 
   test('internal commands are hidden from the palette', () => {

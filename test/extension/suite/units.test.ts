@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import { kindIcon, prettyJson, shortTime } from '../../../client/src/format.js';
 import { expandPath, settingsLayer } from '../../../client/src/settings.js';
 import { presentStatus } from '../../../client/src/statusBar.js';
+import { viewMessage } from '../../../client/src/present.js';
+import { phaseOf } from '../../../client/src/ctx.js';
 import type { StoreInfo, VerifyResult } from '../../../shared/src/protocol.js';
 
 suite('Sigil extension units', () => {
@@ -56,10 +58,32 @@ suite('Sigil extension units', () => {
     assert.match(failed.tooltip, /record #3: signature does not verify/);
     assert.equal(presentStatus({ phase: 'no-store', home: '/h' }, null).text, '$(shield) Sigil: no store');
     assert.equal(presentStatus({ phase: 'locked', home: '/h' }, null).text, '$(lock) Sigil: locked');
-    assert.equal(
-      presentStatus({ phase: 'needs-passphrase', home: '/h' }, null).command,
-      'sigil.enterPassphrase',
+    const needs = presentStatus({ phase: 'needs-passphrase', home: '/h' }, null);
+    assert.equal(needs.text, '$(key) Sigil: passphrase needed');
+    assert.equal(needs.command, 'sigil.enterPassphrase');
+    assert.match(needs.tooltip, /the keys of \/h are encrypted and no passphrase was given/);
+    const wrong = presentStatus(
+      {
+        phase: 'needs-passphrase',
+        home: '/h',
+        problem: { code: 'PASSPHRASE_WRONG', message: 'cannot decrypt the root key in /h/keystore.json' },
+      },
+      null,
     );
+    assert.match(wrong.tooltip, /the key passphrase of \/h is wrong: cannot decrypt the root key/);
+  });
+
+  test('a store that needs a passphrase leaves the Audit Log without a message, so its welcome button shows', () => {
+    const problem = {
+      code: 'PASSPHRASE_REQUIRED' as const,
+      message: 'set SIGIL_PASSPHRASE or run in a terminal',
+    };
+    assert.equal(viewMessage({ phase: 'needs-passphrase', home: '/h', problem }), undefined);
+    assert.equal(phaseOf({ status: 'needs-passphrase', home: '/h', problem }), 'needs-passphrase');
+    // From a server that reported passphrase problems as errors.
+    assert.equal(phaseOf({ status: 'error', home: '/h', problem }), 'needs-passphrase');
+    const locked = { code: 'STORE_LOCKED' as const, message: 'locked by pid 1' };
+    assert.equal(viewMessage({ phase: 'locked', home: '/h', problem: locked }), 'locked by pid 1');
   });
 
   test('only settings the user set become the config layer; the narrowest scope wins', () => {
