@@ -43,7 +43,7 @@ export class InlineBatchSigner implements BatchSigner {
 
 /** Below this many records a batch is signed inline: the message round trip would cost more than it saves. */
 const MIN_SPLIT = 8;
-const WORKER_SHARE = Number(process.env.SIGIL_BENCH_WORKER_SHARE ?? 0.5);
+const WORKER_SHARE = 0.5;
 
 export class WorkerBatchSigner implements BatchSigner {
   private readonly worker: Worker;
