@@ -87,7 +87,7 @@ export class WorkerBatchSigner implements BatchSigner {
     if (ids.length < MIN_SPLIT || this.broken) {
       return ids.map((id) => this.signer.sign(recordSigningMessage(id)));
     }
-    // The main thread also builds, seals and writes each batch, so the worker takes the larger share.
+    // The worker signs its share while this thread signs the rest; both then wait on the slower half.
     const half = Math.floor(ids.length * (1 - WORKER_SHARE));
     const remote = ids.slice(half);
     const seq = this.seq++;
