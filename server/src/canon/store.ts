@@ -47,6 +47,16 @@ import {
 } from '../../../shared/src/record.js';
 import { KEYS, aadFor, kindTag, legacyTag, prefixEnd, parseSeqHex } from './layout.js';
 import type { Keystore } from './keystore.js';
+import type {
+  CheckpointResult,
+  ConsistencyProofResult,
+  DamagedEntry,
+  HeadInfo,
+  InclusionProofResult,
+  ListResult,
+  VerifyProblemInfo,
+  VerifyResult,
+} from '../../../shared/src/protocol.js';
 import { verifyStream } from './verify.js';
 import { WorkerBatchSigner, InlineBatchSigner, type BatchSigner } from './sign-pool.js';
 
@@ -60,10 +70,16 @@ export interface AppendInput {
   readonly legacyIdentity?: string;
 }
 
-export interface Head {
-  readonly id: string;
-  readonly seq: number;
-}
+/*
+ * Result shapes are the protocol's: what the store returns is exactly what travels to the editor and
+ * the CLI, so they are declared once, in shared/src/protocol.ts.
+ */
+export type Head = HeadInfo;
+export type { DamagedEntry, InclusionProofResult, ConsistencyProofResult };
+export type ListPage = ListResult;
+export type SignedCheckpoint = CheckpointResult;
+export type VerifyProblem = VerifyProblemInfo;
+export type VerifyReport = VerifyResult;
 
 export interface ListQuery {
   readonly space?: Space;
@@ -71,57 +87,6 @@ export interface ListQuery {
   readonly limit?: number;
   readonly cursor?: string;
   readonly order?: 'asc' | 'desc';
-}
-
-/** A listed entry whose record could not be read: missing, or its stored bytes do not check. */
-export interface DamagedEntry {
-  readonly seq: number;
-  readonly id: string;
-  readonly reason: string;
-}
-
-export interface ListPage {
-  readonly records: CanonicalRecord[];
-  readonly nextCursor: string | null;
-  /** Entries of the page that could not be read, in the page's order (absent when none); see `list`. */
-  readonly damaged?: DamagedEntry[];
-}
-
-export interface InclusionProofResult {
-  readonly id: string;
-  readonly leafIndex: number;
-  readonly treeSize: number;
-  readonly rootHash: string;
-  readonly proof: string[];
-}
-
-export interface ConsistencyProofResult {
-  readonly oldSize: number;
-  readonly newSize: number;
-  readonly oldRoot: string;
-  readonly newRoot: string;
-  readonly proof: string[];
-}
-
-export interface SignedCheckpoint {
-  readonly origin: string;
-  readonly size: number;
-  readonly rootHash: string;
-  readonly note: string;
-}
-
-export interface VerifyProblem {
-  readonly seq: number | null;
-  readonly id: string | null;
-  readonly reason: string;
-}
-
-export interface VerifyReport {
-  readonly ok: boolean;
-  readonly size: number;
-  readonly checked: number;
-  readonly rootHash: string;
-  readonly firstBad: VerifyProblem | null;
 }
 
 export interface VerifyOptions {

@@ -167,13 +167,30 @@ export async function openRuntime(opts: OpenOptions): Promise<SigilRuntime> {
     passphraseEnv: passphraseEnvName(config),
   });
   const store = await LevelCanonStore.open({
+    ...storeOptions(home, config, keystore),
+    describeLockOwner: () => describeOwner(home),
+  });
+  return ownedRuntime(home, config, keystore, store, opts.ownerDescription);
+}
+
+function storeOptions(home: string, config: SigilConfig, keystore: Keystore) {
+  return {
     location: path.join(home, STORE_DIR),
     keystore,
     groupCommitMaxBatch: config.canon.group_commit_max_batch,
     verifyWorkers: config.canon.verify_workers,
-    describeLockOwner: () => describeOwner(home),
-  });
-  await writeOwner(home, opts.ownerDescription);
+  };
+}
+
+/** Records this process as the store's owner; closing the runtime closes the store and gives that up. */
+async function ownedRuntime(
+  home: string,
+  config: SigilConfig,
+  keystore: Keystore,
+  store: LevelCanonStore,
+  ownerDescription: string,
+): Promise<SigilRuntime> {
+  await writeOwner(home, ownerDescription);
   return {
     home,
     config,
@@ -228,27 +245,11 @@ export async function initHome(opts: InitOptions): Promise<InitResult> {
       mode: 0o600,
       flag: 'wx',
     });
-    const store = await LevelCanonStore.create({
-      location: path.join(home, STORE_DIR),
-      keystore,
-      origin,
-      groupCommitMaxBatch: config.canon.group_commit_max_batch,
-      verifyWorkers: config.canon.verify_workers,
-    });
-    await writeOwner(home, opts.ownerDescription);
+    const store = await LevelCanonStore.create({ ...storeOptions(home, config, keystore), origin });
     return {
       origin,
       encrypted: keystore.encrypted,
-      runtime: {
-        home,
-        config,
-        keystore,
-        store,
-        async close() {
-          await store.close();
-          await removeOwner(home);
-        },
-      },
+      runtime: await ownedRuntime(home, config, keystore, store, opts.ownerDescription),
     };
   } catch (e) {
     // A failed init leaves nothing behind, so running it again just works.
