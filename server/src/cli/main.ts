@@ -99,7 +99,7 @@ export async function runCli(argv: string[]): Promise<number> {
   async function withApi<T>(what: string, fn: (api: CanonApi) => Promise<T>): Promise<T> {
     const home = requireHome(resolveHome(globals().home, env, cwd), cwd);
     const actor = globals().actor ?? defaultActor();
-    const owner = await readOwner(home);
+    const owner = await ownerWithSocket(home);
     const client = owner?.socket && owner.alive ? await connectOwner(owner.socket) : null;
     const api = client
       ? remoteCanonApi(client, actor)
@@ -497,6 +497,20 @@ export async function runCli(argv: string[]): Promise<number> {
     return reportError(e, jsonMode);
   }
   return exitCode;
+}
+
+/**
+ * A language server or `sigil serve` opens the store first and starts its socket a moment later; a CLI
+ * call in that gap waits briefly for the socket instead of failing on the lock.
+ */
+async function ownerWithSocket(home: string): Promise<Awaited<ReturnType<typeof readOwner>>> {
+  const deadline = Date.now() + 3000;
+  for (;;) {
+    const owner = await readOwner(home);
+    const serving = owner?.alive && /language server|sigil serve/.test(owner.command);
+    if (!owner || owner.socket || !serving || Date.now() > deadline) return owner;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Export verification needs no home; it still honours canon.verify_workers when a home is at hand. */
