@@ -12,7 +12,7 @@ import { Config } from './config.js';
 import { Ctx, type StoreView } from './ctx.js';
 import { SigilDocuments } from './documents.js';
 import { Passphrases } from './passphrase.js';
-import { RECORD_SCHEME, passphraseProblem, viewMessage } from './present.js';
+import { RECORD_SCHEME, passphraseProblem, viewDescription, viewMessage } from './present.js';
 import { StatusBar } from './statusBar.js';
 
 let ctx: Ctx | undefined;
@@ -51,8 +51,7 @@ export function activate(context: vscode.ExtensionContext): SigilApi {
     c.onDidChangeStore((v) => {
       offerPassphrase(v);
       treeView.message = viewMessage(v);
-      treeView.description =
-        v.phase === 'ready' && v.info?.size !== undefined ? `${v.info.size} records` : undefined;
+      treeView.description = viewDescription(v);
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (config.affectsServer(e)) void c.restart('the Sigil settings changed');

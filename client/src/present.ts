@@ -71,17 +71,18 @@ export function passphraseProblem(view: StoreView): string {
 }
 
 /**
- * The message shown at the top of the Audit Log for states the welcome content cannot name in detail. VS Code
- * shows no welcome content while a tree view has a message, so states whose way out is a welcome button
- * (needs-passphrase: "Enter Key Passphrase") must have none.
+ * The Audit Log never carries a message: VS Code shows no welcome content while a tree view has one, and
+ * every state without records has its way out as a welcome button (Initialize, Enter Key Passphrase,
+ * Retry, Show Output). The details of a locked or failed store go to the view's description and the status
+ * bar item's tooltip instead.
  */
-export function viewMessage(v: StoreView): string | undefined {
-  switch (v.phase) {
-    case 'locked':
-    case 'error':
-    case 'server-failed':
-      return v.problem?.message;
-    default:
-      return undefined;
-  }
+export function viewMessage(_v: StoreView): string | undefined {
+  return undefined;
+}
+
+/** A short description for the Audit Log's title bar. */
+export function viewDescription(v: StoreView): string | undefined {
+  if (v.phase === 'ready') return v.info?.size !== undefined ? `${v.info.size} records` : undefined;
+  if (v.phase === 'locked' || v.phase === 'error' || v.phase === 'server-failed') return v.problem?.message;
+  return undefined;
 }

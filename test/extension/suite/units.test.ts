@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { kindIcon, prettyJson, shortTime } from '../../../client/src/format.js';
 import { expandPath, settingsLayer } from '../../../client/src/settings.js';
 import { presentStatus } from '../../../client/src/statusBar.js';
-import { viewMessage } from '../../../client/src/present.js';
+import { viewDescription, viewMessage } from '../../../client/src/present.js';
 import { phaseOf } from '../../../client/src/ctx.js';
 import type { StoreInfo, VerifyResult } from '../../../shared/src/protocol.js';
 
@@ -83,7 +83,9 @@ suite('Sigil extension units', () => {
     // From a server that reported passphrase problems as errors.
     assert.equal(phaseOf({ status: 'error', home: '/h', problem }), 'needs-passphrase');
     const locked = { code: 'STORE_LOCKED' as const, message: 'locked by pid 1' };
-    assert.equal(viewMessage({ phase: 'locked', home: '/h', problem: locked }), 'locked by pid 1');
+    // No state hides the welcome buttons behind a message; the lock holder goes to the description.
+    assert.equal(viewMessage({ phase: 'locked', home: '/h', problem: locked }), undefined);
+    assert.equal(viewDescription({ phase: 'locked', home: '/h', problem: locked }), 'locked by pid 1');
   });
 
   test('only settings the user set become the config layer; the narrowest scope wins', () => {
