@@ -7,6 +7,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { collect, ensureBuilt, envWithoutSigil, show, type RunResult } from '../support/process.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
@@ -36,12 +37,6 @@ const PASSPHRASE = 'correct horse battery staple';
 // ---------------------------------------------------------------------------------------------------
 // Running the CLI
 
-interface RunResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 interface RunOptions {
   /** Working directory; defaults to the test's scratch directory (never the repository). */
   readonly cwd?: string;
@@ -53,37 +48,15 @@ interface RunOptions {
 
 let scratch = '';
 
-/** The inherited environment without any SIGIL_* variable (no home, no passphrase, no config). */
-function baseEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SIGIL_')) env[k] = v;
-  return { ...env, ...extra };
-}
-
-async function collect(child: ChildProcess): Promise<RunResult> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  const [code] = (await once(child, 'close')) as [number | null];
-  clearTimeout(timer);
-  return { code, stdout, stderr };
-}
-
 function sigil(args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: opts.cwd ?? scratch,
-    env: baseEnv(opts.env),
+    env: envWithoutSigil(opts.env),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   child.stdin.on('error', () => {}); // the CLI may exit without reading its input
   child.stdin.end(opts.input ?? '');
   return collect(child);
-}
-
-function show(r: RunResult): string {
-  return `exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
 }
 
 /** Runs the CLI and asserts its exit code; returns the result for further checks. */
@@ -254,7 +227,7 @@ async function holdStore(
 ): Promise<{ child: ChildProcess; pid: number; release: () => Promise<number | null> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', HOLD_SCRIPT, home, 'hold'], {
     cwd: ROOT,
-    env: baseEnv(),
+    env: envWithoutSigil(),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -280,31 +253,10 @@ async function holdStore(
   };
 }
 
-/** Rebuilds dist/cli.cjs when it is missing or older than any source file it is bundled from. */
-async function ensureBuilt(): Promise<void> {
-  const newest = async (dir: string): Promise<number> => {
-    let m = 0;
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      m = Math.max(m, e.isDirectory() ? await newest(p) : (await stat(p)).mtimeMs);
-    }
-    return m;
-  };
-  const built = existsSync(BUNDLE) ? (await stat(BUNDLE)).mtimeMs : 0;
-  const sources = Math.max(
-    await newest(path.join(ROOT, 'server', 'src')),
-    await newest(path.join(ROOT, 'shared', 'src')),
-  );
-  if (built >= sources) return;
-  const child = spawn(process.execPath, ['esbuild.mjs'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const r = await collect(child);
-  assert.equal(r.code, 0, `node esbuild.mjs failed\n${show(r)}`);
-}
-
 // ---------------------------------------------------------------------------------------------------
 
 before(async () => {
-  await ensureBuilt();
+  await ensureBuilt([BUNDLE]);
   scratch = await mkdtemp(path.join(os.tmpdir(), 'sigil-cli-test-'));
 });
 

@@ -8,10 +8,10 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { collect, ensureBuilt, envWithoutSigil, show } from '../support/process.js';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,58 +26,6 @@ const SCRIPT = path.join(ROOT, 'test', 'e2e', 'nvim', 'store-info.lua');
 const TIMEOUT_MS = 30_000;
 
 const SKIP = process.env.SIGIL_SKIP_NVIM === '1';
-
-interface RunResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function show(r: RunResult): string {
-  return `exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
-}
-
-/** The inherited environment without any SIGIL_* variable (the server rejects unknown ones). */
-function baseEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SIGIL_')) env[k] = v;
-  return { ...env, ...extra };
-}
-
-async function collect(child: ChildProcess, timeoutMs = TIMEOUT_MS): Promise<RunResult> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const [code] = (await once(child, 'close')) as [number | null];
-  clearTimeout(timer);
-  return { code, stdout, stderr };
-}
-
-/** Rebuilds dist/ when a bundle is missing or older than any source file it is bundled from. */
-async function ensureBuilt(): Promise<void> {
-  const newest = async (dir: string): Promise<number> => {
-    let m = 0;
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      m = Math.max(m, e.isDirectory() ? await newest(p) : (await stat(p)).mtimeMs);
-    }
-    return m;
-  };
-  const built = Math.min(
-    ...(await Promise.all(BUNDLES.map(async (b) => (existsSync(b) ? (await stat(b)).mtimeMs : 0)))),
-  );
-  const sources = Math.max(
-    await newest(path.join(ROOT, 'server', 'src')),
-    await newest(path.join(ROOT, 'shared', 'src')),
-  );
-  if (built >= sources) return;
-  const r = await collect(
-    spawn(process.execPath, ['esbuild.mjs'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }),
-  );
-  assert.equal(r.code, 0, `node esbuild.mjs failed\n${show(r)}`);
-}
 
 /** `nvim --version`'s first line, or null when there is no nvim on PATH. */
 function nvimVersion(): string | null {
@@ -101,7 +49,7 @@ describe('Neovim as an LSP client of the Sigil server', { concurrency: 1 }, () =
 
   before(async () => {
     if (SKIP) return;
-    await ensureBuilt();
+    await ensureBuilt(BUNDLES);
     scratch = await mkdtemp(path.join(os.tmpdir(), 'sigil-nvim-'));
   });
 
@@ -124,7 +72,7 @@ describe('Neovim as an LSP client of the Sigil server', { concurrency: 1 }, () =
       const xdg = path.join(scratch, 'xdg');
       const out = path.join(scratch, 'result.json');
       await mkdir(workspace);
-      const cliEnv = baseEnv();
+      const cliEnv = envWithoutSigil();
       const init = await collect(
         spawn(process.execPath, [BIN, '--json', '--home', home, 'init'], {
           env: cliEnv,
@@ -135,7 +83,7 @@ describe('Neovim as an LSP client of the Sigil server', { concurrency: 1 }, () =
       const origin = (JSON.parse(init.stdout) as { origin: string }).origin;
 
       // Neovim writes its LSP log and state under the XDG directories: keep them in the scratch dir.
-      const env = baseEnv({
+      const env = envWithoutSigil({
         E2E_SIGIL_NODE: process.execPath,
         E2E_SIGIL_SERVER: SERVER,
         E2E_SIGIL_ROOT: workspace,

@@ -9,10 +9,11 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { collect, ensureBuilt, envWithoutSigil, show, type RunResult } from '../support/process.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -63,65 +64,13 @@ let scratch = '';
 // ---------------------------------------------------------------------------------------------------
 // Environment and build
 
-/** The inherited environment without any SIGIL_* variable (no home, no passphrase, no config). */
-function baseEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SIGIL_')) env[k] = v;
-  return { ...env, ...extra };
-}
-
-interface RunResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function show(r: RunResult): string {
-  return `exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
-}
-
-async function collect(child: ChildProcess): Promise<RunResult> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
-  const [code] = (await once(child, 'close')) as [number | null];
-  clearTimeout(timer);
-  return { code, stdout, stderr };
-}
-
-/** Rebuilds dist/ when a bundle is missing or older than any source file it is bundled from. */
-async function ensureBuilt(): Promise<void> {
-  const newest = async (dir: string): Promise<number> => {
-    let m = 0;
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      m = Math.max(m, e.isDirectory() ? await newest(p) : (await stat(p)).mtimeMs);
-    }
-    return m;
-  };
-  const built = Math.min(
-    ...(await Promise.all(BUNDLES.map(async (b) => (existsSync(b) ? (await stat(b)).mtimeMs : 0)))),
-  );
-  const sources = Math.max(
-    await newest(path.join(ROOT, 'server', 'src')),
-    await newest(path.join(ROOT, 'shared', 'src')),
-  );
-  if (built >= sources) return;
-  const r = await collect(
-    spawn(process.execPath, ['esbuild.mjs'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }),
-  );
-  assert.equal(r.code, 0, `node esbuild.mjs failed\n${show(r)}`);
-}
-
 // ---------------------------------------------------------------------------------------------------
 // The CLI
 
 function sigil(args: readonly string[], input = ''): Promise<RunResult> {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: scratch,
-    env: baseEnv(),
+    env: envWithoutSigil(),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   child.stdin.on('error', () => {}); // the CLI may exit without reading its input
@@ -201,7 +150,7 @@ class LspClient {
   static start(extraEnv: Readonly<Record<string, string>> = {}): LspClient {
     const child = spawn(process.execPath, [SERVER, '--stdio'], {
       cwd: scratch,
-      env: baseEnv(extraEnv),
+      env: envWithoutSigil(extraEnv),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     child.stdin?.on('error', () => {});
@@ -418,7 +367,7 @@ async function readOwnerJson(home: string): Promise<OwnerJson> {
 // ---------------------------------------------------------------------------------------------------
 
 before(async () => {
-  await ensureBuilt();
+  await ensureBuilt(BUNDLES);
   scratch = await mkdtemp(path.join(os.tmpdir(), 'sigil-proto-'));
 });
 
@@ -1120,7 +1069,7 @@ describe('a store owned by `sigil serve`: the server reports it locked', { concu
     await cliInit(home);
     serve = spawn(process.execPath, [BIN, '--json', '--home', home, 'serve'], {
       cwd: scratch,
-      env: baseEnv(),
+      env: envWithoutSigil(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
