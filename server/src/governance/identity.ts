@@ -44,6 +44,7 @@ import { SigilError } from '../../../shared/src/errors.js';
 import { parseStrictJson } from '../../../shared/src/jcs.js';
 import { parseLicenseChain } from '../../../shared/src/license.js';
 import type { LicenseChain, SignedLicense } from '../../../shared/src/license.js';
+import { syncDirectory } from '../runtime/fsync.js';
 
 const scrypt = promisify(scryptCb) as (
   password: string,
@@ -447,21 +448,6 @@ export async function createIdentity(
     }
   }
   return { type: IDENTITY_TYPE, version: IDENTITY_VERSION, subject: leaf.subject, chain: parsed, key };
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  let handle: fs.FileHandle | undefined;
-  try {
-    handle = await fs.open(dir, fsConstants.O_RDONLY);
-    await handle.sync();
-  } catch (e) {
-    // Some platforms and file systems cannot open or fsync a directory; the file itself is synced.
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EACCES' && code !== 'ENOTSUP')
-      throw e;
-  } finally {
-    await handle?.close();
-  }
 }
 
 function exists(target: string): SigilError {

@@ -48,6 +48,7 @@ import { sha256Hex } from '../../../shared/src/hash.js';
 import { SigilError } from '../../../shared/src/errors.js';
 import { assertJsonValue, canonicalize, parseStrictJson } from '../../../shared/src/jcs.js';
 import type { JsonValue } from '../../../shared/src/jcs.js';
+import { syncDirectory } from '../runtime/fsync.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Format
@@ -249,20 +250,6 @@ export interface ReplayResult {
 
 /** Files open in this process (by real path): one AuditJournal per file. */
 const openFiles = new Set<string>();
-
-async function syncDirectory(dir: string): Promise<void> {
-  let handle: fs.FileHandle | undefined;
-  try {
-    handle = await fs.open(dir, fsConstants.O_RDONLY);
-    await handle.sync();
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EACCES' && code !== 'ENOTSUP')
-      throw e;
-  } finally {
-    await handle?.close();
-  }
-}
 
 export class AuditJournal {
   readonly file: string;
