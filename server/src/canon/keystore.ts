@@ -2,10 +2,9 @@
  * The keystore: one file holding the root signing key, the runtime signing key and the AES-256-GCM data
  * key. One scrypt derivation unlocks all three, so a CLI call pays the KDF once, not per key.
  */
-import { randomBytes, scrypt as scryptCb, createHash } from 'node:crypto';
+import { randomBytes, createHash } from 'node:crypto';
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { seal, open } from '../../../shared/src/aead.js';
 import { fromBase64, toBase64, utf8 } from '../../../shared/src/bytes.js';
 import {
@@ -16,13 +15,7 @@ import {
   keyId,
 } from '../../../shared/src/ed25519.js';
 import { SigilError } from '../../../shared/src/errors.js';
-
-const scrypt = promisify(scryptCb) as (
-  password: string,
-  salt: Uint8Array,
-  keylen: number,
-  options: { N: number; r: number; p: number; maxmem: number },
-) => Promise<Buffer>;
+import { deriveKey } from '../runtime/kdf.js';
 
 export const KEYSTORE_FILE = 'keystore.json';
 export type KeyPurpose = 'root' | 'runtime' | 'data';
@@ -64,11 +57,6 @@ export interface Keystore {
 
 export function dataKeyId(key: Uint8Array): string {
   return createHash('sha256').update('sigil-data-key-id/v1\n').update(key).digest('hex').slice(0, 32);
-}
-
-async function deriveKey(passphrase: string, salt: Uint8Array, logN: number): Promise<Buffer> {
-  const N = 2 ** logN;
-  return scrypt(passphrase, salt, 32, { N, r: 8, p: 1, maxmem: 256 * N * 8 + 1024 * 1024 });
 }
 
 function secretAad(purpose: KeyPurpose, id: string): Uint8Array {

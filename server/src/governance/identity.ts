@@ -34,10 +34,9 @@
  * `details.path`), KEY_INVALID (permissions, or a key that is not the licence's), PASSPHRASE_REQUIRED,
  * PASSPHRASE_WRONG (wrong passphrase or tampered ciphertext), HOME_EXISTS (refusing to overwrite).
  */
-import { createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCb } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { bytesEqual, fromBase64, toBase64 } from '../../../shared/src/bytes.js';
 import { Ed25519Signer, SEED_LENGTH, keyId, publicKeyFromSeed } from '../../../shared/src/ed25519.js';
 import { SigilError } from '../../../shared/src/errors.js';
@@ -45,13 +44,7 @@ import { parseStrictJson } from '../../../shared/src/jcs.js';
 import { parseLicenseChain } from '../../../shared/src/license.js';
 import type { LicenseChain, SignedLicense } from '../../../shared/src/license.js';
 import { syncDirectory } from '../runtime/fsync.js';
-
-const scrypt = promisify(scryptCb) as (
-  password: string,
-  salt: Uint8Array,
-  keylen: number,
-  options: { N: number; r: number; p: number; maxmem: number },
-) => Promise<Buffer>;
+import { deriveKey } from '../runtime/kdf.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Types and constants
@@ -357,11 +350,6 @@ function parseJsonText(text: string, where: string): unknown {
 
 // ---------------------------------------------------------------------------------------------------------
 // Key protection
-
-async function deriveKey(passphrase: string, salt: Uint8Array, logN: number): Promise<Buffer> {
-  const N = 2 ** logN;
-  return scrypt(passphrase, salt, 32, { N, r: 8, p: 1, maxmem: 256 * N * 8 + 1024 * 1024 });
-}
 
 function aad(publicKeyB64: string): Buffer {
   return Buffer.from(AAD_PREFIX + publicKeyB64, 'utf8');
