@@ -119,7 +119,6 @@ export function startServer(connection: Connection): void {
           await opened;
           if (token?.isCancellationRequested) throw new SigilError('CANCELLED', `${method} was cancelled`);
           return await (h[method] as (p: unknown, c: object) => Promise<unknown>)(params, {
-            defaultActor: 'editor',
             signal: abort.signal,
             ...(progress ? { onProgress: progress } : {}),
           });

@@ -172,6 +172,26 @@ const RagSection = z
   })
   .describe('Retrieval (vector index).');
 
+const TrustSection = z
+  .strictObject({
+    half_life_days: numberIn(0.01, 3650)
+      .default(7)
+      .describe(
+        'Half-life of what the trust model learns: subject histories and learnt weights relax toward the prior by half in this many days.',
+      ),
+    rate_window_s: intIn(1, 86_400)
+      .default(60)
+      .describe(
+        'Window, in seconds, over which a subject’s request rate is counted (the trust feature "rate").',
+      ),
+    rate_cap: intIn(1, 1_000_000)
+      .default(300)
+      .describe(
+        'Requests within the window that count as the full rate feature (1): a flood lowers the score.',
+      ),
+  })
+  .describe('The logistic trust model (its parameters live in the canon; these tune time).');
+
 /** Sections whose keys are plain values (everything but `[policies]`), in documentation order. */
 const VALUE_SECTIONS = {
   canon: CanonSection,
@@ -179,11 +199,12 @@ const VALUE_SECTIONS = {
   server: ServerSection,
   llm: LlmSection,
   rag: RagSection,
+  trust: TrustSection,
 } as const;
 type ValueSection = keyof typeof VALUE_SECTIONS;
 
 /** All section names, in documentation order. */
-export const CONFIG_SECTIONS = ['canon', 'keystore', 'server', 'llm', 'policies', 'rag'] as const;
+export const CONFIG_SECTIONS = ['canon', 'keystore', 'server', 'llm', 'policies', 'rag', 'trust'] as const;
 export type ConfigSection = (typeof CONFIG_SECTIONS)[number];
 
 /** The fully-resolving schema: parsing `{}` yields the defaults. */
@@ -194,6 +215,7 @@ export const ConfigSchema = z.strictObject({
   llm: LlmSection.prefault({}),
   policies: PoliciesSection,
   rag: RagSection.prefault({}),
+  trust: TrustSection.prefault({}),
 });
 
 // ---------------------------------------------------------------------------------------------------------
@@ -580,6 +602,7 @@ export const NON_CONFIG_ENV: ReadonlySet<string> = new Set([
   'SIGIL_HOME',
   'SIGIL_PASSPHRASE',
   'SIGIL_IDENTITY',
+  'SIGIL_IDENTITY_PASSPHRASE',
   'SIGIL_LOG',
   'SIGIL_DEBUG',
   'SIGIL_DEMO_HOME',

@@ -176,6 +176,8 @@ export interface VerifiedLicense {
   readonly loa: number;
   /** Earliest expiry on the chain (the leaf's, since expiry only goes down a chain). */
   readonly expiresAt: string;
+  /** Latest not-before on the chain (the leaf's, since not-before only goes up a chain). */
+  readonly notBefore: string;
   /** Ids of the chain, root-issued first. */
   readonly ids: readonly string[];
 }
@@ -662,6 +664,7 @@ function verifyParsed(
     role: leaf.body.role,
     loa,
     expiresAt: leaf.body.expires_at,
+    notBefore: leaf.body.not_before,
     ids,
   };
 }
@@ -912,6 +915,66 @@ export type RequestVerification = { readonly ok: true; readonly caller: Verified
 
 export interface RequestVerifyOptions extends LicenseVerifyOptions {
   readonly nonces: NonceStore;
+  /**
+   * Chains verified before under the same root key and audience. A hit skips the chain's parsing and its
+   * signature checks, never the time window, the revocation list or the request signature.
+   */
+  readonly cache?: VerifiedChainCache;
+}
+
+/**
+ * Remembers verified chains by their exact JSON text (a chain that differs in any byte misses). One cache
+ * belongs to one verifier (one root key and audience). Bounded: the oldest entry goes first.
+ */
+export class VerifiedChainCache {
+  readonly #entries = new Map<string, VerifiedLicense>();
+  constructor(readonly maxEntries = 256) {}
+
+  static keyOf(chain: unknown): string | undefined {
+    try {
+      const text = JSON.stringify(chain);
+      return typeof text === 'string' && text.length <= MAX_LICENSE_CHAIN_BYTES ? text : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  get(key: string): VerifiedLicense | undefined {
+    return this.#entries.get(key);
+  }
+
+  set(key: string, v: VerifiedLicense): void {
+    if (this.#entries.size >= this.maxEntries) {
+      const oldest = this.#entries.keys().next();
+      if (!oldest.done) this.#entries.delete(oldest.value);
+    }
+    this.#entries.set(key, v);
+  }
+}
+
+/** The cached chain, if it is still within its validity window and nothing on it is revoked. */
+function cachedChain(
+  cache: VerifiedChainCache | undefined,
+  key: string | undefined,
+  nowMs: number,
+  isRevoked: (id: string) => boolean,
+): VerifiedLicense | undefined {
+  if (cache === undefined || key === undefined) return undefined;
+  const hit = cache.get(key);
+  if (hit === undefined || nowMs < ms(hit.notBefore) || nowMs >= ms(hit.expiresAt)) return undefined;
+  for (const id of hit.ids) if (isRevoked(id)) return undefined;
+  return hit;
+}
+
+/** The nonce, ts and sig of an auth value whose chain came from the cache; null if any is malformed. */
+function authEnvelope(auth: unknown): { nonce: string; ts: string; sig: string } | null {
+  if (typeof auth !== 'object' || auth === null || Array.isArray(auth)) return null;
+  const a = auth as Record<string, unknown>;
+  const keys = Object.keys(a);
+  if (keys.length !== AUTH_FIELDS.length || !AUTH_FIELDS.every((f) => Object.hasOwn(a, f))) return null;
+  if (checkNonce(a.nonce) !== null || timestampMs(a.ts) === null) return null;
+  if (canonicalBase64(a.sig, SIGNATURE_LENGTH) === null) return null;
+  return { nonce: a.nonce as string, ts: a.ts as string, sig: a.sig as string };
 }
 
 function requestFail(code: RequestFailureCode, reason: string, at = -1): RequestFailure {
@@ -937,13 +1000,23 @@ export function verifyRequest(
   if (audienceProblem !== null) throw new SigilError('BAD_USAGE', `audience ${audienceProblem}`);
   if (typeof auth === 'object' && auth !== null && tooLong((auth as { chain?: unknown }).chain))
     return requestFail('too_long', `licence chain has more than ${MAX_CHAIN_LENGTH} links`, MAX_CHAIN_LENGTH);
-  let a: RequestAuth;
-  try {
-    a = parseRequestAuth(auth);
-  } catch (e) {
-    if (e instanceof SigilError && (e.code === 'BAD_INPUT' || e.code === 'JCS_INVALID'))
-      return requestFail('malformed', e.message, linkIndexOf(e.details?.path, '/chain'));
-    throw e;
+  const cacheKey =
+    opts.cache !== undefined && typeof auth === 'object' && auth !== null
+      ? VerifiedChainCache.keyOf((auth as { chain?: unknown }).chain)
+      : undefined;
+  const cached = cachedChain(opts.cache, cacheKey, nowMs, opts.isRevoked);
+  const envelope = cached !== undefined ? authEnvelope(auth) : null;
+  let a: { readonly chain?: LicenseChain; readonly nonce: string; readonly ts: string; readonly sig: string };
+  if (cached !== undefined && envelope !== null) {
+    a = envelope;
+  } else {
+    try {
+      a = parseRequestAuth(auth);
+    } catch (e) {
+      if (e instanceof SigilError && (e.code === 'BAD_INPUT' || e.code === 'JCS_INVALID'))
+        return requestFail('malformed', e.message, linkIndexOf(e.details?.path, '/chain'));
+      throw e;
+    }
   }
   const tsMs = ms(a.ts);
   if (Math.abs(nowMs - tsMs) > REQUEST_MAX_SKEW_MS) {
@@ -961,7 +1034,20 @@ export function verifyRequest(
     if (e instanceof SigilError) return requestFail('malformed', `params: ${e.message}`);
     throw e;
   }
-  const license = verifyParsed(a.chain, opts.rootKey, rootKeyId, opts.audience, nowMs, opts.isRevoked);
+  let license: LicenseVerification;
+  if (cached !== undefined && envelope !== null) {
+    license = cached;
+  } else {
+    license = verifyParsed(
+      a.chain as LicenseChain,
+      opts.rootKey,
+      rootKeyId,
+      opts.audience,
+      nowMs,
+      opts.isRevoked,
+    );
+    if (license.ok && cacheKey !== undefined) opts.cache?.set(cacheKey, license);
+  }
   if (!license.ok) return license;
   const message = requestSigningMessage({
     method,

@@ -6,6 +6,8 @@
  */
 import { z } from 'zod';
 import type { CanonicalRecord } from './record.js';
+import type { LicenseChain, RequestAuth, SignedLicense } from './license.js';
+import type { TrustFeatures, TrustWeights } from './trust.js';
 import type { SigilErrorCode, SigilErrorData } from './errors.js';
 import { SigilError } from './errors.js';
 
@@ -107,6 +109,133 @@ export interface RecordView {
   };
 }
 
+/** Who the server took the caller of a request to be (sigil/license.whoami). */
+export interface CallerInfo {
+  /** False for a request without `auth`: an anonymous guest (LOA 0). */
+  readonly authenticated: boolean;
+  readonly subject: string;
+  readonly role: string;
+  readonly loa: number;
+  readonly licenseId: string | null;
+  readonly keyId: string | null;
+  readonly expiresAt: string | null;
+  /** Licence ids from the root-issued one to the caller's. */
+  readonly chainIds: readonly string[];
+}
+
+export const LICENSE_STATUSES = ['valid', 'expired', 'revoked', 'not-yet-valid'] as const;
+export type LicenseStatus = (typeof LICENSE_STATUSES)[number];
+
+/** A licence recorded in the canon (issued or delegated), with its status now. */
+export interface LicenseEntry {
+  readonly id: string;
+  readonly subject: string;
+  readonly role: string;
+  readonly loa: number;
+  readonly issuedAt: string;
+  readonly notBefore: string;
+  readonly expiresAt: string;
+  readonly parent: string | null;
+  /** Ids from the root-issued licence to this one. */
+  readonly chainIds: readonly string[];
+  readonly keyId: string;
+  readonly status: LicenseStatus;
+  /** Set when this licence, or one it was delegated from, is revoked. */
+  readonly revoked?: {
+    readonly id: string;
+    readonly reason: string;
+    readonly at: string;
+    readonly by: string;
+  };
+  /** Subject of whoever issued it (recorded in the canon). */
+  readonly issuedBy: string;
+  /** The canon record that issued it. */
+  readonly recordId: string;
+  readonly license: SignedLicense;
+}
+
+/** sigil/license.verify: whether a chain is valid here and now, and if not, why. */
+export interface LicenseCheckResult {
+  readonly valid: boolean;
+  /** Failure code (see docs/licenses.md): malformed, expired, revoked, wrong_audience… */
+  readonly code?: string;
+  readonly reason?: string;
+  /** Index of the offending link, or -1. */
+  readonly at?: number;
+  readonly subject?: string;
+  readonly role?: string;
+  readonly loa?: number;
+  readonly licenseId?: string;
+  readonly expiresAt?: string;
+  readonly chainIds?: readonly string[];
+}
+
+/** One row of the effective policy table. */
+export interface PolicyRow {
+  readonly operation: string;
+  readonly loa: string;
+  readonly loaRank: number;
+  readonly trustThreshold: number;
+  readonly action: string;
+  readonly sensitivity: string;
+  readonly writes: boolean;
+  readonly description: string;
+  /** Where a changed value came from (config file, environment…); absent for defaults. */
+  readonly changedBy?: { readonly loa?: string; readonly trustThreshold?: string };
+}
+
+/** A trust score with its explanation (sigil/trust.score and sigil/trust.explain). */
+export interface TrustReport {
+  readonly subject: string;
+  readonly operation: string;
+  /** The subject's LOA (from its best valid licence; 0 for an unknown subject). */
+  readonly loa: number;
+  readonly score: number;
+  readonly threshold: number;
+  /** Whether the score meets the operation's threshold (the LOA is judged separately). */
+  readonly meetsThreshold: boolean;
+  readonly features: TrustFeatures;
+  readonly weights: TrustWeights;
+  readonly contributions: TrustWeights;
+  readonly bias: number;
+  readonly logit: number;
+  readonly history: { readonly good: number; readonly bad: number };
+  readonly requestsInWindow: number;
+}
+
+export interface TrustParamsView {
+  readonly w: TrustWeights;
+  readonly b: number;
+  readonly learningRate: number;
+  readonly maxStep: number;
+  readonly halfLifeMs: number | null;
+  readonly prior: { readonly good: number; readonly bad: number };
+}
+
+export interface FeedbackResult {
+  readonly subject: string;
+  readonly operation: string;
+  readonly outcome: 'good' | 'bad';
+  /** The signed trust.feedback record. */
+  readonly recordId: string;
+  readonly scoreBefore: number;
+  readonly scoreAfter: number;
+  readonly history: { readonly good: number; readonly bad: number };
+  readonly params: TrustParamsView;
+}
+
+export interface TrustStatus {
+  readonly params: TrustParamsView;
+  /** The prior the parameters decay toward. */
+  readonly prior: TrustParamsView;
+  readonly subjects: ReadonlyArray<{
+    readonly subject: string;
+    readonly good: number;
+    readonly bad: number;
+    readonly history: number;
+  }>;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Params schemas
 
@@ -129,8 +258,6 @@ export const Params = {
     space,
     payload: jsonValue,
     links: z.array(link).max(64).optional(),
-    /** Who is acting; until licences exist the caller names itself. */
-    actor: z.string().min(1).max(256).optional(),
     legacyIdentity: z.string().min(1).max(300).optional(),
   }),
   get: z.strictObject({ id }),
@@ -145,10 +272,36 @@ export const Params = {
       .optional(),
     cursor: z.string().max(40).optional(),
     order: z.enum(['asc', 'desc']).optional(),
+    /** "export": the pages of a full plaintext export, which the policy table treats as canon.export. */
+    purpose: z.enum(['export'], { error: 'must be "export" or absent' }).optional(),
   }),
   inclusion: z.strictObject({ id, treeSize: size.optional() }),
   consistency: z.strictObject({ oldSize: size, newSize: size.optional() }),
   findLegacy: z.strictObject({ legacyIdentity: z.string().min(1).max(300) }),
+  licenseChain: z.strictObject({ chain: z.unknown() }),
+  licenseIssue: z.strictObject({
+    subject: z.string().min(1).max(128),
+    role: z.enum(['guest', 'observer', 'operator', 'mentor', 'root'], {
+      error: 'must be guest, observer, operator, mentor or root',
+    }),
+    loa: z.int({ error: 'must be an integer from 0 to 4' }).min(0).max(4).optional(),
+    expiresAt: z.string().max(40),
+    notBefore: z.string().max(40).optional(),
+    /** Standard base64 of the subject's Ed25519 public key. */
+    subjectKey: z.string().max(64),
+  }),
+  licenseRevoke: z.strictObject({
+    id: z.string().regex(/^[0-9a-f]{32}$/, { error: 'must be a 32-character lowercase hex licence id' }),
+    reason: z.string().min(1, { error: 'must say why' }).max(500),
+  }),
+  trustQuery: z.strictObject({ subject: z.string().min(1).max(128), operation: z.string().min(1).max(64) }),
+  trustFeedback: z.strictObject({
+    subject: z.string().min(1).max(128),
+    operation: z.string().min(1).max(64),
+    outcome: z.enum(['good', 'bad'], { error: 'must be "good" or "bad"' }),
+    note: z.string().max(500).optional(),
+  }),
+  trustStatus: z.strictObject({ subject: z.string().min(1).max(128).optional() }),
 } as const;
 
 export type AppendParams = z.infer<typeof Params.append>;
@@ -222,7 +375,84 @@ export const REQUESTS = {
     'the record a legacy identity was migrated to, if any',
     'canon.migrate',
   ),
+  'sigil/license.whoami': method<typeof Params.empty, CallerInfo>(
+    Params.empty,
+    "the caller's subject, role and LOA as the server sees them",
+    'license.validate',
+  ),
+  'sigil/license.verify': method<typeof Params.licenseChain, LicenseCheckResult>(
+    Params.licenseChain,
+    'check a licence chain against this store (root key, audience, expiry, revocations)',
+    'license.validate',
+  ),
+  'sigil/license.issue': method<typeof Params.licenseIssue, { license: SignedLicense; chain: LicenseChain }>(
+    Params.licenseIssue,
+    "issue a licence signed by the store's root key, for a subject key the caller supplies",
+    'license.issue',
+  ),
+  'sigil/license.delegate': method<
+    typeof Params.licenseChain,
+    { license: SignedLicense; chain: LicenseChain }
+  >(
+    Params.licenseChain,
+    "record a sub-licence the caller signed: the chain must extend the caller's own",
+    'license.delegate',
+  ),
+  'sigil/license.revoke': method<
+    typeof Params.licenseRevoke,
+    { revoked: string; cascade: string[]; recordId: string }
+  >(Params.licenseRevoke, 'revoke a licence and everything delegated from it', 'license.revoke'),
+  'sigil/license.list': method<typeof Params.empty, { licenses: LicenseEntry[] }>(
+    Params.empty,
+    'every licence recorded in the canon, with its status',
+    'license.list',
+  ),
+  'sigil/policy.show': method<typeof Params.empty, { operations: PolicyRow[] }>(
+    Params.empty,
+    'the effective policy table',
+    'policy.show',
+  ),
+  'sigil/trust.score': method<typeof Params.trustQuery, TrustReport>(
+    Params.trustQuery,
+    "a subject's trust score for an operation",
+    'trust.score',
+  ),
+  'sigil/trust.explain': method<typeof Params.trustQuery, TrustReport>(
+    Params.trustQuery,
+    "each feature's contribution to a subject's score for an operation",
+    'trust.explain',
+  ),
+  'sigil/trust.feedback': method<typeof Params.trustFeedback, FeedbackResult>(
+    Params.trustFeedback,
+    'record a good or bad outcome for a subject; updates its history and the model (signed record)',
+    'trust.feedback',
+  ),
+  'sigil/trust.status': method<typeof Params.trustStatus, TrustStatus>(
+    Params.trustStatus,
+    'trust model parameters and subject histories',
+    'trust.status',
+  ),
 } as const;
+
+/**
+ * Every request may carry `auth` next to its params: the caller's licence chain and its signature over the
+ * method, the hash of the JCS of the params without `auth` (and without LSP's `workDoneToken`), a nonce, a
+ * timestamp and the store's origin (see shared/src/license.ts). A request without it is an anonymous guest.
+ */
+export const AUTH_FIELD = 'auth';
+/** Fields that ride along in params but are not covered by the request signature. */
+export const UNSIGNED_FIELDS = [AUTH_FIELD, 'workDoneToken'] as const;
+
+/** Splits raw request params into the signed params and the `auth` value (undefined when absent). */
+export function splitAuth(raw: unknown): { params: Record<string, unknown>; auth: unknown } {
+  if (raw === undefined || raw === null) return { params: {}, auth: undefined };
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    return { params: raw as Record<string, unknown>, auth: undefined };
+  const { auth, workDoneToken: _ignored, ...params } = raw as Record<string, unknown>;
+  return { params, auth };
+}
+
+export type { RequestAuth };
 
 export type RequestMethod = keyof typeof REQUESTS;
 export type ParamsOf<M extends RequestMethod> = z.input<(typeof REQUESTS)[M]['params']>;

@@ -14,6 +14,7 @@ import { LevelCanonStore } from '../../server/src/canon/store.js';
 import { exportToFile, verifyExport, type ExportHeader } from '../../server/src/canon/export.js';
 import {
   migrate,
+  type MigrationTarget,
   readLegacyFile,
   toCandidate,
   type MigrationReport,
@@ -552,6 +553,14 @@ const INVALID: unknown[] = [
 
 const MIGRATE = { actor: 'migration:test', dryRun: false, skipInvalid: false };
 
+/** A store as a migration target, recording MIGRATE.actor as the protocol would record the caller. */
+function target(store: LevelCanonStore): MigrationTarget {
+  return {
+    findLegacy: (l) => store.findLegacy(l),
+    append: (input) => store.append({ ...input, actor: MIGRATE.actor }),
+  };
+}
+
 async function writeLegacy(
   dir: string,
   name: string,
@@ -608,7 +617,7 @@ describe('migration', () => {
       assert.deepEqual(arrayValues, SIMPLE);
       assert.deepEqual(jsonlValues, ORIGINAL);
 
-      const first = await migrate(env.store, arrayValues, MIGRATE);
+      const first = await migrate(target(env.store), arrayValues, MIGRATE);
       assert.deepEqual(first.rejected, []);
       assert.deepEqual(first.skipped, []);
       assert.equal(first.total, SIMPLE.length);
@@ -617,7 +626,7 @@ describe('migration', () => {
         first.migrated.map((m) => m.index),
         [1, 2, 3, 4],
       );
-      const second = await migrate(env.store, jsonlValues, MIGRATE);
+      const second = await migrate(target(env.store), jsonlValues, MIGRATE);
       assert.deepEqual(second.rejected, []);
       assert.equal(second.migrated.length, ORIGINAL.length);
       assert.equal(env.store.size(), 1 + SIMPLE.length + ORIGINAL.length);
@@ -640,7 +649,7 @@ describe('migration', () => {
         [arrayValues, first],
         [jsonlValues, second],
       ] as const) {
-        const again = await migrate(env.store, values, MIGRATE);
+        const again = await migrate(target(env.store), values, MIGRATE);
         assert.deepEqual(again.migrated, []);
         assert.deepEqual(again.rejected, []);
         assert.deepEqual(
@@ -666,7 +675,7 @@ describe('migration', () => {
         SIMPLE[2],
         SIMPLE[1],
       ];
-      const report = await migrate(env.store, values, MIGRATE);
+      const report = await migrate(target(env.store), values, MIGRATE);
       assert.deepEqual(
         report.migrated.map((m) => m.index),
         [1, 2, 5],
@@ -692,7 +701,7 @@ describe('migration', () => {
     const dumpBefore = await dumpDb(env.location);
     const store = await reopen(env);
     try {
-      const report = await migrate(store, values, MIGRATE);
+      const report = await migrate(target(store), values, MIGRATE);
       assert.deepEqual(report.migrated, []);
       const reasons = new Map(report.rejected.map((r) => [r.index, r.reason]));
       assert.equal(report.rejected.length, INVALID.length);
@@ -718,7 +727,7 @@ describe('migration', () => {
     // With skipInvalid the valid entries go in, the invalid ones are still reported.
     const again = await reopen(env);
     try {
-      const report = await migrate(again, values, { ...MIGRATE, skipInvalid: true });
+      const report = await migrate(target(again), values, { ...MIGRATE, skipInvalid: true });
       assert.deepEqual(
         report.migrated.map((m) => m.index),
         [1, 12, 13],
@@ -734,10 +743,10 @@ describe('migration', () => {
   test('a dry run appends nothing but reports what it found', async () => {
     const env = await createEnv(0);
     try {
-      await migrate(env.store, [SIMPLE[0]], MIGRATE);
+      await migrate(target(env.store), [SIMPLE[0]], MIGRATE);
       const size = env.store.size();
       const root = env.store.rootHash();
-      const report = await migrate(env.store, [...SIMPLE, SIMPLE[1], INVALID[0]], {
+      const report = await migrate(target(env.store), [...SIMPLE, SIMPLE[1], INVALID[0]], {
         ...MIGRATE,
         dryRun: true,
       });

@@ -74,7 +74,12 @@ export async function exportCanon(store: ExportSource, out: NodeJS.WritableStrea
   let cursor: string | undefined;
   let written = 0;
   while (written < cp.size) {
-    const page = await store.list({ limit: 1000, order: 'asc', ...(cursor ? { cursor } : {}) });
+    const page = await store.list({
+      limit: 1000,
+      order: 'asc',
+      purpose: 'export',
+      ...(cursor ? { cursor } : {}),
+    });
     // An export holds every record or none: a record that cannot be read stops it, named.
     const bad = page.damaged?.find((d) => d.seq < cp.size);
     if (bad) {

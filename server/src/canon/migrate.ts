@@ -10,14 +10,13 @@ import { SigilError } from '../../../shared/src/errors.js';
 import { checkKind, isSpace, type RecordLink, type Space } from '../../../shared/src/record.js';
 import type { CanonicalRecord } from '../../../shared/src/record.js';
 
-/** What migration writes to: satisfied by the store itself and by a remote canon API. */
+/** What migration writes to: the canon API (the caller's licence names each record's actor). */
 export interface MigrationTarget {
   findLegacy(legacyIdentity: string): Promise<string | null>;
   append(input: {
     kind: string;
     space: Space;
     payload: JsonValue;
-    actor: string;
     links: RecordLink[];
     legacyIdentity: string;
   }): Promise<CanonicalRecord>;
@@ -158,7 +157,6 @@ export function toCandidate(
 }
 
 export interface MigrateOptions {
-  readonly actor: string;
   readonly dryRun: boolean;
   /** Migrate the valid records even when others are rejected. Default: all or nothing. */
   readonly skipInvalid: boolean;
@@ -213,7 +211,6 @@ export async function migrate(
         kind: c.kind,
         space: c.space,
         payload: c.payload,
-        actor: opts.actor,
         links: c.links,
         legacyIdentity: c.legacyIdentity,
       }),

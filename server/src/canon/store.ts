@@ -144,12 +144,19 @@ interface BuiltBatch {
   readonly next: StoreState;
 }
 
+/** Appends that land together or not at all (appendAll): one group commit, never split. */
+interface AppendGroup {
+  readonly size: number;
+  failed: unknown;
+}
+
 interface Pending {
   readonly input: AppendInput;
   readonly payloadJcs: string;
   readonly signer: RecordSigner;
   readonly resolve: (r: CanonicalRecord) => void;
   readonly reject: (e: unknown) => void;
+  readonly group?: AppendGroup;
 }
 
 const RECORD_FORMAT = 0x01;
@@ -533,24 +540,84 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
     return this.enqueue(input, this.keystore.runtime);
   }
 
+  /**
+   * Appends several records atomically: they get consecutive seqs in one synced batch, or none is written.
+   * Only the first may carry a legacyIdentity (a refused duplicate then refuses the whole group).
+   */
+  appendAll(inputs: readonly AppendInput[]): Promise<CanonicalRecord[]> {
+    try {
+      this.ensureOpen();
+      if (inputs.length === 0) return Promise.resolve([]);
+      if (inputs.length > this.maxBatch)
+        throw new SigilError('BAD_INPUT', `at most ${this.maxBatch} records can be appended together`);
+      const validated = inputs.map((input, i) => {
+        if (input.kind === 'canon.genesis')
+          throw new SigilError(
+            'BAD_INPUT',
+            'kind "canon.genesis" is reserved for the record that starts the log',
+            {
+              field: 'kind',
+            },
+          );
+        if (i > 0 && input.legacyIdentity !== undefined)
+          throw new SigilError('BAD_INPUT', 'only the first record of a group may carry a legacy identity');
+        return { input, payloadJcs: this.validateInput(input) };
+      });
+      const group: AppendGroup = { size: inputs.length, failed: undefined };
+      const results = validated.map(
+        ({ input, payloadJcs }) =>
+          new Promise<CanonicalRecord>((resolve, reject) => {
+            this.queue.push({ input, payloadJcs, signer: this.keystore.runtime, resolve, reject, group });
+          }),
+      );
+      this.schedule();
+      return Promise.all(results);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private validateInput(input: AppendInput): string {
+    const payloadJcs = validateAppendInput(input);
+    if (input.links !== undefined) {
+      const problem = checkBody({
+        kind: input.kind,
+        space: input.space,
+        schema_version: SCHEMA_VERSION,
+        seq: 0,
+        ts: nowIso(),
+        actor: input.actor,
+        links: input.links,
+        prev: null,
+        payload: null,
+      });
+      if (problem) throw new SigilError('BAD_INPUT', problem, { field: 'links' });
+    }
+    return payloadJcs;
+  }
+
+  /** Takes the next batch off the queue without splitting a group. */
+  private takeBatch(): Pending[] {
+    let n = Math.min(this.maxBatch, this.queue.length);
+    while (
+      n < this.queue.length &&
+      this.queue[n]?.group !== undefined &&
+      this.queue[n]?.group === this.queue[n - 1]?.group
+    )
+      n++;
+    return this.queue.splice(0, n);
+  }
+
+  /** Rejects a pending append; a refused member of a group takes the rest of its group with it. */
+  private refuse(p: Pending, e: unknown): void {
+    if (p.group && p.group.failed === undefined) p.group.failed = e;
+    p.reject(e);
+  }
+
   private enqueue(input: AppendInput, signer: RecordSigner): Promise<CanonicalRecord> {
     let payloadJcs: string;
     try {
-      payloadJcs = validateAppendInput(input);
-      if (input.links !== undefined) {
-        const problem = checkBody({
-          kind: input.kind,
-          space: input.space,
-          schema_version: SCHEMA_VERSION,
-          seq: 0,
-          ts: nowIso(),
-          actor: input.actor,
-          links: input.links,
-          prev: null,
-          payload: null,
-        });
-        if (problem) throw new SigilError('BAD_INPUT', problem, { field: 'links' });
-      }
+      payloadJcs = this.validateInput(input);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -590,7 +657,7 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
         this.spec = null;
         this.specBroken = false;
       }
-      const admitted = await this.admitLegacy(this.queue.splice(0, this.maxBatch));
+      const admitted = await this.admitLegacy(this.takeBatch());
       const base = this.spec ?? this.state;
       const built = this.buildBatch(admitted, base);
       if (!built) continue;
@@ -627,7 +694,8 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
       const existing = stored[i];
       if (existing !== undefined || this.inflightLegacy.has(tag) || seen.has(tag)) {
         refused.add(p);
-        p.reject(
+        this.refuse(
+          p,
           new SigilError(
             'DUPLICATE',
             `legacy record ${p.input.legacyIdentity} was already migrated${existing !== undefined ? ` as ${toHex(existing)}` : ''}`,
@@ -707,11 +775,16 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
     const legacyTags: string[] = [];
     for (const p of batch) {
       const { input } = p;
+      if (p.group?.failed !== undefined) {
+        p.reject(p.group.failed);
+        continue;
+      }
       let legacy: string | undefined;
       if (input.legacyIdentity !== undefined) {
         legacy = legacyTag(this.indexKey, input.legacyIdentity);
         if (legacyTags.includes(legacy)) {
-          p.reject(
+          this.refuse(
+            p,
             new SigilError('DUPLICATE', `legacy record ${input.legacyIdentity} appears twice in one batch`),
           );
           continue;

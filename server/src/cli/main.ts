@@ -9,12 +9,13 @@ import { SigilError } from '../../../shared/src/errors.js';
 import { canonicalize, parseStrictJson, type JsonValue } from '../../../shared/src/jcs.js';
 import { isSpace, type Space } from '../../../shared/src/record.js';
 import { createOutput, reportError, type Output } from './output.js';
-import { resolveHome, requireHome, openRuntime, initHome, defaultActor, readOwner } from '../runtime/home.js';
+import { resolveHome, requireHome, initHome } from '../runtime/home.js';
 import { processPassphraseSource } from '../runtime/passphrase.js';
-import { localCanonApi } from '../service/canon-service.js';
 import type { CanonApi } from '../service/canon-api.js';
-import { connectOwner } from '../rpc/owner-socket.js';
-import { remoteCanonApi } from '../rpc/remote-api.js';
+import type { OwnerClient } from '../rpc/owner-socket.js';
+import { protocolCanonApi } from '../rpc/remote-api.js';
+import { chooseIdentity, connectService, loadIdentity, signingClient } from './client.js';
+import { registerGovernanceCommands } from './governance-commands.js';
 import { exportCanon, exportToFile, verifyExport } from '../canon/export.js';
 import { migrate } from '../canon/migrate.js';
 import { serveHome } from '../serve.js';
@@ -24,10 +25,10 @@ import { formatRecord, formatVerify } from './format.js';
 
 import { VERSION } from '../version.js';
 
-interface GlobalOptions {
+export interface GlobalOptions {
   home?: string;
   json?: boolean;
-  actor?: string;
+  identity?: string;
 }
 
 function proofLines(proof: readonly string[]): string[] {
@@ -77,7 +78,10 @@ export async function runCli(argv: string[]): Promise<number> {
     .version(VERSION, '-V, --version')
     .option('--home <dir>', 'Sigil home (default: $SIGIL_HOME, else the nearest .sigil/ upward)')
     .option('--json', 'print machine-readable JSON')
-    .option('--actor <name>', 'who is acting, recorded in each record (default: local:<user>)')
+    .option(
+      '--identity <file>',
+      "identity file (licence + key) that signs every request (default: $SIGIL_IDENTITY, else the home's owner identity)",
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
@@ -93,22 +97,27 @@ export async function runCli(argv: string[]): Promise<number> {
   const cwd = process.cwd();
 
   /**
-   * Runs `fn` against the home's canon: through the owner's socket when a language server or `sigil serve`
-   * owns the store, else by opening the store in this process. Results and errors are the same either way.
+   * Runs `fn` against the home's service layer: through the owner's socket when a language server or
+   * `sigil serve` owns the store, else through the same handlers on the store opened in this process. Every
+   * request is signed with the chosen identity and passes the same gate either way.
    */
-  async function withApi<T>(what: string, fn: (api: CanonApi) => Promise<T>): Promise<T> {
+  async function withClient<T>(what: string, fn: (client: OwnerClient) => Promise<T>): Promise<T> {
     const home = requireHome(resolveHome(globals().home, env, cwd), cwd);
-    const actor = globals().actor ?? defaultActor();
-    const owner = await ownerWithSocket(home);
-    const client = owner?.socket && owner.alive ? await connectOwner(owner.socket) : null;
-    const api = client
-      ? remoteCanonApi(client, actor)
-      : localCanonApi(await openRuntime({ home, env, passphrase, ownerDescription: `sigil ${what}` }), actor);
+    const choice = chooseIdentity(globals().identity, env, home, cwd);
+    const identity = await loadIdentity(choice, env, passphrase);
+    const client = signingClient(
+      await connectService({ home, env, passphrase, what: `sigil ${what}` }),
+      identity,
+    );
     try {
-      return await fn(api);
+      return await fn(client);
     } finally {
-      await api.close();
+      await client.close();
     }
+  }
+
+  async function withApi<T>(what: string, fn: (api: CanonApi) => Promise<T>): Promise<T> {
+    return withClient(what, (client) => fn(protocolCanonApi(client)));
   }
 
   const action =
@@ -384,10 +393,8 @@ export async function runCli(argv: string[]): Promise<number> {
     .action(
       action(async (opts: { from: string; dryRun?: boolean; skipInvalid?: boolean }) => {
         const values = await readLegacyFile(opts.from);
-        const actor = globals().actor ?? defaultActor();
         const report = await withApi('canon migrate', (api) =>
           migrate(api, values, {
-            actor,
             dryRun: opts.dryRun === true,
             skipInvalid: opts.skipInvalid === true,
           }),
@@ -440,6 +447,14 @@ export async function runCli(argv: string[]): Promise<number> {
         });
       }),
     );
+
+  registerGovernanceCommands(program, {
+    globals,
+    out,
+    withClient,
+    setExitCode: (c) => (exitCode = c),
+    action,
+  });
 
   const config = program.command('config').description('show the resolved configuration');
   config
@@ -497,20 +512,6 @@ export async function runCli(argv: string[]): Promise<number> {
     return reportError(e, jsonMode);
   }
   return exitCode;
-}
-
-/**
- * A language server or `sigil serve` opens the store first and starts its socket a moment later; a CLI
- * call in that gap waits briefly for the socket instead of failing on the lock.
- */
-async function ownerWithSocket(home: string): Promise<Awaited<ReturnType<typeof readOwner>>> {
-  const deadline = Date.now() + 3000;
-  for (;;) {
-    const owner = await readOwner(home);
-    const serving = owner?.alive && /language server|sigil serve/.test(owner.command);
-    if (!owner || owner.socket || !serving || Date.now() > deadline) return owner;
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Export verification needs no home; it still honours canon.verify_workers when a home is at hand. */

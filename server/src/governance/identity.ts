@@ -602,7 +602,8 @@ export function publicIdentity(identity: IdentityFile | LoadedIdentity): PublicI
   return publicFromChain(chain);
 }
 
-function publicFromChain(chain: LicenseChain): PublicIdentity {
+/** The public identity of a licence chain (whose key lives elsewhere). */
+export function publicFromChain(chain: LicenseChain): PublicIdentity {
   const leaf = leafOf(chain).body;
   return {
     type: PUBLIC_IDENTITY_TYPE,

@@ -70,15 +70,12 @@ export function requestArgs(args: readonly unknown[]): {
 }
 
 /** Registers every protocol request of `handlers` on a JSON-RPC connection. */
-export function serveRequests(conn: MessageConnection, handlers: Handlers, defaultActor: string): void {
+export function serveRequests(conn: MessageConnection, handlers: Handlers): void {
   for (const method of Object.keys(REQUESTS) as RequestMethod[]) {
     conn.onRequest(method, async (...args: unknown[]) => {
       const { params } = requestArgs(args);
       try {
-        return await (handlers[method] as (p: unknown, c: { defaultActor: string }) => Promise<unknown>)(
-          params,
-          { defaultActor },
-        );
+        return await (handlers[method] as (p: unknown, c: object) => Promise<unknown>)(params, {});
       } catch (e) {
         throw toResponseError(e);
       }
@@ -107,7 +104,7 @@ export async function listenOwnerSocket(socketPath: string, handlers: Handlers):
     connections.add(socket);
     socket.on('close', () => connections.delete(socket));
     const conn = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
-    serveRequests(conn, handlers, 'cli');
+    serveRequests(conn, handlers);
     conn.onClose(() => conn.dispose());
     conn.listen();
   });
@@ -137,7 +134,8 @@ export async function listenOwnerSocket(socketPath: string, handlers: Handlers):
 /** A client connection to a store owner; `null` when nobody is listening. */
 export interface OwnerClient {
   request<M extends RequestMethod>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>>;
-  close(): void;
+  /** Closes the connection (or the store opened for it); wait for it before exiting. */
+  close(): void | Promise<void>;
 }
 
 export async function connectOwner(socketPath: string, timeoutMs = 3000): Promise<OwnerClient | null> {

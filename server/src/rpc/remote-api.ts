@@ -1,11 +1,14 @@
-/** The canon API of a store owned by another process, reached over its owner socket. */
+/**
+ * The canon API over protocol requests: to a store owner's socket, or to the service handlers of a store
+ * opened in this process. Either way each request goes through the same gate.
+ */
 import type { CanonApi } from '../service/canon-api.js';
 import type { OwnerClient } from './owner-socket.js';
 
-export function remoteCanonApi(client: OwnerClient, actor: string): CanonApi {
+export function protocolCanonApi(client: OwnerClient): CanonApi {
   return {
     info: () => client.request('sigil/store.info', {}),
-    append: (p) => client.request('sigil/canon.append', { ...p, actor: p.actor ?? actor }),
+    append: (p) => client.request('sigil/canon.append', p),
     get: (id) => client.request('sigil/canon.get', { id }),
     getBySeq: (seq) => client.request('sigil/canon.getBySeq', { seq }),
     list: (q) => client.request('sigil/canon.list', q),

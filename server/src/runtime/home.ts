@@ -17,10 +17,23 @@ import { loadConfig, CONFIG_FILE_NAME } from '../config/load.js';
 import { createKeystore, loadKeystore, KEYSTORE_FILE, type Keystore } from '../canon/keystore.js';
 import { LevelCanonStore } from '../canon/store.js';
 import type { PassphraseSource } from './passphrase.js';
+import { Governance, JOURNAL_FILE, type Access } from '../governance/gate.js';
+import { issue } from '../governance/operations.js';
+import { createIdentity, writeIdentityFile } from '../governance/identity.js';
+import { decide } from '../../../shared/src/policy.js';
+import { publicKeyFromSeed } from '../../../shared/src/ed25519.js';
+import { toBase64 } from '../../../shared/src/bytes.js';
+import { randomBytes } from 'node:crypto';
+import type { ConfigSource } from '../../../shared/src/config-schema.js';
 
 export const HOME_DIR_NAME = '.sigil';
 export const STORE_DIR = 'canon';
 export const OWNER_FILE = 'owner.json';
+export const IDENTITIES_DIR = 'identities';
+/** The identity `sigil init` creates: a root licence for the owner, used by default by the CLI and editor. */
+export const OWNER_IDENTITY_FILE = path.join(IDENTITIES_DIR, 'owner.json');
+/** How long the owner's root licence lasts (it can issue itself a new one before then). */
+const OWNER_LICENSE_DAYS = 3650;
 
 export interface HomeLocation {
   readonly home: string;
@@ -62,6 +75,8 @@ export interface SigilRuntime {
   readonly config: SigilConfig;
   readonly keystore: Keystore;
   readonly store: LevelCanonStore;
+  /** The gate every operation passes: licences, policy, trust, audit. */
+  readonly governance: Governance;
   close(): Promise<void>;
 }
 
@@ -161,7 +176,7 @@ export async function openRuntime(opts: OpenOptions): Promise<SigilRuntime> {
       `${home} is not a Sigil home (no ${KEYSTORE_FILE}); run "sigil init" first`,
     );
   }
-  const { config } = await loadConfig({ home, env: opts.env, ...configLoadOptions(opts) });
+  const { config, origins } = await loadConfig({ home, env: opts.env, ...configLoadOptions(opts) });
   const keystore = await loadKeystore(home, {
     passphrase: () => opts.passphrase.get(passphraseEnvName(config), { confirm: false }),
     passphraseEnv: passphraseEnvName(config),
@@ -170,7 +185,7 @@ export async function openRuntime(opts: OpenOptions): Promise<SigilRuntime> {
     ...storeOptions(home, config, keystore),
     describeLockOwner: () => describeOwner(home),
   });
-  return ownedRuntime(home, config, keystore, store, opts.ownerDescription);
+  return ownedRuntime(home, config, origins, keystore, store, opts);
 }
 
 function storeOptions(home: string, config: SigilConfig, keystore: Keystore) {
@@ -186,17 +201,35 @@ function storeOptions(home: string, config: SigilConfig, keystore: Keystore) {
 async function ownedRuntime(
   home: string,
   config: SigilConfig,
+  origins: Record<string, ConfigSource>,
   keystore: Keystore,
   store: LevelCanonStore,
-  ownerDescription: string,
+  opts: OpenOptions,
 ): Promise<SigilRuntime> {
-  await writeOwner(home, ownerDescription);
+  let governance: Governance;
+  try {
+    await writeOwner(home, opts.ownerDescription);
+    governance = await Governance.open({
+      home,
+      config,
+      origins,
+      keystore,
+      store,
+      ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
+    });
+  } catch (e) {
+    await store.close();
+    await removeOwner(home);
+    throw e;
+  }
   return {
     home,
     config,
     keystore,
     store,
+    governance,
     async close() {
+      await governance.close();
       await store.close();
       await removeOwner(home);
     },
@@ -211,6 +244,8 @@ export interface InitResult {
   readonly runtime: SigilRuntime;
   readonly origin: string;
   readonly encrypted: boolean;
+  /** The owner identity file (root licence + its key) and its licence id. */
+  readonly ownerIdentity: { readonly file: string; readonly licenseId: string; readonly subject: string };
 }
 
 /** Creates a home: directory (0700), sigil.toml, keystore, and a store with its genesis record. */
@@ -237,7 +272,7 @@ export async function initHome(opts: InitOptions): Promise<InitResult> {
   await fs.mkdir(home, { recursive: true, mode: 0o700 });
   try {
     await fs.chmod(home, 0o700);
-    const { config } = await loadConfig({ home, env: opts.env, ...configLoadOptions(opts) });
+    const { config, origins } = await loadConfig({ home, env: opts.env, ...configLoadOptions(opts) });
     const passphrase = await opts.passphrase.get(passphraseEnvName(config), { confirm: true });
     const keystore = await createKeystore(home, { passphrase, scryptLogN: config.keystore.scrypt_log_n });
     const origin = opts.origin ?? config.canon.origin ?? `sigil.local/${keystore.root.keyId.slice(0, 16)}`;
@@ -246,11 +281,14 @@ export async function initHome(opts: InitOptions): Promise<InitResult> {
       flag: 'wx',
     });
     const store = await LevelCanonStore.create({ ...storeOptions(home, config, keystore), origin });
-    return {
-      origin,
-      encrypted: keystore.encrypted,
-      runtime: await ownedRuntime(home, config, keystore, store, opts.ownerDescription),
-    };
+    const runtime = await ownedRuntime(home, config, origins, keystore, store, opts);
+    try {
+      const ownerIdentity = await createOwnerIdentity(runtime, passphrase);
+      return { origin, encrypted: keystore.encrypted, runtime, ownerIdentity };
+    } catch (e) {
+      await runtime.close();
+      throw e;
+    }
   } catch (e) {
     // A failed init leaves nothing behind, so running it again just works.
     await undoInit(home, created);
@@ -258,9 +296,58 @@ export async function initHome(opts: InitOptions): Promise<InitResult> {
   }
 }
 
+/**
+ * The bootstrap licence: root, for the owner (the local user), signed by the root key and recorded in the
+ * canon with its audit record, its key in `identities/owner.json` (encrypted under the store passphrase
+ * when there is one).
+ */
+async function createOwnerIdentity(
+  rt: SigilRuntime,
+  passphrase: string | undefined,
+): Promise<InitResult['ownerIdentity']> {
+  const gov = rt.governance;
+  const subject = defaultActor();
+  const seed = new Uint8Array(randomBytes(32));
+  try {
+    const bootstrap: Access = {
+      method: 'sigil/store.init',
+      operation: 'store.init',
+      caller: {
+        authenticated: false,
+        subject: 'sigil init',
+        role: 'guest',
+        loa: 0,
+        licenseId: null,
+        keyId: null,
+        expiresAt: null,
+        chainIds: [],
+      },
+      decision: decide('store.init', 0, undefined, { storeExists: false, table: gov.table }),
+      trust: null,
+    };
+    const { chain, license } = await issue(gov, bootstrap, {
+      subject,
+      role: 'root',
+      expiresAt: new Date(gov.now() + OWNER_LICENSE_DAYS * 24 * 3600 * 1000).toISOString(),
+      subjectKey: toBase64(publicKeyFromSeed(seed)),
+    });
+    const identity = await createIdentity(chain, seed, {
+      passphrase,
+      scryptLogN: rt.config.keystore.scrypt_log_n,
+    });
+    const file = path.join(rt.home, OWNER_IDENTITY_FILE);
+    await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    await writeIdentityFile(file, identity);
+    return { file, licenseId: license.body.id, subject };
+  } finally {
+    seed.fill(0);
+  }
+}
+
 async function undoInit(home: string, removeHome: boolean): Promise<void> {
-  for (const name of [KEYSTORE_FILE, CONFIG_FILE_NAME, OWNER_FILE])
+  for (const name of [KEYSTORE_FILE, CONFIG_FILE_NAME, OWNER_FILE, JOURNAL_FILE])
     await fs.rm(path.join(home, name), { force: true });
+  await fs.rm(path.join(home, IDENTITIES_DIR), { recursive: true, force: true });
   await fs.rm(path.join(home, STORE_DIR), { recursive: true, force: true });
   if (removeHome) await fs.rmdir(home).catch(() => undefined);
 }

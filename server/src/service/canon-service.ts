@@ -7,11 +7,10 @@ import { checkRecord } from '../../../shared/src/record.js';
 import { fromHex } from '../../../shared/src/bytes.js';
 import { leafHash, verifyInclusion } from '../../../shared/src/merkle.js';
 import type { RecordView, StoreInfo } from '../../../shared/src/protocol.js';
-import type { CanonApi } from './canon-api.js';
 import type { SigilRuntime } from '../runtime/home.js';
 
 /** Checks one record on its own: id, signature by a certified key, and inclusion in the current tree. */
-async function recordView(rt: SigilRuntime, id: string): Promise<RecordView> {
+export async function recordView(rt: SigilRuntime, id: string): Promise<RecordView> {
   const store = rt.store;
   const record = await store.get(id);
   const reason = checkRecord(record, (k) => store.trustedKeys().get(k));
@@ -50,31 +49,5 @@ export function storeInfo(rt: SigilRuntime): StoreInfo {
     rootKeyId: rt.keystore.root.keyId,
     runtimeKeyId: rt.keystore.runtime.keyId,
     keysEncrypted: rt.keystore.encrypted,
-  };
-}
-
-/** The canon API over a runtime of this process; `actor` is recorded when a request names none. */
-export function localCanonApi(rt: SigilRuntime, defaultActor: string): CanonApi {
-  const store = rt.store;
-  return {
-    info: async () => storeInfo(rt),
-    append: (p) =>
-      store.append({
-        kind: p.kind,
-        space: p.space,
-        payload: p.payload as never,
-        actor: p.actor ?? defaultActor,
-        ...(p.links ? { links: p.links } : {}),
-        ...(p.legacyIdentity ? { legacyIdentity: p.legacyIdentity } : {}),
-      }),
-    get: (id) => recordView(rt, id),
-    getBySeq: (seq) => store.getBySeq(seq),
-    list: (q) => store.list(q),
-    verify: (opts) => store.verify(opts ?? {}),
-    inclusionProof: (id, treeSize) => store.inclusionProof(id, treeSize),
-    consistencyProof: (oldSize, newSize) => store.consistencyProof(oldSize, newSize),
-    checkpoint: () => store.checkpoint(),
-    findLegacy: (legacy) => store.findLegacy(legacy),
-    close: () => rt.close(),
   };
 }

@@ -1,14 +1,25 @@
 /**
- * The request handlers of a store owner: one per protocol method, shared by the language server (stdio)
- * and the owner socket that the CLI talks to. Params are validated here, against the protocol's schemas.
+ * The request handlers of the service layer: one per protocol method, shared by the language server
+ * (stdio), the owner socket the CLI talks to, and the CLI itself when it opens the store in-process. Each
+ * passes the gate first (licence, policy table, trust, audit), then validates its params against the
+ * protocol's schema and runs.
  */
-import { parseParams, type RequestMethod, type ResultOf } from '../../../shared/src/protocol.js';
-import { localCanonApi } from './canon-service.js';
-import type { StoreSession } from './session.js';
+import {
+  REQUESTS,
+  parseParams,
+  splitAuth,
+  type RequestMethod,
+  type ResultOf,
+} from '../../../shared/src/protocol.js';
+import { appendOperation, type OperationName } from '../../../shared/src/policy.js';
+import type { z } from 'zod';
+import type { SigilRuntime } from '../runtime/home.js';
+import type { StoreInfo } from '../../../shared/src/protocol.js';
+import { auditActor, type Access } from '../governance/gate.js';
+import * as gov from '../governance/operations.js';
+import { recordView } from './canon-service.js';
 
 export interface RequestContext {
-  /** Who the request comes from when it names no actor, e.g. "editor" or "cli". */
-  readonly defaultActor: string;
   readonly onProgress?: (checked: number, total: number) => void;
   /** Aborts long requests (verify) when the client cancels. */
   readonly signal?: AbortSignal;
@@ -17,42 +28,131 @@ export interface RequestContext {
 type Handler<M extends RequestMethod> = (params: unknown, ctx: RequestContext) => Promise<ResultOf<M>>;
 export type Handlers = { [M in RequestMethod]: Handler<M> };
 
-export function createHandlers(session: StoreSession): Handlers {
-  const api = (ctx: RequestContext) => localCanonApi(session.requireRuntime(), ctx.defaultActor);
+type Parsed<M extends RequestMethod> = z.output<(typeof REQUESTS)[M]['params']>;
+type Run<M extends RequestMethod> = (
+  p: Parsed<M>,
+  access: Access,
+  rt: SigilRuntime,
+  ctx: RequestContext,
+) => Promise<ResultOf<M>> | ResultOf<M>;
+
+/** sigil/canon.append runs as canon.append_system for the system space and canon.migrate for imports. */
+function appendOperationOf(params: Record<string, unknown>): OperationName {
+  if (params.legacyIdentity !== undefined) return 'canon.migrate';
+  return appendOperation(params.space === 'system' ? 'system' : 'data');
+}
+
+/** What the handlers serve: a StoreSession (language server, `sigil serve`) or a store the CLI opened. */
+export interface HandlerHost {
+  readonly runtime: SigilRuntime | null;
+  /** The open runtime, or a SigilError saying why there is none. */
+  requireRuntime(): SigilRuntime;
+  info(): StoreInfo;
+  init(origin?: string): Promise<StoreInfo>;
+}
+
+export function createHandlers(session: HandlerHost): Handlers {
+  function gated<M extends RequestMethod>(
+    method: M,
+    run: Run<M>,
+    operationOf?: (params: Record<string, unknown>) => OperationName,
+  ): Handler<M> {
+    return async (raw, ctx) => {
+      const rt = session.requireRuntime();
+      const { params, auth } = splitAuth(raw);
+      const operation = operationOf?.(params) ?? (REQUESTS[method].operation as OperationName);
+      const access = await rt.governance.authorize(method, params, auth, operation);
+      return run(parseParams(method, params), access, rt, ctx);
+    };
+  }
+
   return {
-    'sigil/store.info': async (p) => {
-      parseParams('sigil/store.info', p);
-      return session.info();
+    'sigil/store.info': async (raw, ctx) => {
+      // Before there is a store (or while it cannot be opened) there is nothing to authenticate against,
+      // and the status is what a guest may see anyway.
+      if (!session.runtime) {
+        parseParams('sigil/store.info', splitAuth(raw).params);
+        return session.info();
+      }
+      return gated('sigil/store.info', () => session.info())(raw, ctx);
     },
-    'sigil/store.init': async (p) => {
-      const { origin } = parseParams('sigil/store.init', p);
+    // The bootstrap: allowed only where no store exists (the session refuses with HOME_EXISTS otherwise);
+    // it records the owner's root licence and its audit record.
+    'sigil/store.init': async (raw) => {
+      const { origin } = parseParams('sigil/store.init', splitAuth(raw).params);
       return session.init(origin);
     },
-    'sigil/canon.append': async (p, ctx) => api(ctx).append(parseParams('sigil/canon.append', p)),
-    'sigil/canon.get': async (p, ctx) => api(ctx).get(parseParams('sigil/canon.get', p).id),
-    'sigil/canon.getBySeq': async (p, ctx) => api(ctx).getBySeq(parseParams('sigil/canon.getBySeq', p).seq),
-    'sigil/canon.list': async (p, ctx) => api(ctx).list(parseParams('sigil/canon.list', p)),
-    'sigil/canon.verify': async (p, ctx) => {
-      parseParams('sigil/canon.verify', p);
-      return api(ctx).verify({
+    'sigil/canon.append': gated(
+      'sigil/canon.append',
+      async (p, access, rt) => {
+        const [rec] = await rt.governance.write(access, [
+          {
+            kind: p.kind,
+            space: p.space,
+            payload: p.payload as never,
+            actor: auditActor(access.caller),
+            ...(p.links ? { links: p.links } : {}),
+            ...(p.legacyIdentity ? { legacyIdentity: p.legacyIdentity } : {}),
+          },
+        ]);
+        if (!rec) throw new Error('append returned no record');
+        return rec;
+      },
+      appendOperationOf,
+    ),
+    'sigil/canon.get': gated('sigil/canon.get', (p, _a, rt) => recordView(rt, p.id)),
+    'sigil/canon.getBySeq': gated('sigil/canon.getBySeq', (p, _a, rt) => rt.store.getBySeq(p.seq)),
+    'sigil/canon.list': gated(
+      'sigil/canon.list',
+      (p, _a, rt) => rt.store.list(p),
+      (params) => (params.purpose === 'export' ? 'canon.export' : 'canon.list'),
+    ),
+    'sigil/canon.verify': gated('sigil/canon.verify', (_p, _a, rt, ctx) =>
+      rt.store.verify({
         ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
-      });
-    },
-    'sigil/canon.checkpoint': async (p, ctx) => {
-      parseParams('sigil/canon.checkpoint', p);
-      return api(ctx).checkpoint();
-    },
-    'sigil/canon.proof.inclusion': async (p, ctx) => {
-      const { id, treeSize } = parseParams('sigil/canon.proof.inclusion', p);
-      return api(ctx).inclusionProof(id, treeSize);
-    },
-    'sigil/canon.proof.consistency': async (p, ctx) => {
-      const { oldSize, newSize } = parseParams('sigil/canon.proof.consistency', p);
-      return api(ctx).consistencyProof(oldSize, newSize);
-    },
-    'sigil/canon.findLegacy': async (p, ctx) => ({
-      id: await api(ctx).findLegacy(parseParams('sigil/canon.findLegacy', p).legacyIdentity),
-    }),
+      }),
+    ),
+    'sigil/canon.checkpoint': gated('sigil/canon.checkpoint', (_p, _a, rt) => rt.store.checkpoint()),
+    'sigil/canon.proof.inclusion': gated('sigil/canon.proof.inclusion', (p, _a, rt) =>
+      rt.store.inclusionProof(p.id, p.treeSize),
+    ),
+    'sigil/canon.proof.consistency': gated('sigil/canon.proof.consistency', (p, _a, rt) =>
+      rt.store.consistencyProof(p.oldSize, p.newSize),
+    ),
+    'sigil/canon.findLegacy': gated('sigil/canon.findLegacy', async (p, _a, rt) => ({
+      id: await rt.store.findLegacy(p.legacyIdentity),
+    })),
+    'sigil/license.whoami': gated('sigil/license.whoami', (_p, access) => gov.whoami(access)),
+    'sigil/license.verify': gated('sigil/license.verify', (p, _a, rt) =>
+      gov.checkLicenseChain(rt.governance, p.chain),
+    ),
+    'sigil/license.issue': gated('sigil/license.issue', (p, access, rt) =>
+      gov.issue(rt.governance, access, p),
+    ),
+    'sigil/license.delegate': gated('sigil/license.delegate', (p, access, rt) =>
+      gov.delegate(rt.governance, access, p.chain),
+    ),
+    'sigil/license.revoke': gated('sigil/license.revoke', (p, access, rt) =>
+      gov.revoke(rt.governance, access, p),
+    ),
+    'sigil/license.list': gated('sigil/license.list', (_p, _a, rt) => ({
+      licenses: gov.listLicenses(rt.governance),
+    })),
+    'sigil/policy.show': gated('sigil/policy.show', (_p, _a, rt) => ({
+      operations: gov.policyRows(rt.governance),
+    })),
+    'sigil/trust.score': gated('sigil/trust.score', (p, _a, rt) =>
+      gov.trustReport(rt.governance, p.subject, p.operation),
+    ),
+    'sigil/trust.explain': gated('sigil/trust.explain', (p, _a, rt) =>
+      gov.trustReport(rt.governance, p.subject, p.operation),
+    ),
+    'sigil/trust.feedback': gated('sigil/trust.feedback', (p, access, rt) =>
+      gov.feedback(rt.governance, access, p),
+    ),
+    'sigil/trust.status': gated('sigil/trust.status', (p, _a, rt) =>
+      gov.trustStatus(rt.governance, p.subject),
+    ),
   };
 }
