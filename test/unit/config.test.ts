@@ -471,6 +471,9 @@ describe('renderDefaultToml / describeConfig', () => {
         'rag.ef_construction',
         'rag.ef_search',
         'rag.embedder',
+        'trust.half_life_days',
+        'trust.rate_window_s',
+        'trust.rate_cap',
       ],
     );
     for (const d of docs) {

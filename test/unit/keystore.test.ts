@@ -409,7 +409,11 @@ describe('initHome', () => {
     });
     assert.equal(init.origin, 'init.example/log');
     assert.equal(init.encrypted, true);
-    assert.equal(init.runtime.store.size(), 1);
+    // genesis, the owner's root licence and the audit record of its issue (one atomic group)
+    assert.equal(init.runtime.store.size(), 3);
+    const kinds = (await init.runtime.store.list({ limit: 10 })).records.map((r) => r.body.kind);
+    assert.deepEqual(kinds, ['canon.genesis', 'license.issued', 'audit.decision']);
+    assert.equal(init.ownerIdentity.licenseId.length, 32);
     await init.runtime.close();
     if (isPosix) {
       assert.equal((await fs.stat(home)).mode & 0o777, 0o700);
