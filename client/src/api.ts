@@ -9,6 +9,8 @@ import type { StoreView } from './ctx.js';
 import type { TreeSnapshot } from './auditLog.js';
 import type { StatusPresentation } from './statusBar.js';
 import type { VerificationRun } from './verification.js';
+import type { LicenseSnapshot } from './licenses.js';
+import type { IdentityPresentation } from './identityStatus.js';
 
 export interface SigilApi {
   /** Duration of `activate` in ms (also returned by the hidden command `sigil.getActivationTime`). */
@@ -23,6 +25,10 @@ export interface SigilApi {
   /** What the Audit Log tree shows (loads the first page of each space if needed). */
   auditLog(): Promise<TreeSnapshot>;
   status(): StatusPresentation;
+  /** What the Licenses tree shows (loads the list if needed). */
+  licenses(): Promise<LicenseSnapshot>;
+  /** Asks the server who the editor's requests act as, and updates the identity status bar item. */
+  identity(): Promise<IdentityPresentation>;
   lastVerification(): VerificationRun | null;
   lastError(): SigilErrorData | undefined;
 }

@@ -13,12 +13,17 @@ import { VIEW_ID } from './auditLog.js';
 import type { Ctx } from './ctx.js';
 import { openRecordDocument, type SigilDocuments } from './documents.js';
 import { passphraseProblem, shortTime } from './present.js';
+import type { LicensesProvider } from './licenses.js';
+import type { IdentityStatus } from './identityStatus.js';
+import * as gov from './governanceCommands.js';
 
 /** What command handlers can reach. */
 export interface Env {
   readonly ctx: Ctx;
   readonly tree: AuditLogProvider;
   readonly docs: SigilDocuments;
+  readonly licenses: LicensesProvider;
+  readonly identityStatus: IdentityStatus;
   readonly activationMs: () => number;
 }
 
@@ -44,7 +49,16 @@ export const COMMANDS: Readonly<Record<string, Handler>> = {
   'sigil.restartServer': (env) => env.ctx.restart('requested from the command palette'),
   'sigil.enterPassphrase': (env, args) => enterPassphrase(env, asObject(args).passphrase),
   'sigil.forgetPassphrase': (env) => forgetPassphrase(env),
+  'sigil.issueLicense': (env, args) => gov.issueLicense(env.ctx, args),
+  'sigil.delegateLicense': (env, args) => gov.delegateLicense(env.ctx, args),
+  'sigil.importIdentity': (env, args) => gov.importIdentity(env.ctx, args),
+  'sigil.selectIdentity': (env, args) => gov.selectIdentity(env.ctx, args),
+  'sigil.verifyLicenseFile': (env, args) => gov.verifyLicenseFile(env.ctx, args),
+  'sigil.revokeLicense': (env, args) => gov.revokeLicense(env.ctx, args),
+  'sigil.refreshLicenses': (env) => env.licenses.refresh(),
   // Internal (not in the palette): tree items, menus, tests.
+  'sigil.copyLicenseId': (_env, node) => gov.copyLicenseId(node),
+  'sigil.whoami': (env) => env.identityStatus.refresh(),
   'sigil.loadMore': (env, space) => loadMore(env, space),
   'sigil.copyRecordId': (env, node) => copyRecordId(node),
   'sigil.getActivationTime': (env) => env.activationMs(),
@@ -389,7 +403,7 @@ async function copyRecordId(node: unknown): Promise<string | undefined> {
   return id;
 }
 
-/** Hidden: appends a record as "editor" (used by the integration suite and for development). */
+/** Hidden: appends a record as the active identity (used by the integration suite and for development). */
 async function appendRecord(env: Env, params: unknown): Promise<CanonicalRecord> {
   await env.ctx.requireReady();
   const p = asObject(params);
@@ -400,7 +414,6 @@ async function appendRecord(env: Env, params: unknown): Promise<CanonicalRecord>
     space: isSpace(p.space) ? p.space : 'data',
     payload: p.payload ?? null,
     ...(Array.isArray(p.links) ? { links: p.links as AppendParams['links'] } : {}),
-    ...(typeof p.actor === 'string' ? { actor: p.actor } : {}),
   };
   return env.ctx.request('sigil/canon.append', req);
 }

@@ -22,6 +22,7 @@ import type {
 import { SigilError, toSigilError, type SigilErrorData } from '../../shared/src/errors.js';
 import type { Config } from './config.js';
 import type { Passphrases } from './passphrase.js';
+import type { Identities } from './identities.js';
 import { passphraseProblem } from './present.js';
 import { Verification } from './verification.js';
 
@@ -121,6 +122,7 @@ export class Ctx implements vscode.Disposable {
     readonly output: vscode.LogOutputChannel,
     readonly config: Config,
     readonly passphrases: Passphrases,
+    readonly identities: Identities,
     private readonly activationStart: number,
   ) {
     this.disposables.push(this.storeChanged, this.appended, this.verification);
@@ -242,6 +244,8 @@ export class Ctx implements vscode.Disposable {
       })`,
     );
     this.setView({ phase: 'starting', home });
+    // A new passphrase or a new store changes which identity can be unlocked.
+    this.identities.reset(home);
 
     const serverModule = this.extension.asAbsolutePath('dist/server/main.cjs');
     const run = {
@@ -365,13 +369,27 @@ export class Ctx implements vscode.Disposable {
           : 'the Sigil server is not running; see the Sigil output (Sigil: Show Server Output)',
       );
     }
+    const signed = await this.sign(method, params);
     const body =
-      extra?.workDoneToken !== undefined ? { ...(params ?? {}), workDoneToken: extra.workDoneToken } : params;
+      extra?.workDoneToken !== undefined ? { ...(signed ?? {}), workDoneToken: extra.workDoneToken } : signed;
     try {
       return (await client.sendRequest(method, body)) as ResultOf<M>;
     } catch (e) {
       throw await rpcError(e);
     }
+  }
+
+  /**
+   * The params with `auth`: the active identity's licence chain and its signature over this request. With no
+   * identity (none chosen, or the store does not exist yet) the request goes as an anonymous guest.
+   */
+  private async sign<M extends RequestMethod>(method: M, params: ParamsOf<M>): Promise<ParamsOf<M>> {
+    const home = this.viewValue.home;
+    if (home === undefined || method === 'sigil/store.init') return params;
+    const identity = await this.identities.activeOrWarn(home);
+    if (!identity) return params;
+    const { signedParams } = await import('../../shared/src/signed-request.js');
+    return signedParams(method, params, { chain: identity.chain, signer: identity.signer }) as ParamsOf<M>;
   }
 
   /** The running language client, for progress subscriptions. */
@@ -411,6 +429,17 @@ export class Ctx implements vscode.Disposable {
     const err = e instanceof SigilError ? e : toSigilError(e);
     this.lastError = err;
     this.output.error(`${what}: [${err.code}] ${err.message}`);
+    if (err.code === 'ACCESS_DENIED') {
+      // The server's words say what would be needed (the LOA or the trust score); offer the way to get it.
+      const select = 'Select Identity…';
+      void vscode.window
+        .showWarningMessage(`Sigil: access denied — ${err.message}`, select, 'Show Output')
+        .then((pick) => {
+          if (pick === select) void vscode.commands.executeCommand('sigil.selectIdentity');
+          else if (pick) this.output.show(true);
+        });
+      return;
+    }
     void vscode.window.showErrorMessage(`Sigil: ${err.message}`, 'Show Output').then((pick) => {
       if (pick) this.output.show(true);
     });

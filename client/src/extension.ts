@@ -12,8 +12,11 @@ import { Config } from './config.js';
 import { Ctx, type StoreView } from './ctx.js';
 import { SigilDocuments } from './documents.js';
 import { Passphrases } from './passphrase.js';
+import { Identities } from './identities.js';
 import { RECORD_SCHEME, passphraseProblem, viewDescription, viewMessage } from './present.js';
 import { StatusBar } from './statusBar.js';
+import { LICENSES_VIEW_ID, LicensesProvider } from './licenses.js';
+import { IdentityStatus } from './identityStatus.js';
 
 let ctx: Ctx | undefined;
 
@@ -22,7 +25,10 @@ export function activate(context: vscode.ExtensionContext): SigilApi {
   const output = vscode.window.createOutputChannel('Sigil', { log: true });
   context.subscriptions.push(output);
   const config = new Config();
-  const c = new Ctx(context, output, config, new Passphrases(context.secrets, output), t0);
+  const passphrases = new Passphrases(context.secrets, output);
+  const identities = new Identities(context.secrets, passphrases, () => config.passphraseEnvName(), output);
+  context.subscriptions.push(identities);
+  const c = new Ctx(context, output, config, passphrases, identities, t0);
   ctx = c;
   void vscode.commands.executeCommand('setContext', 'sigil.storeStatus', 'starting');
 
@@ -30,6 +36,12 @@ export function activate(context: vscode.ExtensionContext): SigilApi {
   const treeView = vscode.window.createTreeView(VIEW_ID, { treeDataProvider: tree, showCollapseAll: true });
   const docs = new SigilDocuments(c);
   const status = new StatusBar(c);
+  const licenses = new LicensesProvider(c);
+  const licensesView = vscode.window.createTreeView(LICENSES_VIEW_ID, {
+    treeDataProvider: licenses,
+    showCollapseAll: true,
+  });
+  const identityStatus = new IdentityStatus(c);
   let activationMs = 0;
   // An encrypted store without a (valid) passphrase: say so once per home, with the way out.
   const askedForPassphrase = new Set<string>();
@@ -46,8 +58,11 @@ export function activate(context: vscode.ExtensionContext): SigilApi {
     treeView,
     docs,
     status,
+    licenses,
+    licensesView,
+    identityStatus,
     vscode.workspace.registerTextDocumentContentProvider(RECORD_SCHEME, docs),
-    ...registerCommands({ ctx: c, tree, docs, activationMs: () => activationMs }),
+    ...registerCommands({ ctx: c, tree, docs, licenses, identityStatus, activationMs: () => activationMs }),
     c.onDidChangeStore((v) => {
       offerPassphrase(v);
       treeView.message = viewMessage(v);
@@ -75,6 +90,8 @@ export function activate(context: vscode.ExtensionContext): SigilApi {
     onDidChangeStore: c.onDidChangeStore,
     onDidAppend: c.onDidAppend,
     auditLog: () => tree.snapshot(),
+    licenses: () => licenses.snapshot(),
+    identity: () => identityStatus.refresh(),
     status: () => status.current,
     lastVerification: () => c.verification.last,
     lastError: () => c.lastError?.toJSON(),

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
+import { Option } from 'commander';
 import { SigilError } from '../../../shared/src/errors.js';
 import { fromBase64, toBase64 } from '../../../shared/src/bytes.js';
 import { publicKeyFromSeed } from '../../../shared/src/ed25519.js';
@@ -20,16 +21,14 @@ import {
 } from '../../../shared/src/license.js';
 import { formatLoa } from '../../../shared/src/policy.js';
 import { parseStrictJson } from '../../../shared/src/jcs.js';
+import { parseExpiry } from '../../../shared/src/expiry.js';
 import type { LicenseCheckResult, LicenseEntry, TrustReport } from '../../../shared/src/protocol.js';
 import type { OwnerClient } from '../rpc/owner-socket.js';
 import {
   createIdentity,
-  parseIdentity,
-  parsePublicIdentity,
+  chainOfDocument,
   publicFromChain,
   writeIdentityFile,
-  IDENTITY_TYPE,
-  PUBLIC_IDENTITY_TYPE,
 } from '../governance/identity.js';
 import type { Output } from './output.js';
 import type { GlobalOptions } from './main.js';
@@ -46,20 +45,6 @@ export interface GovernanceCliContext {
   readonly withClient: <T>(what: string, fn: (client: OwnerClient) => Promise<T>) => Promise<T>;
   readonly setExitCode: (code: number) => void;
   readonly action: <A extends unknown[]>(fn: (...args: A) => Promise<void>) => (...args: A) => Promise<void>;
-}
-
-const DURATION = /^([1-9][0-9]{0,6})([smhd])$/;
-const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-/** "30d", "12h", "90m", "45s", or an RFC 3339 timestamp; returns an ISO timestamp. */
-export function parseExpiry(value: string, now = Date.now()): string {
-  const d = DURATION.exec(value);
-  if (d) return new Date(now + Number(d[1]) * UNIT_MS[d[2] as keyof typeof UNIT_MS]).toISOString();
-  if (/^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(Date.parse(value))) return value;
-  throw new SigilError(
-    'BAD_USAGE',
-    `--expires must be a duration such as 30d, 12h, 90m or an RFC 3339 timestamp, got ${JSON.stringify(value)}`,
-  );
 }
 
 function parseRole(v: string): Role {
@@ -108,17 +93,7 @@ async function readSubjectKey(file: string): Promise<string> {
 
 /** The licence chain in a file: an identity, a public identity, or a bare JSON array of licences. */
 export async function readChainFile(file: string): Promise<unknown> {
-  const doc = parseStrictJson(await readText(file, 'licence file'), file) as unknown;
-  if (Array.isArray(doc)) return doc;
-  if (typeof doc === 'object' && doc !== null) {
-    const type = (doc as { type?: unknown }).type;
-    if (type === IDENTITY_TYPE) return parseIdentity(doc, file).chain;
-    if (type === PUBLIC_IDENTITY_TYPE) return parsePublicIdentity(doc, file).chain;
-  }
-  throw new SigilError(
-    'BAD_INPUT',
-    `${file}: not a licence file (expected a Sigil identity, a public identity or a JSON array of licences)`,
-  );
+  return chainOfDocument(parseStrictJson(await readText(file, 'licence file'), file), file);
 }
 
 interface KeyFlags {

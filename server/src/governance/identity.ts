@@ -636,3 +636,20 @@ export function parsePublicIdentity(json: unknown, where = 'public identity'): P
   if (top.key_id !== expected.key_id) c.fail('/key_id', 'must be the key id of public_key');
   return expected;
 }
+
+/**
+ * The licence chain a document carries: an identity, a public identity, or a bare JSON array of licences
+ * (unchecked beyond its shape: verify it with `verifyLicenseChain` or sigil/license.verify).
+ */
+export function chainOfDocument(doc: unknown, where: string): unknown {
+  if (Array.isArray(doc)) return doc;
+  if (typeof doc === 'object' && doc !== null) {
+    const type = (doc as { type?: unknown }).type;
+    if (type === IDENTITY_TYPE) return parseIdentity(doc, where).chain;
+    if (type === PUBLIC_IDENTITY_TYPE) return parsePublicIdentity(doc, where).chain;
+  }
+  throw new SigilError(
+    'BAD_INPUT',
+    `${where}: not a licence file (expected a Sigil identity, a public identity or a JSON array of licences)`,
+  );
+}
