@@ -1,5 +1,7 @@
 // Runs the repository's `sigil` CLI (bin/sigil.js) against the workspace's home while the editor is open:
-// the language server owns the store, so the CLI's requests go through its owner socket.
+// the language server owns the store, so the CLI's requests go through its owner socket. They are signed with
+// the home's owner identity, whose key is encrypted with the store passphrase: the CLI gets it as
+// SIGIL_PASSPHRASE (code-server itself never sees it).
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 
@@ -7,7 +9,11 @@ export function sigil(repo, args, input, env = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(repo, 'bin', 'sigil.js'), ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, ...env },
+      env: {
+        ...process.env,
+        ...(process.env.E2E_PASSPHRASE ? { SIGIL_PASSPHRASE: process.env.E2E_PASSPHRASE } : {}),
+        ...env,
+      },
     });
     let stdout = '';
     let stderr = '';

@@ -15,7 +15,13 @@ import * as vscode from 'vscode';
 import type { SigilApi } from '../../../client/src/api.js';
 import type { TreeSnapshot } from '../../../client/src/auditLog.js';
 import type { CanonicalRecord } from '../../../shared/src/record.js';
-import type { CheckpointResult, StoreInfo, VerifyResult } from '../../../shared/src/protocol.js';
+import type {
+  CheckpointResult,
+  LicenseCheckResult,
+  StoreInfo,
+  VerifyResult,
+} from '../../../shared/src/protocol.js';
+import type { LicenseCommandResult } from '../../../client/src/governanceCommands.js';
 
 const EXTENSION_ID = 'sigil-dev.sigil';
 const PASSPHRASE = 'sigil extension suite passphrase';
@@ -65,7 +71,8 @@ suite('Sigil extension (inside the extension host)', function () {
     return new Promise((resolve, reject) => {
       // process.execPath is Node in code-server and the Electron binary in desktop VS Code.
       const child = spawn(process.execPath, [cli, ...args], {
-        env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+        // The CLI signs with the owner identity, whose key the store passphrase encrypts.
+        env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', SIGIL_PASSPHRASE: PASSPHRASE },
       });
       let stdout = '';
       let stderr = '';
@@ -149,11 +156,17 @@ suite('Sigil extension (inside the extension host)', function () {
     assert.equal(info.home, home);
     assert.equal(info.keysEncrypted, true, 'keys are encrypted with the given passphrase');
     assert.ok(fs.existsSync(path.join(home, 'keystore.json')));
-    const snap = await waitFor('the genesis record in the tree', async () => {
+    // The system space: the genesis record, the owner's root licence and the audit record of its issue.
+    const snap = await waitFor('the genesis and owner licence records in the tree', async () => {
       const s = await api.auditLog();
-      return records(s, 'system').length === 1 ? s : undefined;
+      return records(s, 'system').length === 3 ? s : undefined;
     });
-    const genesis = records(snap, 'system')[0];
+    assert.deepEqual(
+      records(snap, 'system').map((r) => r.kind),
+      ['audit.decision', 'license.issued', 'canon.genesis'],
+    );
+    assert.ok(fs.existsSync(path.join(home, 'identities', 'owner.json')), 'the owner identity is written');
+    const genesis = records(snap, 'system')[2];
     assert.equal(genesis?.kind, 'canon.genesis');
     assert.equal(genesis?.seq, 0);
     assert.equal(genesis?.label, '#0 canon.genesis');
@@ -162,7 +175,7 @@ suite('Sigil extension (inside the extension host)', function () {
       group(snap, 'data').map((i) => i.label),
       ['No records yet'],
     );
-    assert.equal(api.status().text, '$(shield) Sigil: unverified (1 record)');
+    assert.equal(api.status().text, '$(shield) Sigil: unverified (3 records)');
   });
 
   test('a record appended in the editor appears at the top of its space', async () => {
@@ -173,7 +186,7 @@ suite('Sigil extension (inside the extension host)', function () {
     });
     assert.ok(rec, `append failed: ${api.lastError()?.message ?? ''}`);
     appended.push(rec);
-    assert.equal(rec.body.actor, 'editor');
+    assert.match(rec.body.actor, /^license:local:/, 'recorded as the owner identity the editor signs with');
     await waitFor('the editor record at the top of the data space', async () =>
       records(await api.auditLog(), 'data')[0]?.id === rec.id ? true : undefined,
     );
@@ -199,8 +212,8 @@ suite('Sigil extension (inside the extension host)', function () {
     });
     assert.deepEqual(
       records(snap, 'data').map((r) => r.seq),
-      [2, 1],
-      'newest first',
+      [5, 3],
+      'newest first (each write is followed by its audit record)',
     );
   });
 
@@ -208,7 +221,7 @@ suite('Sigil extension (inside the extension host)', function () {
     const result = await vscode.commands.executeCommand<VerifyResult | undefined>('sigil.verifyCanon');
     assert.ok(result, `verify failed: ${api.lastError()?.message ?? ''}`);
     assert.equal(result.ok, true, `verify: ${result.firstBad?.reason ?? ''}`);
-    assert.equal(result.checked, 3);
+    assert.equal(result.checked, 7);
     assert.equal(api.status().text, '$(shield) Sigil: verified');
     const snap = await api.auditLog();
     for (const r of [...records(snap, 'data'), ...records(snap, 'system')]) {
@@ -244,7 +257,7 @@ suite('Sigil extension (inside the extension host)', function () {
   test('"Show Checkpoint" opens the signed note', async () => {
     const cp = await vscode.commands.executeCommand<CheckpointResult | undefined>('sigil.showCheckpoint');
     assert.ok(cp, `checkpoint failed: ${api.lastError()?.message ?? ''}`);
-    assert.equal(cp.size, 3);
+    assert.equal(cp.size, 7);
     const doc = await waitFor('the checkpoint document', () => {
       const d = vscode.window.activeTextEditor?.document;
       return d?.uri.path.startsWith('/checkpoint/') ? d : undefined;
@@ -253,9 +266,102 @@ suite('Sigil extension (inside the extension host)', function () {
     assert.equal(doc.getText().split('\n')[0], cp.origin);
   });
 
+  test('licences: issue one, switch to an observer identity, see a write refused and a read allowed', async function () {
+    this.timeout(90_000);
+    const owner = await api.identity();
+    assert.equal(owner.caller?.authenticated, true, owner.tooltip);
+    assert.equal(owner.caller?.loa, 4);
+    assert.match(owner.text, /^\$\(account\) local:.+ · root$/);
+    const before = await api.licenses();
+    assert.equal(before.groups.find((g) => g.status === 'valid')?.licenses.length, 1, 'the owner licence');
+
+    const saved = path.join(tmp, 'observer.identity.json');
+    const issued = await vscode.commands.executeCommand<LicenseCommandResult | undefined>(
+      'sigil.issueLicense',
+      {
+        subject: 'agent:observer',
+        role: 'observer',
+        expires: '1d',
+        activate: false,
+        saveTo: saved,
+      },
+    );
+    assert.ok(issued, `issue failed: ${api.lastError()?.message ?? ''}`);
+    assert.equal(issued.subject, 'agent:observer');
+    const listed = await waitFor('the new licence in the Licenses tree', async () => {
+      const snap = await api.licenses();
+      const valid = snap.groups.find((g) => g.status === 'valid')?.licenses ?? [];
+      return valid.some((l) => l.id === issued.licenseId) ? valid : undefined;
+    });
+    assert.equal(listed.find((l) => l.id === issued.licenseId)?.role, 'observer');
+    const check = await vscode.commands.executeCommand<LicenseCheckResult | undefined>(
+      'sigil.verifyLicenseFile',
+      {
+        file: saved,
+        quiet: true,
+      },
+    );
+    assert.equal(check?.valid, true, check?.reason);
+    assert.equal(check?.loa, 1);
+
+    await vscode.commands.executeCommand('sigil.selectIdentity', issued.licenseId);
+    const observer = await api.identity();
+    assert.equal(observer.caller?.subject, 'agent:observer');
+    assert.equal(observer.caller?.loa, 1);
+    assert.equal(observer.text, '$(account) agent:observer · observer');
+
+    const refused = await vscode.commands.executeCommand('sigil.appendRecord', {
+      kind: 'note.created',
+      payload: { by: 'observer' },
+    });
+    assert.equal(refused, undefined, 'the write is refused');
+    assert.equal(api.lastError()?.code, 'ACCESS_DENIED');
+    assert.match(
+      api.lastError()?.message ?? '',
+      /canon\.append needs LOA operator \(2\); you have observer \(1\)/,
+    );
+    const denial = await waitFor('the audit record of the denial', async () => {
+      await vscode.commands.executeCommand('sigil.refreshAuditLog');
+      const top = records(await api.auditLog(), 'system')[0];
+      return top?.kind === 'audit.decision' && top.id !== undefined ? top : undefined;
+    });
+    const view = await vscode.commands.executeCommand<string | undefined>('sigil.openRecord', denial.id);
+    assert.ok(view, `the observer can read the log: ${api.lastError()?.message ?? ''}`);
+    const doc = await waitFor('the denial record document', () => {
+      const d = vscode.window.activeTextEditor?.document;
+      return d?.uri.toString() === view && d.getText().includes('denied') ? d : undefined;
+    });
+    assert.match(doc.getText(), /"agent:observer"/);
+
+    // Revoking needs root: refused as the observer, done as the owner; the tree moves it to "Revoked".
+    assert.equal(
+      await vscode.commands.executeCommand('sigil.revokeLicense', { id: issued.licenseId, reason: 'suite' }),
+      undefined,
+    );
+    assert.equal(api.lastError()?.code, 'ACCESS_DENIED');
+    await vscode.commands.executeCommand('sigil.selectIdentity', 'owner');
+    assert.equal((await api.identity()).caller?.loa, 4);
+    const revoked = await vscode.commands.executeCommand<{ revoked: string } | undefined>(
+      'sigil.revokeLicense',
+      {
+        id: issued.licenseId,
+        reason: 'end of the suite flow',
+      },
+    );
+    assert.equal(revoked?.revoked, issued.licenseId, api.lastError()?.message);
+    await waitFor('the licence under "Revoked"', async () => {
+      const snap = await api.licenses();
+      return snap.groups.find((g) => g.status === 'revoked')?.licenses.some((l) => l.id === issued.licenseId)
+        ? true
+        : undefined;
+    });
+  });
+
   test('the Audit Log pages 200 records at a time with "Load more…"', async function () {
     this.timeout(120_000);
     const n = 205;
+    const sizeBefore = api.store().info?.size ?? 0;
+    const dataBefore = records(await api.auditLog(), 'data').length;
     for (let i = 0; i < n; i += 50) {
       const batch = Array.from({ length: Math.min(50, n - i) }, (_, k) =>
         vscode.commands.executeCommand<CanonicalRecord | undefined>('sigil.appendRecord', {
@@ -266,17 +372,19 @@ suite('Sigil extension (inside the extension host)', function () {
       for (const r of await Promise.all(batch))
         assert.ok(r, `bulk append failed: ${api.lastError()?.message ?? ''}`);
     }
-    const total = 2 + n;
+    const total = dataBefore + n;
     await waitFor('all appends to reach the tree', async () =>
       records(await api.auditLog(), 'data').length === total ? true : undefined,
     );
-    assert.equal(api.status().text, `$(shield) Sigil: unverified (${n} records)`);
+    // Each append and its audit record land together: the newest data record is second to last.
+    const newestSeq = sizeBefore + 2 * n - 2;
+    assert.equal(api.status().text, `$(shield) Sigil: unverified (${2 * n + sizeBefore - 7} records)`);
 
     await vscode.commands.executeCommand('sigil.refreshAuditLog');
     let data = group(await api.auditLog(), 'data');
     assert.equal(data.filter((i) => i.type === 'record').length, 200);
     assert.deepEqual(data.at(-1), { ...data.at(-1), type: 'more', label: 'Load more…' });
-    assert.equal(data[0]?.seq, total, 'newest first after a refresh');
+    assert.equal(data[0]?.seq, newestSeq, 'newest first after a refresh');
 
     const added = await vscode.commands.executeCommand<number>('sigil.loadMore', 'data');
     assert.equal(added, total - 200);
@@ -285,7 +393,7 @@ suite('Sigil extension (inside the extension host)', function () {
     assert.ok(!data.some((i) => i.type === 'more'), 'no "Load more…" after the last page');
     assert.deepEqual(
       data.slice(-2).map((i) => i.seq),
-      [2, 1],
+      [5, 3],
     );
   });
 
@@ -354,7 +462,7 @@ suite('Sigil extension (inside the extension host)', function () {
       return v.phase !== 'starting' ? v : undefined;
     });
     assert.equal(open.phase, 'ready', `${open.phase}: ${open.problem?.message ?? ''}`);
-    assert.ok(records(await api.auditLog(), 'system').length === 1);
+    assert.ok(records(await api.auditLog(), 'system').length >= 3);
   });
 
   test('a command run while the server restarts waits for it instead of failing', async function () {
