@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { appendConcurrent, log, median, newStore, PAYLOAD } from './lib.js';
 import { activation, BenchServer, treeRows, vsixSize } from './lsp.js';
+import { governanceBench } from './governance.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -171,6 +172,8 @@ async function main(): Promise<void> {
   const base = baselines();
   result.sign_per_s_baseline = Math.round(base.sign);
   result.verify_per_s_baseline = Math.round(base.verify);
+
+  await governanceBench(result, Math.max(RUNS, 5), base.verify);
 
   log(`append_per_s: ${RUNS} runs x ${APPENDS} appends, 64 concurrent writers`);
   const appendRates: number[] = [];
