@@ -167,6 +167,7 @@ const ENTRIES = [
   // Like dataset.import: bulk writes of foreign data. (The protocol's sigil/canon.findLegacy also runs under it.)
   op('canon.migrate',       'mentor',   T.write,         'write',   'user_data',    true,  'import records from a legacy log'),
   // Licences.
+  op('license.whoami',      'guest',    T.introspection, 'read',    'config',       false, 'who the caller is: subject, role, LOA (anonymous callers too)'),
   op('license.validate',    'observer', T.read,          'read',    'config',       false, 'check a licence and the LOA it grants'),
   op('license.list',        'observer', T.read,          'read',    'config',       false, 'list licences'),
   op('license.issue',       'root',     T.admin,         'admin',   'config',       true,  'issue a licence'),
@@ -392,7 +393,8 @@ export function applyCommittedPolicy(
 // ---------------------------------------------------------------------------------------------------------
 // Decisions.
 
-export type DenialCause = 'loa' | 'trust' | 'bootstrap';
+/** loa, trust, bootstrap: the table said no; rule: the operation itself refused after the gate let it in. */
+export type DenialCause = 'loa' | 'trust' | 'bootstrap' | 'rule';
 
 export interface Decision {
   readonly allowed: boolean;

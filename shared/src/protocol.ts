@@ -378,7 +378,7 @@ export const REQUESTS = {
   'sigil/license.whoami': method<typeof Params.empty, CallerInfo>(
     Params.empty,
     "the caller's subject, role and LOA as the server sees them",
-    'license.validate',
+    'license.whoami',
   ),
   'sigil/license.verify': method<typeof Params.licenseChain, LicenseCheckResult>(
     Params.licenseChain,

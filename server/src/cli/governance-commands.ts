@@ -176,7 +176,7 @@ function licenseLines(e: LicenseEntry): string {
 function checkLines(r: LicenseCheckResult): string {
   if (!r.valid) return `INVALID (${r.code ?? 'invalid'}): ${r.reason ?? ''}`;
   return [
-    `valid: ${r.subject} is ${r.role}, LOA ${formatLoa(r.loa ?? 0)}`,
+    `valid: ${r.subject} is ${r.role}, LOA ${r.loa ?? 0}`,
     `  licence  ${r.licenseId}`,
     `  expires  ${r.expiresAt}`,
     `  chain    ${(r.chainIds ?? []).join(' → ')}`,
@@ -208,7 +208,7 @@ export function registerGovernanceCommands(program: Command, ctx: GovernanceCliC
         const me = await withClient('whoami', (c) => c.request('sigil/license.whoami', {}));
         out().result(me, () =>
           me.authenticated
-            ? `${me.subject}: ${me.role}, LOA ${formatLoa(me.loa)}\n  licence  ${me.licenseId}\n  key      ${me.keyId}\n  expires  ${me.expiresAt}\n  chain    ${me.chainIds.join(' → ')}`
+            ? `${me.subject}: role ${me.role}, LOA ${me.loa}\n  licence  ${me.licenseId}\n  key      ${me.keyId}\n  expires  ${me.expiresAt}\n  chain    ${me.chainIds.join(' → ')}`
             : 'anonymous guest (no identity: pass --identity FILE or set SIGIL_IDENTITY)',
         );
       }),

@@ -159,7 +159,8 @@ export async function runCli(argv: string[]): Promise<number> {
               runtimeKeyId: ks.runtime.keyId,
               dataKeyId: ks.dataKeyId,
               keysEncrypted: res.encrypted,
-              genesis: res.runtime.store.head('system')?.id ?? null,
+              genesis: (await res.runtime.store.getBySeq(0)).id,
+              ownerIdentity: res.ownerIdentity,
             },
             () =>
               [
@@ -168,6 +169,7 @@ export async function runCli(argv: string[]): Promise<number> {
                 `  root key        ${ks.root.keyId}`,
                 `  runtime key     ${ks.runtime.keyId}`,
                 `  keys encrypted  ${res.encrypted ? 'yes' : 'NO'}`,
+                `  owner identity  ${res.ownerIdentity.file} (${res.ownerIdentity.subject}, root licence ${res.ownerIdentity.licenseId})`,
               ].join('\n'),
           );
         } finally {

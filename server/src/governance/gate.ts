@@ -307,7 +307,9 @@ export class Governance {
       const hint =
         decision.cause === 'loa'
           ? caller.authenticated
-            ? ` (ask a root holder, or a mentor who may delegate, for a licence at ${decision.required.loa} or above)`
+            ? decision.required.loa === 'root'
+              ? ' (only a root licence may do this: ask the store owner)'
+              : ` (ask a root holder, or a mentor who may delegate, for a licence at ${decision.required.loa} or above)`
             : ' (this request carried no licence: pass --identity FILE or select an identity)'
           : decision.cause === 'trust'
             ? ' (see "sigil trust explain"; histories recover toward the prior over time)'
@@ -321,6 +323,15 @@ export class Governance {
       });
     }
     return { method, operation, caller, decision, trust };
+  }
+
+  /**
+   * Audits a refusal made by an operation after the gate let the request in (e.g. a subject judging itself,
+   * a delegation that does not extend the caller's chain): it is a decision too.
+   */
+  async auditRefusal(access: Access, e: SigilError): Promise<void> {
+    const denial: Decision = { ...access.decision, allowed: false, cause: 'rule', reason: e.message };
+    await this.audit(access.method, access.caller, denial, access.trust);
   }
 
   /** The audit record's payload for one decision. */
@@ -417,7 +428,9 @@ export class Governance {
 
 /** The record `actor` for what a caller does: its subject, tagged with how it was established. */
 export function auditActor(caller: Caller): string {
-  return caller.authenticated ? `license:${caller.subject}` : 'anonymous';
+  if (caller.authenticated) return `license:${caller.subject}`;
+  // The runtime itself (init's bootstrap, journal replay) acts as "sigil:<what>"; no licence can be named so.
+  return caller.subject.startsWith('sigil:') ? caller.subject : 'anonymous';
 }
 
 function isInputRefusal(e: unknown): boolean {

@@ -30,7 +30,7 @@ import type {
   TrustReport,
   TrustStatus,
 } from '../../../shared/src/protocol.js';
-import type { Access, Governance } from './gate.js';
+import { auditActor, type Access, type Governance } from './gate.js';
 import {
   GOVERNANCE_KINDS,
   paramsView,
@@ -125,10 +125,23 @@ function subjectKeyParam(b64: string): Uint8Array {
 }
 
 /** Checks what an issuer asks for; returns the licence fields' times. */
+/** Names the runtime uses for callers without a licence; a licence may not take them. */
+export function reservedSubjectProblem(subject: string): string | null {
+  if (subject === 'anonymous' || subject.startsWith('sigil:'))
+    return `subject ${JSON.stringify(subject)} is reserved (anonymous and sigil:… name callers without a licence)`;
+  return null;
+}
+
 function licenseTimes(p: IssueParams, now: number): { notBefore: number; expiresAt: number } {
-  const subjectProblem = checkSubject(p.subject);
+  const subjectProblem = checkSubject(p.subject) ?? reservedSubjectProblem(p.subject);
   if (subjectProblem !== null)
-    throw new SigilError('BAD_INPUT', `subject ${subjectProblem}`, { field: 'subject' });
+    throw new SigilError(
+      'BAD_INPUT',
+      subjectProblem.startsWith('subject') ? subjectProblem : `subject ${subjectProblem}`,
+      {
+        field: 'subject',
+      },
+    );
   if (p.loa !== undefined && p.loa > ROLE_LOA[p.role])
     throw new SigilError(
       'BAD_INPUT',
@@ -185,7 +198,7 @@ export async function issue(
         issued_by: access.caller.subject,
         delegated: false,
       },
-      `license:${access.caller.subject}`,
+      auditActor(access.caller),
     ),
   ]);
   return { license, chain: [license] };
@@ -208,6 +221,8 @@ export async function delegate(
     );
   const check = checkLicenseChain(gov, chain);
   const leaf = chain[chain.length - 1] as SignedLicense;
+  const reserved = reservedSubjectProblem(leaf.body.subject);
+  if (reserved !== null) throw new SigilError('BAD_INPUT', reserved, { field: 'subject' });
   if (gov.registry.licenses.has(leaf.body.id))
     throw new SigilError('DUPLICATE', `licence ${leaf.body.id} is already recorded`);
   // The new leaf is not recorded yet, so "unregistered" at the last link is expected; anything else is not.
@@ -225,7 +240,7 @@ export async function delegate(
         issued_by: access.caller.subject,
         delegated: true,
       },
-      `license:${access.caller.subject}`,
+      auditActor(access.caller),
     ),
   ]);
   return { license: leaf, chain };
@@ -257,7 +272,7 @@ export async function revoke(
     {
       kind: GOVERNANCE_KINDS.licenseRevoked,
       space: 'system',
-      actor: `license:${access.caller.subject}`,
+      actor: auditActor(access.caller),
       payload: payload as unknown as JsonValue,
     },
   ]);
@@ -409,7 +424,7 @@ export async function feedback(
     {
       kind: GOVERNANCE_KINDS.trustFeedback,
       space: 'system',
-      actor: `license:${access.caller.subject}`,
+      actor: auditActor(access.caller),
       payload: payload as unknown as JsonValue,
     },
   ]);

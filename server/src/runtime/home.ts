@@ -314,7 +314,7 @@ async function createOwnerIdentity(
       operation: 'store.init',
       caller: {
         authenticated: false,
-        subject: 'sigil init',
+        subject: 'sigil:init',
         role: 'guest',
         loa: 0,
         licenseId: null,

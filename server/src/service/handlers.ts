@@ -13,6 +13,7 @@ import {
 } from '../../../shared/src/protocol.js';
 import { appendOperation, type OperationName } from '../../../shared/src/policy.js';
 import type { z } from 'zod';
+import { SigilError } from '../../../shared/src/errors.js';
 import type { SigilRuntime } from '../runtime/home.js';
 import type { StoreInfo } from '../../../shared/src/protocol.js';
 import { auditActor, type Access } from '../governance/gate.js';
@@ -36,10 +37,41 @@ type Run<M extends RequestMethod> = (
   ctx: RequestContext,
 ) => Promise<ResultOf<M>> | ResultOf<M>;
 
-/** sigil/canon.append runs as canon.append_system for the system space and canon.migrate for imports. */
+/**
+ * sigil/canon.append runs as canon.append_system for the system space (whatever else it carries: an import
+ * into the system space is a system append), as canon.migrate for an import into the data space, else as
+ * canon.append.
+ */
 function appendOperationOf(params: Record<string, unknown>): OperationName {
+  if (params.space === 'system') return appendOperation('system');
   if (params.legacyIdentity !== undefined) return 'canon.migrate';
-  return appendOperation(params.space === 'system' ? 'system' : 'data');
+  return appendOperation('data');
+}
+
+/**
+ * Record kinds only the service layer writes: the governance state (licences, revocations, trust, audit,
+ * and the witness/proposal/quorum/policy records of system space) is rebuilt from them, so a raw append
+ * must never be able to forge one, nor the log's own records.
+ */
+const RESERVED_KIND_PREFIXES = [
+  'audit.',
+  'canon.',
+  'license.',
+  'policy.',
+  'proposal.',
+  'quorum.',
+  'trust.',
+  'witness.',
+];
+
+function refuseReservedKind(kind: string): void {
+  const prefix = RESERVED_KIND_PREFIXES.find((p) => kind.startsWith(p));
+  if (prefix !== undefined)
+    throw new SigilError(
+      'BAD_INPUT',
+      `kind ${JSON.stringify(kind)} is reserved: "${prefix}…" records are written only by Sigil's own operations (e.g. sigil license issue); choose another kind`,
+      { field: 'kind' },
+    );
 }
 
 /** What the handlers serve: a StoreSession (language server, `sigil serve`) or a store the CLI opened. */
@@ -62,7 +94,14 @@ export function createHandlers(session: HandlerHost): Handlers {
       const { params, auth } = splitAuth(raw);
       const operation = operationOf?.(params) ?? (REQUESTS[method].operation as OperationName);
       const access = await rt.governance.authorize(method, params, auth, operation);
-      return run(parseParams(method, params), access, rt, ctx);
+      const parsed = parseParams(method, params);
+      try {
+        return await run(parsed, access, rt, ctx);
+      } catch (e) {
+        if (e instanceof SigilError && e.code === 'ACCESS_DENIED')
+          await rt.governance.auditRefusal(access, e);
+        throw e;
+      }
     };
   }
 
@@ -85,6 +124,7 @@ export function createHandlers(session: HandlerHost): Handlers {
     'sigil/canon.append': gated(
       'sigil/canon.append',
       async (p, access, rt) => {
+        refuseReservedKind(p.kind);
         const [rec] = await rt.governance.write(access, [
           {
             kind: p.kind,
