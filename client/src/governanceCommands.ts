@@ -174,8 +174,17 @@ export async function delegateLicense(ctx: Ctx, raw: unknown): Promise<LicenseCo
       'BAD_USAGE',
       'delegating needs an active identity at mentor or above; run "Sigil: Select Active Identity"',
     );
-  const fields = await askLicenseFields(args, 'Sigil: Delegate Licence');
-  if (!fields) return undefined;
+  const asked = await askLicenseFields(args, 'Sigil: Delegate Licence');
+  if (!asked) return undefined;
+  // A lifetime typed at the prompt (or the default) stops at the holder's own expiry: a delegation may not
+  // outlive its parent. One passed as an argument is taken as is, and refused if it does.
+  const holderExpiry = me.chain[me.chain.length - 1]?.body.expires_at;
+  const fields =
+    args.expires === undefined &&
+    holderExpiry !== undefined &&
+    Date.parse(asked.expiresAt) > Date.parse(holderExpiry)
+      ? { ...asked, expiresAt: holderExpiry }
+      : asked;
   const { delegateLicense: delegate, newLicenseId } = await import('../../shared/src/license.js');
   const key = await newSubjectKey();
   let chain: LicenseChain;

@@ -72,6 +72,7 @@ describe('the policy table', () => {
     'canon.checkpoint': 'observer',
     'canon.export': 'operator',
     'canon.migrate': 'mentor',
+    'license.whoami': 'guest',
     'license.validate': 'observer',
     'license.list': 'observer',
     'license.issue': 'root',

@@ -36,6 +36,16 @@ import { chooseIdentity, loadIdentity } from './client.js';
 import { requireHome, resolveHome } from '../runtime/home.js';
 import { processPassphraseSource } from '../runtime/passphrase.js';
 
+const DEFAULT_LIFETIME = '30d';
+
+/** 30 days, or the holder's own expiry if that comes first (a delegation may not outlive its parent). */
+export function defaultDelegationExpiry(holderExpiresAt: string | undefined, now = Date.now()): string {
+  const wanted = parseExpiry(DEFAULT_LIFETIME, now);
+  return holderExpiresAt !== undefined && Date.parse(holderExpiresAt) < Date.parse(wanted)
+    ? holderExpiresAt
+    : wanted;
+}
+
 /** The environment variable that encrypts an identity file the CLI creates (issue/delegate --new-key). */
 export const NEW_IDENTITY_PASSPHRASE_ENV = 'SIGIL_NEW_IDENTITY_PASSPHRASE';
 
@@ -221,7 +231,10 @@ export function registerGovernanceCommands(program: Command, ctx: GovernanceCliC
       .requiredOption('--subject <name>', 'who the licence is for, e.g. agent:planner')
       .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`, parseRole)
       .option('--loa <level>', "level of access, 0..4 or a name (default: the role's)", parseLoaArg)
-      .option('--expires <when>', 'lifetime (30d, 12h, …) or an RFC 3339 time', '30d')
+      .option(
+        '--expires <when>',
+        'lifetime (30d, 12h, …) or an RFC 3339 time (default 30d, for a delegation never past your own)',
+      )
       .option('--subject-key <file>', "the subject's public key (base64, or JSON with public_key)")
       .option('--new-key', 'make a new key pair and write it with the licence to --out')
       .requiredOption('--out <file>', 'where to write the identity (or, with --subject-key, the licence)');
@@ -235,7 +248,7 @@ export function registerGovernanceCommands(program: Command, ctx: GovernanceCliC
       ) => {
         const o = out();
         const target = checkOut(opts.out);
-        const expiresAt = parseExpiry(opts.expires);
+        const expiresAt = parseExpiry(opts.expires ?? DEFAULT_LIFETIME);
         const key = await subjectKeyOf(opts);
         let result;
         try {
@@ -282,7 +295,9 @@ export function registerGovernanceCommands(program: Command, ctx: GovernanceCliC
           processPassphraseSource(process.env),
         );
         if (!me) throw new SigilError('BAD_USAGE', 'delegating needs your identity: pass --identity FILE');
-        const expiresAt = parseExpiry(opts.expires);
+        const expiresAt = opts.expires
+          ? parseExpiry(opts.expires)
+          : defaultDelegationExpiry(me.chain[me.chain.length - 1]?.body.expires_at);
         const key = await subjectKeyOf(opts);
         const now = new Date();
         let chain: LicenseChain;

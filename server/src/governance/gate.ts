@@ -237,7 +237,7 @@ export class Governance {
     return explain(params, x);
   }
 
-  /** Authenticates the request; a failure is a denial (audited) unless the request is merely malformed. */
+  /** Authenticates the request; any failure, a malformed `auth` included, is a denial (audited by the caller). */
   private authenticate(method: string, params: unknown, auth: unknown, operation: OperationName): Caller {
     if (auth === undefined) return ANONYMOUS;
     const now = this.#now();
