@@ -161,7 +161,7 @@ const ENTRIES = [
   op('canon.list',          'observer', T.read,          'read',    'audit',        false, 'list records (decrypted), page by page'),
   op('canon.verify',        'observer', T.read,          'read',    'audit',        false, 'verify the whole log'),
   op('canon.proof',         'observer', T.read,          'read',    'audit',        false, 'RFC 6962 inclusion and consistency proofs'),
-  op('canon.checkpoint',    'observer', T.read,          'read',    'audit',        true,  'sign a checkpoint (kept in the checkpoint history; appends no record)'),
+  op('canon.checkpoint',    'observer', T.read,          'read',    'audit',        false, 'sign a checkpoint (remembered in the checkpoint history; appends no record)'),
   // Operator and the write threshold although it only reads: it reveals every payload in plaintext at once.
   op('canon.export',        'operator', T.write,         'read',    'canon_system', false, 'export the whole log, in plaintext'),
   // Like dataset.import: bulk writes of foreign data. (The protocol's sigil/canon.findLegacy also runs under it.)

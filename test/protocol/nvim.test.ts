@@ -1,7 +1,8 @@
 /**
  * A second real LSP client: headless Neovim runs test/e2e/nvim/store-info.lua, which starts the bundled
- * language server with vim.lsp.start_client, asks for `sigil/store.info` right after initializing, and
- * writes what it got as JSON. This test checks that document.
+ * language server with vim.lsp.start_client, asks for `sigil/store.info` right after initializing (a guest
+ * operation), sends an unsigned request the gate must refuse and two requests this test signed with the
+ * owner identity, and writes what it got as JSON. This test checks that document.
  *
  * Neovim is required (CI installs it: `apt-get install -y neovim`, 0.7.2 on Debian 12). Without it the
  * test FAILS, saying so; set SIGIL_SKIP_NVIM=1 to skip it on a machine without Neovim.
@@ -15,8 +16,15 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SIGIL_RPC_ERROR, type StoreInfo } from '../../shared/src/protocol.js';
+import {
+  SIGIL_RPC_ERROR,
+  type CallerInfo,
+  type ListResult,
+  type StoreInfo,
+} from '../../shared/src/protocol.js';
 import type { SigilErrorData } from '../../shared/src/errors.js';
+import { POLICY_TABLE } from '../../shared/src/policy.js';
+import { loadOwner, ownerSubject, sign } from '../support/auth.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = path.join(ROOT, 'bin', 'sigil.js');
@@ -34,12 +42,20 @@ function nvimVersion(): string | null {
   return r.stdout.split('\n')[0] ?? '';
 }
 
+interface RpcError {
+  code: number;
+  message: string;
+  data?: SigilErrorData;
+}
+
 /** What store-info.lua writes (vim.fn.json_encode drops nil fields, so err is absent on success). */
 interface NvimReport {
   error?: string;
   server_info?: { name: string; version?: string };
   store_info?: { err?: unknown; result?: StoreInfo };
-  bad_get?: { err?: { code: number; message: string; data?: SigilErrorData }; result?: unknown };
+  anonymous_get?: { err?: RpcError; result?: unknown };
+  bad_get?: { err?: RpcError; result?: unknown };
+  whoami?: { err?: RpcError; result?: CallerInfo };
   store_changed?: StoreInfo;
   server_exit_code?: number;
 }
@@ -82,6 +98,17 @@ describe('Neovim as an LSP client of the Sigil server', { concurrency: 1 }, () =
       assert.equal(init.code, 0, show(init));
       const origin = (JSON.parse(init.stdout) as { origin: string }).origin;
 
+      // Signed here with the owner identity `sigil init` wrote; Neovim only carries them. The server's
+      // gate refuses requests signed before it started (its replay guard starts empty), and it starts
+      // after this: they are dated a minute ahead, well within the ±5 minutes a request's timestamp may
+      // be off the server's clock.
+      const owner = await loadOwner(home);
+      const ahead = new Date(Date.now() + 60_000);
+      const signed = {
+        bad_get: sign('sigil/canon.get', { id: 'not-an-id' }, owner, ahead),
+        whoami: sign('sigil/license.whoami', {}, owner, ahead),
+      };
+
       // Neovim writes its LSP log and state under the XDG directories: keep them in the scratch dir.
       const env = envWithoutSigil({
         E2E_SIGIL_NODE: process.execPath,
@@ -89,6 +116,7 @@ describe('Neovim as an LSP client of the Sigil server', { concurrency: 1 }, () =
         E2E_SIGIL_ROOT: workspace,
         E2E_SIGIL_HOME: home,
         E2E_SIGIL_OUT: out,
+        E2E_SIGIL_SIGNED: JSON.stringify(signed),
         E2E_SIGIL_TIMEOUT_MS: String(TIMEOUT_MS / 2),
         XDG_CONFIG_HOME: path.join(xdg, 'config'),
         XDG_CACHE_HOME: path.join(xdg, 'cache'),
@@ -114,18 +142,61 @@ describe('Neovim as an LSP client of the Sigil server', { concurrency: 1 }, () =
       assert.equal(info?.status, 'ready', text);
       assert.equal(info?.home, home);
       assert.equal(info?.origin, origin);
-      assert.equal(info?.size, 1);
+      assert.equal(info?.size, 3, 'genesis, the owner licence and its audit record');
       assert.equal(report.store_changed?.status, 'ready', text);
       assert.equal(report.store_changed?.home, home);
 
+      // Unsigned: refused by the gate, before the id is even looked at.
+      const denied = report.anonymous_get?.err;
+      assert.equal(denied?.code, SIGIL_RPC_ERROR, text);
+      assert.equal(denied?.message, denied?.data?.message);
+      assert.equal(denied?.data?.code, 'ACCESS_DENIED', text);
+      assert.equal(denied?.data?.details?.operation, 'canon.get', text);
+      assert.deepEqual(
+        denied?.data?.details?.required,
+        { loa: 'observer', trust_threshold: POLICY_TABLE['canon.get'].trustThreshold },
+        text,
+      );
+
+      // Signed: the gate lets it through and the schema names the bad field.
       const err = report.bad_get?.err;
       assert.equal(err?.code, SIGIL_RPC_ERROR, text);
       assert.equal(err?.data?.code, 'BAD_INPUT', text);
       assert.equal(err?.data?.details?.field, 'id', text);
 
+      assert.equal(report.whoami?.err, undefined, text);
+      assert.deepEqual(report.whoami?.result, {
+        authenticated: true,
+        subject: ownerSubject(),
+        role: 'root',
+        loa: 4,
+        licenseId: owner.licenseId,
+        keyId: owner.keyId,
+        expiresAt: owner.chain[0]!.body.expires_at,
+        chainIds: [owner.licenseId],
+      });
+
       assert.equal(report.server_exit_code, 0, 'the server exits 0 after shutdown + exit');
       assert.ok(!existsSync(path.join(workspace, '.sigil')), 'init_options.home wins over root_dir');
       assert.ok(!existsSync(path.join(home, 'owner.json')), 'the server removed its owner file');
+
+      // The denial was audited: the one record the Neovim session added.
+      const list = await collect(
+        spawn(process.execPath, [BIN, '--json', '--home', home, 'canon', 'list'], {
+          env: cliEnv,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      );
+      assert.equal(list.code, 0, show(list));
+      const { records } = JSON.parse(list.stdout) as ListResult;
+      assert.equal(records.length, 4, list.stdout);
+      const audit = records[3]!;
+      assert.equal(audit.body.kind, 'audit.decision');
+      assert.equal(audit.body.actor, 'anonymous');
+      const payload = audit.body.payload as { decision: string; operation: string; method: string };
+      assert.equal(payload.decision, 'denied');
+      assert.equal(payload.operation, 'canon.get');
+      assert.equal(payload.method, 'sigil/canon.get');
     },
   );
 });

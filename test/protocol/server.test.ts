@@ -5,15 +5,29 @@
  * which the CLI (bin/sigil.js) reaches the store while the server owns it, and that the CLI gives the
  * same answers with and without a live owner.
  *
+ * Governance: every `sigil/*` request passes the gate. A request without `auth` is an anonymous guest, which
+ * may only call guest operations; the others are signed here with the home's owner identity (root, written
+ * by init to identities/owner.json) or with identities the tests have issued (test/support/auth.ts). Every
+ * write lands together with its `audit.decision` record, and every denial leaves one.
+ *
  * Every wait is for a message (notification, response, process exit) with a timeout; nothing sleeps.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { collect, ensureBuilt, envWithoutSigil, show, type RunResult } from '../support/process.js';
+import {
+  actorOf,
+  loadOwner,
+  ownerIdentityFile,
+  ownerSubject,
+  sign,
+  type SigningIdentity,
+} from '../support/auth.js';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -33,6 +47,7 @@ import {
   type InclusionProofResult,
   type ListResult,
   type ParamsOf,
+  type PolicyRow,
   type RecordView,
   type RequestMethod,
   type ResultOf,
@@ -42,12 +57,18 @@ import {
 import type { SigilErrorCode, SigilErrorData } from '../../shared/src/errors.js';
 import type { CanonicalRecord } from '../../shared/src/record.js';
 import { canonicalize } from '../../shared/src/jcs.js';
-import { fromBase64, fromHex, toHex } from '../../shared/src/bytes.js';
+import { fromBase64, fromHex, toBase64, toHex } from '../../shared/src/bytes.js';
 import { leafHash, verifyConsistency, verifyInclusion } from '../../shared/src/merkle.js';
 import { parseCheckpoint, verifySignedNote } from '../../shared/src/note.js';
-import { verify as ed25519Verify } from '../../shared/src/ed25519.js';
+import { Ed25519Signer, verify as ed25519Verify, publicKeyFromSeed } from '../../shared/src/ed25519.js';
+import { POLICY_TABLE, type OperationName } from '../../shared/src/policy.js';
 import { ClassicLevel } from 'classic-level';
 import { KEYS } from '../../server/src/canon/layout.js';
+import {
+  createIdentity,
+  writeIdentityFile,
+  type LoadedIdentity,
+} from '../../server/src/governance/identity.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = path.join(ROOT, 'bin', 'sigil.js');
@@ -92,6 +113,7 @@ async function cliInit(home: string): Promise<{ genesis: string; origin: string 
   return cliJson(['--home', home, 'init', '--origin', 'test.example/protocol-cli']);
 }
 
+/** `sigil canon append`, signed by the CLI with the home's owner identity (its default). */
 async function cliAppend(home: string, kind: string, payload: unknown): Promise<{ id: string; seq: number }> {
   return cliJson(
     ['--home', home, 'canon', 'append', '--kind', kind, '--payload', '-'],
@@ -231,11 +253,25 @@ class LspClient {
     });
   }
 
+  /** Sends `params` as they are: without an `auth` field the request is an anonymous guest's. */
   request<M extends RequestMethod>(
     method: M,
     params: ParamsOf<M> | Record<string, unknown>,
   ): Promise<ResultOf<M>> {
     return this.conn.sendRequest(method, params) as Promise<ResultOf<M>>;
+  }
+
+  /** Who signs `call` by default: the home's owner identity, once the store exists. */
+  identity: SigningIdentity | null = null;
+
+  /** `method` with `params` signed afresh (a new nonce each time) by `as`, default the client's identity. */
+  call<M extends RequestMethod>(
+    method: M,
+    params: ParamsOf<M> | Record<string, unknown> = {},
+    as: SigningIdentity | null = this.identity,
+  ): Promise<ResultOf<M>> {
+    assert.ok(as, `no identity to sign ${method} with`);
+    return this.request(method, sign(method, params, as));
   }
 
   /** initialize + initialized; returns the initialize result and the first sigil/store.changed. */
@@ -306,6 +342,9 @@ async function sigilError(p: Promise<unknown>, code: SigilErrorCode): Promise<Si
   return data;
 }
 
+/** A subject public key no test holds the seed of (valid as a key; nothing signs with it). */
+const EXAMPLE_SUBJECT_KEY = toBase64(publicKeyFromSeed(new Uint8Array(32).fill(7)));
+
 /** Valid params for every request: the type forces a new protocol method to be added here. */
 const VALID_PARAMS: { readonly [M in RequestMethod]: ParamsOf<M> } = {
   'sigil/store.info': {},
@@ -319,15 +358,86 @@ const VALID_PARAMS: { readonly [M in RequestMethod]: ParamsOf<M> } = {
   'sigil/canon.proof.inclusion': { id: 'a'.repeat(64) },
   'sigil/canon.proof.consistency': { oldSize: 1 },
   'sigil/canon.findLegacy': { legacyIdentity: 'legacy:none' },
+  'sigil/license.whoami': {},
+  'sigil/license.verify': { chain: [] },
+  'sigil/license.issue': {
+    subject: 'agent:example',
+    role: 'observer',
+    expiresAt: '2099-01-01T00:00:00Z',
+    subjectKey: EXAMPLE_SUBJECT_KEY,
+  },
+  'sigil/license.delegate': { chain: [] },
+  'sigil/license.revoke': { id: 'a'.repeat(32), reason: 'an example' },
+  'sigil/license.list': {},
+  'sigil/policy.show': {},
+  'sigil/trust.score': { subject: 'agent:example', operation: 'canon.append' },
+  'sigil/trust.explain': { subject: 'agent:example', operation: 'canon.append' },
+  'sigil/trust.feedback': { subject: 'agent:example', operation: 'canon.append', outcome: 'good' },
+  'sigil/trust.status': {},
 };
 
-/** Every record of the log, oldest first, following next cursors. */
+/** The payload of an `audit.decision` record (server/src/governance/gate.ts, auditPayload). */
+interface AuditPayload {
+  readonly operation: string;
+  readonly method: string;
+  readonly decision: 'allowed' | 'denied';
+  readonly cause?: string;
+  readonly reason: string;
+  readonly caller: {
+    readonly subject: string;
+    readonly authenticated: boolean;
+    readonly license_id: string | null;
+    readonly key_id: string | null;
+    readonly role: string;
+    readonly loa: number;
+    readonly loa_name: string;
+  };
+  readonly required: { readonly loa: string; readonly trust_threshold: number };
+  readonly trust: { readonly score: number } | null;
+  /** Allowed writes: how many records before it (in the same group commit) it covers. */
+  readonly covers?: number;
+  /** Requests whose `auth` was refused: why (replayed, bad_request_signature, stale…). */
+  readonly authentication?: string;
+}
+
+/** Asserts `rec` is an audit.decision record of the system space and returns its payload. */
+function auditPayload(rec: CanonicalRecord | undefined): AuditPayload {
+  assert.ok(rec, 'an audit record is there');
+  assert.equal(rec.body.kind, 'audit.decision', JSON.stringify(rec.body));
+  assert.equal(rec.body.space, 'system');
+  return rec.body.payload as unknown as AuditPayload;
+}
+
+/**
+ * Asserts that `rec`, appended with sigil/canon.append, is followed in the log by the audit record of its
+ * write: allowed, covering it, for `subject` running `operation`, and made by the same actor.
+ */
+function assertAuditedWrite(
+  log: readonly CanonicalRecord[],
+  rec: CanonicalRecord,
+  subject: string,
+  operation = rec.body.space === 'system' ? 'canon.append_system' : 'canon.append',
+): void {
+  const audit = log[rec.body.seq + 1];
+  const p = auditPayload(audit);
+  const what = `the audit record after seq ${rec.body.seq}: ${JSON.stringify(p)}`;
+  assert.equal(p.decision, 'allowed', what);
+  assert.equal(p.covers, 1, what);
+  assert.equal(p.method, 'sigil/canon.append', what);
+  assert.equal(p.operation, operation, what);
+  assert.equal(p.caller.subject, subject, what);
+  assert.equal(p.caller.authenticated, true, what);
+  assert.equal(audit!.body.actor, actorOf(subject), what);
+  assert.equal(rec.body.actor, actorOf(subject));
+}
+
+/** Every record of the log, oldest first, following next cursors (signed by the client's identity). */
 async function listAll(c: LspClient, limit = 1000): Promise<{ records: CanonicalRecord[]; pages: number }> {
   const records: CanonicalRecord[] = [];
   let cursor: string | null = null;
   let pages = 0;
   do {
-    const page: ListResult = await c.request('sigil/canon.list', { limit, ...(cursor ? { cursor } : {}) });
+    const page: ListResult = await c.call('sigil/canon.list', { limit, ...(cursor ? { cursor } : {}) });
     records.push(...page.records);
     cursor = page.nextCursor;
     pages++;
@@ -384,18 +494,26 @@ describe(
     let home = '';
     let socketPath = '';
     let genesis = '';
+    let owner: LoadedIdentity;
     /** Records appended by the editor in order, for later checks. */
     const appended: CanonicalRecord[] = [];
     /** CLI outputs with the server as the owner, compared after shutdown with the CLI owning the store. */
     const withOwner = new Map<string, RunResult>();
     let someId = '';
+    /** A tree size that includes `someId` but is not the current one. */
+    let someSize = 0;
 
     before(async () => {
       // A space in the folder name: the home must come from the decoded file URI.
       workspace = path.join(scratch, 'my workspace');
       await mkdir(workspace);
       home = path.join(workspace, '.sigil');
-      client = LspClient.start();
+      // This suite sends the owner's requests far faster than an editor would (150+ in a few seconds).
+      // Under the default trust.rate_cap (300 a minute) that alone takes root's score for system-space
+      // appends below its threshold once ~75 requests fall in the window, and the burst of system appends
+      // below would be refused on trust. The cap is raised so these tests are about what they name; the
+      // trust gate itself is tested with the default configuration in the governance suite.
+      client = LspClient.start({ SIGIL_TRUST_RATE_CAP: '100000' });
     });
 
     after(async () => {
@@ -411,7 +529,7 @@ describe(
       assert.ok(!existsSync(home), 'the server does not create a home by itself');
     });
 
-    it('before a store exists: store.info is no-store and every canon request fails with HOME_MISSING', async () => {
+    it('before a store exists: store.info is no-store and every other request fails with HOME_MISSING', async () => {
       assert.deepEqual(await client.request('sigil/store.info', {}), { status: 'no-store', home });
       assert.deepEqual(
         await client.conn.sendRequest('sigil/store.info'),
@@ -438,14 +556,14 @@ describe(
       assert.equal(info.status, 'ready');
       assert.equal(info.home, home);
       assert.equal(info.origin, 'test.example/protocol');
-      assert.equal(info.size, 1);
+      // canon.genesis, the owner's license.issued and the audit record of the bootstrap.
+      assert.equal(info.size, 3);
       assert.match(info.rootHash ?? '', HEX32_RE);
       assert.equal(info.heads?.data, null);
-      assert.equal(info.heads?.system?.seq, 0);
+      assert.equal(info.heads?.system?.seq, 2);
       assert.match(info.rootKeyId ?? '', /^[0-9a-f]{32}$/);
       assert.match(info.runtimeKeyId ?? '', /^[0-9a-f]{32}$/);
       assert.equal(info.keysEncrypted, false);
-      genesis = info.heads!.system!.id;
 
       const changed = await client.waitFor<StoreInfo>(
         'sigil/store.changed',
@@ -476,80 +594,160 @@ describe(
       assert.equal(again.details?.home, home);
     });
 
-    it('canon.append returns the record and sends sigil/canon.appended', async () => {
+    it('store.init wrote the owner identity (root) and recorded its licence with the audit of the bootstrap', async () => {
+      const file = ownerIdentityFile(home);
+      assert.equal((await stat(file)).mode & 0o777, 0o600, 'the owner identity is owner-only');
+      assert.equal((await stat(path.dirname(file))).mode & 0o777, 0o700);
+      owner = await loadOwner(home);
+      client.identity = owner;
+      assert.equal(owner.subject, ownerSubject());
+      assert.equal(owner.encrypted, false, 'a store without a passphrase has a clear owner key');
+      assert.equal(owner.chain.length, 1);
+      const licence = owner.chain[0]!.body;
+      assert.equal(licence.role, 'root');
+      assert.equal(licence.loa, 4);
+      assert.equal(licence.audience, 'test.example/protocol');
+      assert.equal(licence.parent, null);
+
+      const { records } = await client.call('sigil/canon.list', {});
+      assert.deepEqual(
+        records.map((r) => [r.body.seq, r.body.space, r.body.kind]),
+        [
+          [0, 'system', 'canon.genesis'],
+          [1, 'system', 'license.issued'],
+          [2, 'system', 'audit.decision'],
+        ],
+      );
+      genesis = records[0]!.id;
+      const issued = records[1]!.body.payload as { license: { body: { id: string } }; chain_ids: string[] };
+      assert.equal(issued.license.body.id, owner.licenseId);
+      assert.deepEqual(issued.chain_ids, [owner.licenseId]);
+      assert.equal(records[1]!.body.prev, genesis);
+      // No licence exists before this one: the runtime's bootstrap issues it, and says so.
+      assert.equal(records[1]!.body.actor, 'sigil:init');
+      assert.equal(records[2]!.body.actor, 'sigil:init');
+      const audit = auditPayload(records[2]);
+      assert.equal(audit.caller.subject, 'sigil:init');
+      assert.equal(audit.caller.authenticated, false);
+      assert.equal(audit.operation, 'store.init');
+      assert.equal(audit.method, 'sigil/store.init');
+      assert.equal(audit.decision, 'allowed');
+      assert.equal(audit.covers, 1);
+      assert.equal(records[2]!.body.prev, records[1]!.id);
+    });
+
+    it('canon.append returns the record (and its audit record) and sends sigil/canon.appended', async () => {
       const mark = client.mark();
-      const rec = await client.request('sigil/canon.append', {
+      const rec = await client.call('sigil/canon.append', {
         kind: 'note.created',
         space: 'data',
         payload: { text: 'first note', n: 1, nested: { b: [1, 2, 3], a: null } },
         links: [{ rel: 'after', id: genesis }],
       });
       assert.match(rec.id, ID_RE);
-      assert.equal(rec.body.seq, 1);
+      assert.equal(rec.body.seq, 3);
       assert.equal(rec.body.kind, 'note.created');
       assert.equal(rec.body.space, 'data');
-      assert.equal(rec.body.actor, 'editor', 'an editor request naming no actor is recorded as the editor');
+      assert.equal(rec.body.actor, actorOf(ownerSubject()), 'the actor is the licence holder that signed');
       assert.deepEqual(rec.body.links, [{ rel: 'after', id: genesis }]);
       assert.equal(rec.body.prev, null, 'first record of the data space');
       assert.equal(rec.signature.alg, 'ed25519');
       appended.push(rec);
 
+      // One notice for the write and its audit record: they land in one group commit.
       const notice = await client.waitFor<AppendedNotice>(
         'sigil/canon.appended',
         (n) => n.records.some((r) => r.id === rec.id),
         mark,
       );
-      assert.deepEqual(notice.records, [
-        { id: rec.id, seq: 1, space: 'data', kind: 'note.created', ts: rec.body.ts },
-      ]);
-      assert.equal(notice.size, 2);
+      assert.equal(notice.records.length, 2, JSON.stringify(notice.records));
+      assert.deepEqual(notice.records[0], {
+        id: rec.id,
+        seq: 3,
+        space: 'data',
+        kind: 'note.created',
+        ts: rec.body.ts,
+      });
+      const audit = await client.call('sigil/canon.getBySeq', { seq: 4 });
+      assert.deepEqual(notice.records[1], {
+        id: audit.id,
+        seq: 4,
+        space: 'system',
+        kind: 'audit.decision',
+        ts: audit.body.ts,
+      });
+      assert.equal(notice.size, 5);
+      const p = auditPayload(audit);
+      assert.equal(p.caller.license_id, owner.licenseId);
+      assert.equal(p.caller.key_id, owner.keyId);
+      assert.equal(p.caller.loa, 4);
+      assert.match(p.reason, /^canon\.append: LOA root \(4\) meets operator \(2\); trust score /);
+      assert.equal(audit.body.prev, (await client.call('sigil/canon.getBySeq', { seq: 2 })).id);
       const info = await client.request('sigil/store.info', {});
       assert.equal(notice.rootHash, info.rootHash);
-      assert.deepEqual(info.heads?.data, { id: rec.id, seq: 1 });
+      assert.deepEqual(info.heads?.data, { id: rec.id, seq: 3 });
+      assert.deepEqual(info.heads?.system, { id: audit.id, seq: 4 });
 
-      const named = await client.request('sigil/canon.append', {
+      // The caller no longer names the actor: the licence does.
+      const named = await sigilError(
+        client.call('sigil/canon.append', {
+          kind: 'task.opened',
+          space: 'system',
+          payload: [],
+          actor: 'agent:planner',
+        }),
+        'BAD_INPUT',
+      );
+      assert.match(named.message, /^sigil\/canon\.append: .*"actor"/);
+      assert.equal(await client.request('sigil/store.info', {}).then((i) => i.size), 5, 'nothing appended');
+
+      const sys = await client.call('sigil/canon.append', {
         kind: 'task.opened',
         space: 'system',
         payload: [],
-        actor: 'agent:planner',
       });
-      assert.equal(named.body.actor, 'agent:planner');
-      assert.equal(named.body.seq, 2);
-      assert.equal(named.body.prev, genesis, 'chains to the previous record of the system space');
-      appended.push(named);
+      assert.equal(sys.body.actor, actorOf(ownerSubject()));
+      assert.equal(sys.body.seq, 5);
+      assert.equal(sys.body.prev, audit.id, 'chains to the previous record of the system space');
+      appended.push(sys);
       await client.waitFor<AppendedNotice>(
         'sigil/canon.appended',
-        (n) => n.records.some((r) => r.id === named.id),
+        (n) => n.records.some((r) => r.id === sys.id),
         mark,
       );
+      const { records } = await listAll(client);
+      assert.equal(records.length, 7);
+      for (const r of appended) assertAuditedWrite(records, r, ownerSubject());
     });
 
     it('canon.get returns a RecordView: canonical JSON is the JCS of the record, and it verifies', async () => {
+      const size = (await client.request('sigil/store.info', {})).size;
+      assert.equal(size, 7);
       for (const rec of appended) {
-        const view: RecordView = await client.request('sigil/canon.get', { id: rec.id });
+        const view: RecordView = await client.call('sigil/canon.get', { id: rec.id });
         assert.deepEqual(view.record, rec);
         assert.equal(view.canonical, canonicalize(rec));
         assert.deepEqual(JSON.parse(view.canonical), rec);
         assert.equal(view.verification.ok, true, view.verification.reason ?? '');
         assert.equal(view.verification.reason, null);
         assert.equal(view.verification.inclusion?.ok, true);
-        assert.equal(view.verification.inclusion?.treeSize, 3);
+        assert.equal(view.verification.inclusion?.treeSize, size);
       }
-      const g = await client.request('sigil/canon.get', { id: genesis });
+      const g = await client.call('sigil/canon.get', { id: genesis });
       assert.equal(g.record.body.kind, 'canon.genesis');
       assert.equal(g.verification.ok, true);
     });
 
     it('canon.getBySeq returns the record at a seq', async () => {
-      assert.equal((await client.request('sigil/canon.getBySeq', { seq: 0 })).id, genesis);
+      assert.equal((await client.call('sigil/canon.getBySeq', { seq: 0 })).id, genesis);
       for (const rec of appended)
-        assert.deepEqual(await client.request('sigil/canon.getBySeq', { seq: rec.body.seq }), rec);
+        assert.deepEqual(await client.call('sigil/canon.getBySeq', { seq: rec.body.seq }), rec);
     });
 
     it('canon.list pages through the log in both orders and filters by space and kind', async () => {
       const more = await Promise.all(
         Array.from({ length: 9 }, (_, i) =>
-          client.request('sigil/canon.append', {
+          client.call('sigil/canon.append', {
             kind: i % 2 === 0 ? 'note.paged' : 'task.paged',
             space: i % 3 === 0 ? 'system' : 'data',
             payload: { i },
@@ -559,17 +757,19 @@ describe(
       appended.push(...more);
       const all = await listAll(client);
       assert.equal(all.pages, 1);
-      assert.equal(all.records.length, 12);
+      // 7 before, then each append adds its record and its audit record.
+      assert.equal(all.records.length, 7 + 9 * 2);
       assertContiguous(all.records);
+      for (const rec of more) assertAuditedWrite(all.records, rec, ownerSubject());
 
       const paged = await listAll(client, 5);
-      assert.equal(paged.pages, 3);
+      assert.equal(paged.pages, 5);
       assert.deepEqual(paged.records, all.records);
 
       const desc: CanonicalRecord[] = [];
       let cursor: string | null = null;
       do {
-        const page: ListResult = await client.request('sigil/canon.list', {
+        const page: ListResult = await client.call('sigil/canon.list', {
           order: 'desc',
           limit: 4,
           ...(cursor ? { cursor } : {}),
@@ -580,24 +780,26 @@ describe(
       } while (cursor !== null);
       assert.deepEqual(desc, [...all.records].reverse());
 
-      const notes = await client.request('sigil/canon.list', { kind: 'note.paged' });
+      const notes = await client.call('sigil/canon.list', { kind: 'note.paged' });
       assert.deepEqual(
         notes.records.map((r) => r.id),
         all.records.filter((r) => r.body.kind === 'note.paged').map((r) => r.id),
       );
       assert.equal(notes.records.length, 5);
-      const system = await client.request('sigil/canon.list', { space: 'system' });
+      const system = await client.call('sigil/canon.list', { space: 'system' });
       assert.deepEqual(
         system.records.map((r) => r.id),
         all.records.filter((r) => r.body.space === 'system').map((r) => r.id),
       );
-      const none = await client.request('sigil/canon.list', { kind: 'never.used' });
+      const audits = await client.call('sigil/canon.list', { kind: 'audit.decision' });
+      assert.equal(audits.records.length, 1 + appended.length, 'the bootstrap and one per append');
+      const none = await client.call('sigil/canon.list', { kind: 'never.used' });
       assert.deepEqual(none, { records: [], nextCursor: null });
     });
 
     it('canon.verify passes; without a workDoneToken it reports no progress', async () => {
       const mark = client.mark();
-      const v: VerifyResult = await client.request('sigil/canon.verify', {});
+      const v: VerifyResult = await client.call('sigil/canon.verify', {});
       const info = await client.request('sigil/store.info', {});
       assert.deepEqual(v, {
         ok: true,
@@ -607,17 +809,26 @@ describe(
         firstBad: null,
       });
       assert.deepEqual(client.since(mark, '$/progress'), []);
-      assert.deepEqual(await client.conn.sendRequest('sigil/canon.verify'), v, 'params may be omitted');
+      // Params that are nothing but `auth` (signed over no params) are the same as empty params.
       assert.deepEqual(
-        await client.conn.sendRequest('sigil/canon.list'),
-        await client.request('sigil/canon.list', {}),
+        await client.conn.sendRequest('sigil/canon.verify', sign('sigil/canon.verify', undefined, owner)),
+        v,
+        'params may be omitted',
+      );
+      assert.deepEqual(
+        await client.conn.sendRequest('sigil/canon.list', sign('sigil/canon.list', undefined, owner)),
+        await client.call('sigil/canon.list', {}),
       );
     });
 
     it('canon.verify with a workDoneToken sends $/progress begin … end for that token', async () => {
       const token = 'verify-progress-1';
       const mark = client.mark();
-      const v = await client.request('sigil/canon.verify', { workDoneToken: token });
+      // The token rides along next to the signed params; the signature does not cover it.
+      const v = await client.request('sigil/canon.verify', {
+        ...sign('sigil/canon.verify', {}, owner),
+        workDoneToken: token,
+      });
       assert.equal(v.ok, true);
       const end = await client.waitFor<{ token: unknown; value: ProgressValue }>(
         '$/progress',
@@ -648,7 +859,10 @@ describe(
 
       // A numeric token works too.
       const mark2 = client.mark();
-      await client.request('sigil/canon.verify', { workDoneToken: 42 });
+      await client.request('sigil/canon.verify', {
+        ...sign('sigil/canon.verify', {}, owner),
+        workDoneToken: 42,
+      });
       await client.waitFor<{ token: unknown; value: ProgressValue }>(
         '$/progress',
         (p) => p.token === 42 && p.value.kind === 'end',
@@ -657,7 +871,7 @@ describe(
     });
 
     it('canon.checkpoint signs the current tree with the runtime key', async () => {
-      const cp: CheckpointResult = await client.request('sigil/canon.checkpoint', {});
+      const cp: CheckpointResult = await client.call('sigil/canon.checkpoint', {});
       const info = await client.request('sigil/store.info', {});
       assert.equal(cp.origin, 'test.example/protocol');
       assert.equal(cp.size, info.size);
@@ -678,7 +892,7 @@ describe(
       const size = info.size!;
       const roots = new Map<number, string>();
       for (const rec of [appended[0]!, appended[4]!, appended.at(-1)!]) {
-        const p: InclusionProofResult = await client.request('sigil/canon.proof.inclusion', { id: rec.id });
+        const p: InclusionProofResult = await client.call('sigil/canon.proof.inclusion', { id: rec.id });
         assert.equal(p.id, rec.id);
         assert.equal(p.leafIndex, rec.body.seq);
         assert.equal(p.treeSize, size);
@@ -693,7 +907,7 @@ describe(
             'a tampered proof fails',
           );
         }
-        const older: InclusionProofResult = await client.request('sigil/canon.proof.inclusion', {
+        const older: InclusionProofResult = await client.call('sigil/canon.proof.inclusion', {
           id: rec.id,
           treeSize: rec.body.seq + 1,
         });
@@ -710,7 +924,7 @@ describe(
         roots.set(older.treeSize, older.rootHash);
       }
       for (const oldSize of [1, 2, 3, 7, size]) {
-        const c: ConsistencyProofResult = await client.request('sigil/canon.proof.consistency', { oldSize });
+        const c: ConsistencyProofResult = await client.call('sigil/canon.proof.consistency', { oldSize });
         assert.equal(c.oldSize, oldSize);
         assert.equal(c.newSize, size);
         assert.equal(c.newRoot, info.rootHash);
@@ -726,7 +940,7 @@ describe(
           `consistency ${oldSize} → ${size}`,
         );
       }
-      const mid: ConsistencyProofResult = await client.request('sigil/canon.proof.consistency', {
+      const mid: ConsistencyProofResult = await client.call('sigil/canon.proof.consistency', {
         oldSize: 2,
         newSize: 5,
       });
@@ -737,31 +951,32 @@ describe(
         'a wrong old root fails',
       );
 
-      await sigilError(client.request('sigil/canon.proof.consistency', { oldSize: size + 1 }), 'BAD_INPUT');
+      await sigilError(client.call('sigil/canon.proof.consistency', { oldSize: size + 1 }), 'BAD_INPUT');
       await sigilError(
-        client.request('sigil/canon.proof.inclusion', { id: appended.at(-1)!.id, treeSize: 1 }),
+        client.call('sigil/canon.proof.inclusion', { id: appended.at(-1)!.id, treeSize: 1 }),
         'BAD_INPUT',
       );
     });
 
     it('canon.findLegacy finds a migrated record by its legacy identity; a second append with it is refused', async () => {
-      const rec = await client.request('sigil/canon.append', {
+      const rec = await client.call('sigil/canon.append', {
         kind: 'note.migrated',
         space: 'data',
         payload: { from: 'legacy' },
         legacyIdentity: 'legacy:notes/42',
       });
       appended.push(rec);
-      assert.deepEqual(
-        await client.request('sigil/canon.findLegacy', { legacyIdentity: 'legacy:notes/42' }),
-        { id: rec.id },
-      );
-      assert.deepEqual(
-        await client.request('sigil/canon.findLegacy', { legacyIdentity: 'legacy:notes/43' }),
-        { id: null },
-      );
+      // An append with a legacy identity is an import: it runs (and is audited) as canon.migrate.
+      assertAuditedWrite([...(await listAll(client)).records], rec, ownerSubject(), 'canon.migrate');
+      assert.deepEqual(await client.call('sigil/canon.findLegacy', { legacyIdentity: 'legacy:notes/42' }), {
+        id: rec.id,
+      });
+      assert.deepEqual(await client.call('sigil/canon.findLegacy', { legacyIdentity: 'legacy:notes/43' }), {
+        id: null,
+      });
+      const before = await client.request('sigil/store.info', {});
       await sigilError(
-        client.request('sigil/canon.append', {
+        client.call('sigil/canon.append', {
           kind: 'note.migrated',
           space: 'data',
           payload: {},
@@ -769,6 +984,20 @@ describe(
         }),
         'DUPLICATE',
       );
+      assert.deepEqual(
+        await client.request('sigil/store.info', {}),
+        before,
+        'a refused write appends nothing, not even its audit record',
+      );
+      // An import into the system space is a system append: it needs root, and is audited as such.
+      const sys = await client.call('sigil/canon.append', {
+        kind: 'task.migrated',
+        space: 'system',
+        payload: {},
+        legacyIdentity: 'legacy:tasks/1',
+      });
+      appended.push(sys);
+      assertAuditedWrite((await listAll(client)).records, sys, ownerSubject(), 'canon.append_system');
     });
 
     it('bad params are BAD_INPUT errors naming the field; unknown ids are NOT_FOUND', async () => {
@@ -815,10 +1044,18 @@ describe(
         { method: 'sigil/store.info', params: { verbose: true }, field: 'verbose' },
         { method: 'sigil/canon.verify', params: { full: true }, field: 'full' },
         { method: 'sigil/canon.checkpoint', params: { sign: false }, field: 'sign' },
+        // the actor is the signer's licence, never a param
+        {
+          method: 'sigil/canon.append',
+          params: { kind: 'note.x', space: 'data', payload: {}, actor: 'agent:someone' },
+          field: 'actor',
+        },
       ];
+      // Signed by the owner: the gate lets each through, so the schema is what refuses it. (Unsigned, the
+      // gate would refuse all but the guest operations before looking at their params.)
       const before = await client.request('sigil/store.info', {});
       for (const c of cases) {
-        const data = await sigilError(client.request(c.method, c.params), 'BAD_INPUT');
+        const data = await sigilError(client.call(c.method, c.params), 'BAD_INPUT');
         const what = `${c.method} ${JSON.stringify(c.params)}: ${data.message}`;
         assert.ok(data.message.startsWith(`${c.method}: `), `the message names the method: ${what}`);
         assert.ok(data.message.includes(c.field), `the message names the field: ${what}`);
@@ -827,7 +1064,7 @@ describe(
       }
       // details.field is the path of the offending field when the field exists in the schema.
       for (const c of cases.slice(0, 18)) {
-        const data = await sigilError(client.request(c.method, c.params), 'BAD_INPUT');
+        const data = await sigilError(client.call(c.method, c.params), 'BAD_INPUT');
         assert.equal(
           data.details?.field,
           c.field,
@@ -837,11 +1074,11 @@ describe(
       assert.deepEqual(await client.request('sigil/store.info', {}), before, 'nothing was appended');
 
       const unknown = 'f'.repeat(64);
-      const nf = await sigilError(client.request('sigil/canon.get', { id: unknown }), 'NOT_FOUND');
+      const nf = await sigilError(client.call('sigil/canon.get', { id: unknown }), 'NOT_FOUND');
       assert.equal(nf.details?.id, unknown);
       assert.ok(nf.message.includes(unknown));
-      await sigilError(client.request('sigil/canon.proof.inclusion', { id: unknown }), 'NOT_FOUND');
-      const seq = await sigilError(client.request('sigil/canon.getBySeq', { seq: 10_000 }), 'NOT_FOUND');
+      await sigilError(client.call('sigil/canon.proof.inclusion', { id: unknown }), 'NOT_FOUND');
+      const seq = await sigilError(client.call('sigil/canon.getBySeq', { seq: 10_000 }), 'NOT_FOUND');
       assert.equal(seq.details?.seq, 10_000);
 
       // A method outside the protocol is a plain JSON-RPC "method not found".
@@ -854,21 +1091,10 @@ describe(
 
     it('an append by the CLI goes through the owner socket and is announced with sigil/canon.appended', async () => {
       const mark = client.mark();
+      // No --identity: the CLI signs with the home's owner identity.
       const r = await expectExit(
         0,
-        [
-          '--json',
-          '--home',
-          home,
-          '--actor',
-          'cli:tester',
-          'canon',
-          'append',
-          '--kind',
-          'note.from-cli',
-          '--payload',
-          '-',
-        ],
+        ['--json', '--home', home, 'canon', 'append', '--kind', 'note.from-cli', '--payload', '-'],
         '{"via":"socket"}',
       );
       const out = JSON.parse(r.stdout) as { ok: boolean; id: string; seq: number; record: CanonicalRecord };
@@ -878,13 +1104,16 @@ describe(
         (n) => n.records.some((x) => x.id === out.id),
         mark,
       );
+      const audit = await client.call('sigil/canon.getBySeq', { seq: out.seq + 1 });
       assert.deepEqual(notice.records, [
         { id: out.id, seq: out.seq, space: 'data', kind: 'note.from-cli', ts: out.record.body.ts },
+        { id: audit.id, seq: out.seq + 1, space: 'system', kind: 'audit.decision', ts: audit.body.ts },
       ]);
-      const view = await client.request('sigil/canon.get', { id: out.id });
+      const view = await client.call('sigil/canon.get', { id: out.id });
       assert.deepEqual(view.record, out.record);
-      assert.equal(view.record.body.actor, 'cli:tester');
+      assert.equal(view.record.body.actor, actorOf(ownerSubject()));
       assert.deepEqual(view.record.body.payload, { via: 'socket' });
+      assertAuditedWrite((await listAll(client)).records, out.record, ownerSubject());
       // The server still owns the store: the CLI did not open it itself (LevelDB would have refused).
       assert.equal((await readOwnerJson(home)).pid, client.pid);
       appended.push(out.record);
@@ -897,7 +1126,7 @@ describe(
         Promise.all(Array.from({ length: 4 }, (_, i) => cliAppend(home, 'note.parallel-cli', { i }))),
         Promise.all(
           Array.from({ length: 50 }, (_, i) =>
-            client.request('sigil/canon.append', {
+            client.call('sigil/canon.append', {
               kind: 'note.parallel-editor',
               space: i % 5 === 0 ? 'system' : 'data',
               payload: { i },
@@ -909,25 +1138,35 @@ describe(
       assert.equal(new Set(ids).size, 54);
       const all = await listAll(client);
       assertContiguous(all.records);
-      assert.equal(all.records.length, sizeBefore + 54);
-      const logged = new Set(all.records.map((r) => r.id));
-      for (const id of ids) assert.ok(logged.has(id), `${id} is in the log`);
-      const newSeqs = all.records.slice(sizeBefore).map((r) => r.id);
-      assert.deepEqual(new Set(newSeqs), new Set(ids), 'exactly these records were appended');
+      // Each append is its record and its audit record, committed together.
+      assert.equal(all.records.length, sizeBefore + 54 * 2);
+      const fresh = all.records.slice(sizeBefore);
+      const written = fresh.filter((r) => r.body.kind !== 'audit.decision');
+      assert.deepEqual(
+        new Set(written.map((r) => r.id)),
+        new Set(ids),
+        'exactly these records were appended',
+      );
+      for (const rec of written) assertAuditedWrite(all.records, rec, ownerSubject());
 
-      // Every one of them was announced.
-      await client.waitFor<AppendedNotice>('sigil/canon.appended', (n) => n.size === sizeBefore + 54, mark);
+      // Every one of them was announced, with its audit record.
+      await client.waitFor<AppendedNotice>(
+        'sigil/canon.appended',
+        (n) => n.size === sizeBefore + 54 * 2,
+        mark,
+      );
       const announced = new Set(
         client
           .since(mark, 'sigil/canon.appended')
           .flatMap((e) => (e.params as AppendedNotice).records.map((r) => r.id)),
       );
-      for (const id of ids) assert.ok(announced.has(id), `${id} was announced`);
+      for (const r of fresh) assert.ok(announced.has(r.id), `${r.body.kind} ${r.id} was announced`);
 
       const v = await cliJson<VerifyResult>(['--home', home, 'canon', 'verify']);
       assert.equal(v.ok, true);
-      assert.equal(v.size, sizeBefore + 54);
+      assert.equal(v.size, sizeBefore + 54 * 2);
       someId = editor[7]!.id;
+      someSize = editor[7]!.body.seq + 3;
     });
 
     const comparable = (): [string, string[]][] => [
@@ -939,7 +1178,7 @@ describe(
       ['checkpoint --json', ['--json', '--home', home, 'canon', 'checkpoint']],
       [
         'proof inclusion --json',
-        ['--json', '--home', home, 'canon', 'proof', 'inclusion', someId, '--size', '40'],
+        ['--json', '--home', home, 'canon', 'proof', 'inclusion', someId, '--size', String(someSize)],
       ],
       ['proof consistency --json', ['--json', '--home', home, 'canon', 'proof', 'consistency', '9', '50']],
       ['bad id', ['--json', '--home', home, 'canon', 'get', 'not-an-id']],
@@ -1015,6 +1254,8 @@ describe('initializationOptions.home: an existing store opened by the server', {
     init = await cliInit(home);
     fromCli = (await cliAppend(home, 'note.before-server', { at: 'start' })).id;
     client = LspClient.start();
+    // `sigil init` wrote the owner identity the editor signs with.
+    client.identity = await loadOwner(home);
   });
 
   after(async () => {
@@ -1023,38 +1264,55 @@ describe('initializationOptions.home: an existing store opened by the server', {
 
   it('initializationOptions.home wins over the workspace folder; the store opens as ready', async () => {
     // Requests sent right after `initialized` wait for the store to open: they never see "no store".
-    let early: [StoreInfo, ListResult] | undefined;
+    // (Guest operations, sent unsigned: policy.show needs the open store as much as canon.list does.)
+    let early: [StoreInfo, { operations: PolicyRow[] }] | undefined;
     const { result, changed } = await client.initialize({
       workspace,
       initializationOptions: { home },
       afterInitialized: async () => {
         early = await Promise.all([
           client.request('sigil/store.info', {}),
-          client.request('sigil/canon.list', {}),
+          client.request('sigil/policy.show', {}),
         ]);
       },
     });
     assert.equal(early?.[0].status, 'ready', JSON.stringify(early?.[0]));
     assert.deepEqual(
-      early?.[1].records.map((r) => r.id),
-      [init.genesis, fromCli],
+      early?.[1].operations.map((o) => o.operation),
+      Object.keys(POLICY_TABLE),
+      'the policy table of the open store',
     );
+    // genesis, the owner's licence and its audit record (init), the CLI's note and its audit record.
+    const { records } = await client.call('sigil/canon.list', {});
+    assert.deepEqual(
+      records.map((r) => [r.body.seq, r.body.kind]),
+      [
+        [0, 'canon.genesis'],
+        [1, 'license.issued'],
+        [2, 'audit.decision'],
+        [3, 'note.before-server'],
+        [4, 'audit.decision'],
+      ],
+    );
+    assert.equal(records[0]!.id, init.genesis, '`sigil init` names the genesis record');
+    assert.equal(records[3]!.id, fromCli);
+    assertAuditedWrite(records, records[3]!, ownerSubject());
     assert.equal(result.serverInfo?.name, 'sigil');
     assert.equal(changed.status, 'ready', JSON.stringify(changed));
     assert.equal(changed.home, home);
     assert.equal(changed.origin, init.origin);
-    assert.equal(changed.size, 2);
-    assert.deepEqual(changed.heads?.data, { id: fromCli, seq: 1 });
+    assert.equal(changed.size, 5);
+    assert.deepEqual(changed.heads?.data, { id: fromCli, seq: 3 });
     assert.ok(!existsSync(path.join(workspace, '.sigil')), 'nothing is created in the workspace folder');
-    const view = await client.request('sigil/canon.get', { id: fromCli });
+    const view = await client.call('sigil/canon.get', { id: fromCli });
     assert.equal(view.verification.ok, true);
-    assert.equal((await client.request('sigil/canon.verify', {})).ok, true);
+    assert.equal((await client.call('sigil/canon.verify', {})).ok, true);
   });
 
   it('shutdown + exit leaves the home to the CLI', async () => {
     assert.equal(await client.shutdown(), 0, client.stderr);
     assert.ok(!existsSync(path.join(home, 'owner.json')));
-    assert.equal((await cliJson<VerifyResult>(['--home', home, 'canon', 'verify'])).size, 2);
+    assert.equal((await cliJson<VerifyResult>(['--home', home, 'canon', 'verify'])).size, 5);
   });
 });
 
@@ -1120,8 +1378,8 @@ describe('a store owned by `sigil serve`: the server reports it locked', { concu
       assert.ok(data.message.includes(`pid ${servePid}`), data.message);
     }
     await sigilError(client.request('sigil/store.init', {}), 'HOME_EXISTS');
-    // The CLI is unaffected: it talks to `sigil serve` through its socket.
-    assert.equal((await cliAppend(home, 'note.while-locked', {})).seq, 1);
+    // The CLI is unaffected: it talks to `sigil serve` through its socket (after init's 3 records).
+    assert.equal((await cliAppend(home, 'note.while-locked', {})).seq, 3);
   });
 
   it('the locked server shuts down cleanly and leaves the owner file of `sigil serve` alone', async () => {
@@ -1143,6 +1401,8 @@ describe(
   () => {
     const PASSPHRASE = 'protocol test passphrase';
     let home = '';
+    let owner: LoadedIdentity;
+    /** Genesis, then the three data records (seq 3, 5, 7). */
     const ids: string[] = [];
 
     /** A server started on the home with `passphrase` (none: no passphrase at all); returns its first state. */
@@ -1164,17 +1424,32 @@ describe(
         assert.equal(changed.status, 'no-store');
         const info = await client.request('sigil/store.init', {});
         assert.equal(info.keysEncrypted, true);
-        ids.push(info.heads!.system!.id);
-        for (const i of [1, 2, 3])
-          ids.push(
-            (
-              await client.request('sigil/canon.append', {
-                kind: 'note.created',
-                space: 'data',
-                payload: { i },
-              })
-            ).id,
-          );
+        assert.equal(info.size, 3);
+        // The owner identity is encrypted under the store passphrase too.
+        const file = ownerIdentityFile(home);
+        await assert.rejects(loadOwner(home), (e: unknown) => {
+          assert.equal((e as { code?: string }).code, 'PASSPHRASE_REQUIRED', String(e));
+          return true;
+        });
+        await assert.rejects(loadOwner(home, 'not the passphrase'), (e: unknown) => {
+          assert.equal((e as { code?: string }).code, 'PASSPHRASE_WRONG', String(e));
+          return true;
+        });
+        const key = (JSON.parse(await readFile(file, 'utf8')) as { key: { protection: string } }).key;
+        assert.equal(key.protection, 'scrypt-aes-256-gcm');
+        owner = await loadOwner(home, PASSPHRASE);
+        assert.equal(owner.encrypted, true);
+        client.identity = owner;
+        ids.push((await client.call('sigil/canon.getBySeq', { seq: 0 })).id);
+        for (const i of [1, 2, 3]) {
+          const rec = await client.call('sigil/canon.append', {
+            kind: 'note.created',
+            space: 'data',
+            payload: { i },
+          });
+          assert.equal(rec.body.seq, 1 + 2 * i, 'after init, each append is its record and its audit record');
+          ids.push(rec.id);
+        }
       } finally {
         assert.equal(await client.shutdown(), 0, client.stderr);
       }
@@ -1216,15 +1491,16 @@ describe(
         await db.close();
       }
       const { client, changed } = await startWith(PASSPHRASE);
+      client.identity = owner;
       try {
         assert.equal(changed.status, 'ready', JSON.stringify(changed));
         assert.equal(changed.keysEncrypted, true);
         const damaged = {
-          seq: 2,
+          seq: 5,
           id: victim,
           reason: 'record ciphertext does not authenticate (bytes tampered or values swapped)',
         };
-        const page = await client.request('sigil/canon.list', { space: 'data', order: 'desc' });
+        const page = await client.call('sigil/canon.list', { space: 'data', order: 'desc' });
         assert.deepEqual(
           page.records.map((r) => r.id),
           [ids[3], ids[1]],
@@ -1234,7 +1510,7 @@ describe(
         const walked: number[] = [];
         let cursor: string | null = null;
         do {
-          const p: ListResult = await client.request('sigil/canon.list', {
+          const p: ListResult = await client.call('sigil/canon.list', {
             limit: 1,
             ...(cursor ? { cursor } : {}),
           });
@@ -1242,16 +1518,514 @@ describe(
           walked.push(...p.records.map((r) => r.body.seq), ...(p.damaged ?? []).map((d) => d.seq));
           cursor = p.nextCursor;
         } while (cursor !== null);
-        assert.deepEqual(walked, [0, 1, 2, 3]);
-        const undamaged = await client.request('sigil/canon.list', { space: 'system' });
+        assert.deepEqual(walked, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+        const undamaged = await client.call('sigil/canon.list', { space: 'system' });
         assert.ok(!('damaged' in undamaged), 'no damaged key on a page without damaged entries');
-        const data = await sigilError(client.request('sigil/canon.get', { id: victim }), 'STORE_CORRUPT');
+        assert.equal(undamaged.records.length, 6, 'genesis, the licence and 4 audit records');
+        const data = await sigilError(client.call('sigil/canon.get', { id: victim }), 'STORE_CORRUPT');
         assert.ok(data.message.includes(victim), data.message);
-        const report = await client.request('sigil/canon.verify', {});
-        assert.equal(report.firstBad?.seq, 2);
+        const report = await client.call('sigil/canon.verify', {});
+        assert.equal(report.firstBad?.seq, 5);
       } finally {
         assert.equal(await client.shutdown(), 0, client.stderr);
       }
+    });
+  },
+);
+
+describe(
+  'governance: every request passes the gate (licence, policy table, trust, audit), default configuration',
+  { concurrency: 1 },
+  () => {
+    const OBSERVER = 'agent:observer';
+    let client: LspClient;
+    let home = '';
+    let origin = '';
+    let owner: LoadedIdentity;
+    /** Issued in a test below: an observer licence and the signer of its key. */
+    let observer: SigningIdentity;
+    let observerLicense = '';
+    let observerFile = '';
+
+    /** The current store size (store.info is a guest operation: asked unsigned, it appends nothing). */
+    async function size(): Promise<number> {
+      return (await client.request('sigil/store.info', {})).size!;
+    }
+
+    /** The record at `seq`, read by the owner. */
+    function at(seq: number): Promise<CanonicalRecord> {
+      return client.call('sigil/canon.getBySeq', { seq });
+    }
+
+    before(async () => {
+      const workspace = path.join(scratch, 'governance-workspace');
+      await mkdir(workspace);
+      home = path.join(workspace, '.sigil');
+      observerFile = path.join(scratch, 'observer.identity.json');
+      client = LspClient.start();
+      const { changed } = await client.initialize({ workspace });
+      assert.equal(changed.status, 'no-store');
+      const mark = client.mark();
+      const info = await client.request('sigil/store.init', { origin: 'test.example/governance' });
+      origin = info.origin!;
+      owner = await loadOwner(home);
+      client.identity = owner;
+      // The CLI below reaches the store through the socket the server opens once the store is ready.
+      await client.waitFor<{ message: string }>(
+        'window/logMessage',
+        (m) => m.message.includes('serving the store to the CLI on'),
+        mark,
+      );
+    });
+
+    after(async () => {
+      await client?.kill();
+    });
+
+    it('sigil/license.whoami returns the owner: root, LOA 4, its licence, key and chain', async () => {
+      const me = await client.call('sigil/license.whoami', {});
+      assert.deepEqual(me, {
+        authenticated: true,
+        subject: ownerSubject(),
+        role: 'root',
+        loa: 4,
+        licenseId: owner.licenseId,
+        keyId: owner.keyId,
+        expiresAt: owner.chain[0]!.body.expires_at,
+        chainIds: [owner.licenseId],
+      });
+      // A guest operation: without auth it answers too, for an anonymous guest.
+      const n = await size();
+      assert.deepEqual(await client.request('sigil/license.whoami', {}), {
+        authenticated: false,
+        subject: 'anonymous',
+        role: 'guest',
+        loa: 0,
+        licenseId: null,
+        keyId: null,
+        expiresAt: null,
+        chainIds: [],
+      });
+      assert.equal(await size(), n, 'an allowed read appends nothing');
+      const { licenses } = await client.call('sigil/license.list', {});
+      assert.equal(licenses.length, 1);
+      const [entry] = licenses;
+      assert.equal(entry?.id, owner.licenseId);
+      assert.equal(entry?.subject, ownerSubject());
+      assert.equal(entry?.role, 'root');
+      assert.equal(entry?.loa, 4);
+      assert.equal(entry?.status, 'valid');
+      assert.equal(entry?.parent, null);
+      assert.equal(entry?.keyId, owner.keyId);
+      assert.equal(entry?.recordId, (await at(1)).id, 'recorded by init as seq 1');
+      assert.deepEqual(entry?.license, owner.chain[0]);
+    });
+
+    it('an unsigned sigil/canon.append is refused: ACCESS_DENIED naming the operation and the LOA it needs, and one audit record', async () => {
+      const before = await client.request('sigil/store.info', {});
+      const mark = client.mark();
+      const data = await sigilError(
+        client.request('sigil/canon.append', { kind: 'note.anonymous', space: 'data', payload: { x: 1 } }),
+        'ACCESS_DENIED',
+      );
+      assert.equal(data.details?.operation, 'canon.append');
+      assert.equal(data.details?.cause, 'loa');
+      assert.equal(data.details?.subject, 'anonymous');
+      assert.deepEqual(data.details?.required, {
+        loa: 'operator',
+        trust_threshold: POLICY_TABLE['canon.append'].trustThreshold,
+      });
+      const actual = data.details?.actual as { loa: string; loa_rank: number; score: number };
+      assert.equal(actual.loa_rank, 0);
+      assert.equal(actual.loa, 'guest (0)');
+      assert.match(data.message, /^canon\.append needs LOA operator \(2\); you have guest \(0\)/);
+      assert.match(data.message, /--identity/, 'says how to sign');
+
+      const after = await client.request('sigil/store.info', {});
+      assert.equal(after.size, before.size! + 1, 'exactly one record: the audit of the denial');
+      assert.deepEqual(after.heads?.data, before.heads?.data, 'nothing reached the data space');
+      const audit = await at(before.size!);
+      assert.deepEqual(after.heads?.system, { id: audit.id, seq: before.size });
+      const p = auditPayload(audit);
+      assert.equal(audit.body.actor, 'anonymous');
+      assert.equal(p.decision, 'denied');
+      assert.equal(p.operation, 'canon.append');
+      assert.equal(p.method, 'sigil/canon.append');
+      assert.equal(p.cause, 'loa');
+      assert.equal(p.reason, data.message.slice(0, p.reason.length));
+      assert.deepEqual(p.required, data.details?.required);
+      assert.equal(p.caller.authenticated, false);
+      assert.equal(p.caller.subject, 'anonymous');
+      assert.equal(p.caller.loa, 0);
+      assert.equal(p.trust?.score, actual.score);
+      assert.equal(p.covers, undefined, 'a denial covers no write');
+      const notice = await client.waitFor<AppendedNotice>(
+        'sigil/canon.appended',
+        (n) => n.records.some((r) => r.id === audit.id),
+        mark,
+      );
+      assert.deepEqual(notice.records, [
+        { id: audit.id, seq: audit.body.seq, space: 'system', kind: 'audit.decision', ts: audit.body.ts },
+      ]);
+      // The system space needs more: root.
+      const sys = await sigilError(
+        client.request('sigil/canon.append', { kind: 'note.anonymous', space: 'system', payload: {} }),
+        'ACCESS_DENIED',
+      );
+      assert.equal(sys.details?.operation, 'canon.append_system');
+      assert.equal((sys.details?.required as { loa: string }).loa, 'root');
+      assert.equal(await size(), before.size! + 2);
+    });
+
+    it('without auth, guest operations answer; every other request is ACCESS_DENIED naming its operation and LOA, with one audit record each', async () => {
+      for (const method of Object.keys(REQUESTS) as RequestMethod[]) {
+        const operation = REQUESTS[method].operation as OperationName;
+        const policy = POLICY_TABLE[operation];
+        const before = await size();
+        if (method === 'sigil/store.init') {
+          // The bootstrap is open to guests only where there is no store yet.
+          await sigilError(client.request(method, VALID_PARAMS[method]), 'HOME_EXISTS');
+          assert.equal(await size(), before);
+          continue;
+        }
+        if (policy.loa === 'guest') {
+          const result = await client.request(method, VALID_PARAMS[method]);
+          assert.equal(typeof result, 'object', method);
+          assert.equal(await size(), before, `${method}: an allowed read appends nothing`);
+          continue;
+        }
+        const data = await sigilError(client.request(method, VALID_PARAMS[method]), 'ACCESS_DENIED');
+        assert.equal(data.details?.operation, operation, method);
+        assert.equal(data.details?.cause, 'loa', method);
+        assert.deepEqual(
+          data.details?.required,
+          { loa: policy.loa, trust_threshold: policy.trustThreshold },
+          method,
+        );
+        assert.equal(await size(), before + 1, `${method}: the denial is audited`);
+        const p = auditPayload(await at(before));
+        assert.equal(p.decision, 'denied', method);
+        assert.equal(p.method, method);
+        assert.equal(p.operation, operation);
+      }
+      // What guests see is what the owner sees.
+      assert.deepEqual(
+        await client.request('sigil/policy.show', {}),
+        await client.call('sigil/policy.show', {}),
+      );
+      const score = await client.request('sigil/trust.score', {
+        subject: ownerSubject(),
+        operation: 'canon.append',
+      });
+      assert.equal(score.loa, 4, "the owner's LOA comes from its recorded licence");
+      assert.equal(score.operation, 'canon.append');
+      assert.equal(score.threshold, POLICY_TABLE['canon.append'].trustThreshold);
+      assert.equal(score.meetsThreshold, true);
+    });
+
+    it('a replayed auth is refused; an auth covers exactly its method, its params and a fresh timestamp', async () => {
+      const once = sign('sigil/canon.append', { kind: 'note.once', space: 'data', payload: { n: 1 } }, owner);
+      const before = await size();
+      const rec = await client.request('sigil/canon.append', once);
+      assert.equal(rec.body.actor, actorOf(ownerSubject()));
+      assert.equal(await size(), before + 2);
+
+      const replay = await sigilError(client.request('sigil/canon.append', once), 'ACCESS_DENIED');
+      assert.equal(replay.details?.operation, 'canon.append');
+      assert.equal(replay.details?.cause, 'authentication');
+      assert.equal(replay.details?.failure, 'replayed', replay.message);
+      assert.match(replay.message, /already used/);
+      assert.equal(await size(), before + 3, 'the replay is audited, and nothing else is written');
+      const p = auditPayload(await at(before + 2));
+      assert.equal(p.decision, 'denied');
+      assert.equal(p.authentication, 'replayed');
+      assert.equal(p.caller.authenticated, false, 'a refused auth proves nobody');
+      const notes = await client.call('sigil/canon.list', { kind: 'note.once' });
+      assert.deepEqual(
+        notes.records.map((r) => r.id),
+        [rec.id],
+        'the record was appended once',
+      );
+
+      // The same kinds of refusal for an auth that does not fit the request.
+      const refusals: [string, Record<string, unknown>, RequestMethod, string][] = [
+        [
+          'params changed after signing',
+          {
+            ...sign('sigil/canon.append', { kind: 'note.once', space: 'data', payload: { n: 2 } }, owner),
+            payload: { n: 3 },
+          },
+          'sigil/canon.append',
+          'bad_request_signature',
+        ],
+        [
+          'signed for another method',
+          sign('sigil/canon.list', {}, owner),
+          'sigil/canon.verify',
+          'bad_request_signature',
+        ],
+        [
+          'signed ten minutes ago',
+          sign('sigil/canon.list', {}, owner, new Date(Date.now() - 10 * 60_000)),
+          'sigil/canon.list',
+          'stale',
+        ],
+      ];
+      for (const [what, params, method, failure] of refusals) {
+        const n = await size();
+        const data = await sigilError(client.request(method, params), 'ACCESS_DENIED');
+        assert.equal(data.details?.failure, failure, `${what}: ${data.message}`);
+        assert.equal(data.details?.operation, REQUESTS[method].operation, what);
+        assert.equal(await size(), n + 1, `${what}: audited`);
+        assert.equal(auditPayload(await at(n)).authentication, failure, what);
+      }
+      assert.equal((await client.call('sigil/canon.list', { kind: 'note.once' })).records.length, 1);
+    });
+
+    it('a raw append cannot forge governance records: reserved kinds are refused even to root', async () => {
+      const before = await client.request('sigil/store.info', {});
+      for (const [kind, space] of [
+        ['audit.decision', 'system'],
+        ['license.issued', 'system'],
+        ['trust.feedback', 'system'],
+        ['canon.genesis', 'system'],
+        ['audit.forged', 'data'],
+      ] as const) {
+        const data = await sigilError(
+          client.call('sigil/canon.append', { kind, space, payload: {} }),
+          'BAD_INPUT',
+        );
+        assert.equal(data.details?.field, 'kind', `${kind}: ${data.message}`);
+        assert.match(data.message, /reserved/, kind);
+      }
+      assert.deepEqual(await client.request('sigil/store.info', {}), before, 'nothing was appended');
+      const { licenses } = await client.call('sigil/license.list', {});
+      assert.deepEqual(
+        licenses.map((l) => l.id),
+        [owner.licenseId],
+        'no licence was forged',
+      );
+    });
+
+    it('sigil/license.issue: an observer may read (canon.list) but not append (canon.append is refused)', async () => {
+      const info = await client.request('sigil/store.info', {});
+      const seed = new Uint8Array(randomBytes(32));
+      const signer = new Ed25519Signer(seed);
+      const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
+      const mark = client.mark();
+      const issued = await client.call('sigil/license.issue', {
+        subject: OBSERVER,
+        role: 'observer',
+        expiresAt,
+        subjectKey: toBase64(signer.publicKey),
+      });
+      const body = issued.license.body;
+      assert.equal(body.subject, OBSERVER);
+      assert.equal(body.role, 'observer');
+      assert.equal(body.loa, 1);
+      assert.equal(body.audience, origin);
+      assert.equal(body.issuer, info.rootKeyId, 'signed by the root key');
+      assert.equal(body.parent, null);
+      assert.equal(body.subject_key, toBase64(signer.publicKey));
+      assert.equal(body.expires_at, expiresAt);
+      assert.deepEqual(issued.chain, [issued.license]);
+      observer = { chain: issued.chain, signer };
+      observerLicense = body.id;
+
+      // The licence is recorded with the audit record of its issue, in one commit.
+      const notice = await client.waitFor<AppendedNotice>(
+        'sigil/canon.appended',
+        (n) => n.records.some((r) => r.kind === 'license.issued'),
+        mark,
+      );
+      assert.deepEqual(
+        notice.records.map((r) => [r.seq, r.space, r.kind]),
+        [
+          [info.size, 'system', 'license.issued'],
+          [info.size! + 1, 'system', 'audit.decision'],
+        ],
+      );
+      const record = await at(info.size!);
+      assert.equal(record.body.actor, actorOf(ownerSubject()));
+      const audit = auditPayload(await at(info.size! + 1));
+      assert.equal(audit.operation, 'license.issue');
+      assert.equal(audit.decision, 'allowed');
+      assert.equal(audit.covers, 1);
+
+      assert.deepEqual(await client.call('sigil/license.whoami', {}, observer), {
+        authenticated: true,
+        subject: OBSERVER,
+        role: 'observer',
+        loa: 1,
+        licenseId: observerLicense,
+        keyId: signer.keyId,
+        expiresAt,
+        chainIds: [observerLicense],
+      });
+      const { licenses } = await client.call('sigil/license.list', {}, observer);
+      const entry = licenses.find((l) => l.id === observerLicense);
+      assert.equal(entry?.status, 'valid');
+      assert.equal(entry?.issuedBy, ownerSubject());
+      assert.equal(entry?.recordId, record.id);
+
+      // canon.list (observer) passes and sees what the owner sees.
+      const asObserver = await client.call('sigil/canon.list', { limit: 1000 }, observer);
+      assert.deepEqual(asObserver, await client.call('sigil/canon.list', { limit: 1000 }));
+      assert.equal(asObserver.records.length, await size());
+
+      // canon.append (operator) does not.
+      const before = await client.request('sigil/store.info', {});
+      const data = await sigilError(
+        client.call('sigil/canon.append', { kind: 'note.observed', space: 'data', payload: {} }, observer),
+        'ACCESS_DENIED',
+      );
+      assert.equal(data.details?.operation, 'canon.append');
+      assert.equal(data.details?.cause, 'loa');
+      assert.equal(data.details?.subject, OBSERVER);
+      assert.equal((data.details?.required as { loa: string }).loa, 'operator');
+      assert.equal((data.details?.actual as { loa_rank: number }).loa_rank, 1);
+      assert.match(data.message, /^canon\.append needs LOA operator \(2\); you have observer \(1\)/);
+      assert.match(data.message, /ask a root holder/);
+      const after = await client.request('sigil/store.info', {});
+      assert.equal(after.size, before.size! + 1);
+      assert.deepEqual(after.heads?.data, before.heads?.data, 'nothing reached the data space');
+      const denial = await at(before.size!);
+      assert.equal(denial.body.actor, actorOf(OBSERVER));
+      const dp = auditPayload(denial);
+      assert.equal(dp.decision, 'denied');
+      assert.equal(dp.caller.authenticated, true);
+      assert.equal(dp.caller.license_id, observerLicense);
+      assert.equal(dp.caller.loa, 1);
+
+      // Nor may it issue licences.
+      const issue = await sigilError(
+        client.call('sigil/license.issue', { ...VALID_PARAMS['sigil/license.issue'] }, observer),
+        'ACCESS_DENIED',
+      );
+      assert.equal(issue.details?.operation, 'license.issue');
+      assert.equal((issue.details?.required as { loa: string }).loa, 'root');
+
+      // The same licence and key, as the identity file the CLI signs with.
+      await writeIdentityFile(observerFile, await createIdentity(issued.chain, seed));
+    });
+
+    it('the CLI through the owner socket and the editor get the same answer to the same request and identity', async () => {
+      assert.ok(observerFile && observer, 'the observer identity was issued above');
+      const serverPid = client.pid;
+      interface CliError {
+        ok: false;
+        error: SigilErrorData;
+        exit_code: number;
+      }
+      /** A denial's details without the trust score, which moves with every request of the subject. */
+      const stable = (d: SigilErrorData): Record<string, unknown> => {
+        const { actual, ...rest } = (d.details ?? {}) as { actual?: { score?: number } };
+        const { score: _score, ...fixed } = actual ?? {};
+        return { ...rest, actual: fixed };
+      };
+
+      // The observer appends: exit 4 from the CLI, ACCESS_DENIED from the language server, same words.
+      const n = await size();
+      const denied = await expectExit(
+        4,
+        [
+          '--json',
+          '--home',
+          home,
+          '--identity',
+          observerFile,
+          'canon',
+          'append',
+          '--kind',
+          'note.observed',
+          '--payload',
+          '-',
+        ],
+        '{"from":"cli"}',
+      );
+      const cli = JSON.parse(denied.stdout) as CliError;
+      assert.equal(cli.ok, false);
+      assert.equal(cli.exit_code, 4);
+      assert.equal(cli.error.code, 'ACCESS_DENIED');
+      const lsp = await sigilError(
+        client.call('sigil/canon.append', { kind: 'note.observed', space: 'data', payload: {} }, observer),
+        'ACCESS_DENIED',
+      );
+      assert.equal(cli.error.message, lsp.message);
+      assert.deepEqual(stable(cli.error), stable(lsp));
+      assert.equal(stable(lsp).subject, OBSERVER);
+      // Both went through the one gate of the server (the CLI did not open the store): two audited denials.
+      assert.equal(await size(), n + 2);
+      for (const seq of [n, n + 1]) {
+        const audit = await at(seq);
+        assert.equal(audit.body.actor, actorOf(OBSERVER));
+        assert.equal(auditPayload(audit).decision, 'denied');
+        assert.equal(auditPayload(audit).operation, 'canon.append');
+      }
+      assert.equal((await readOwnerJson(home)).pid, serverPid, 'still served by the language server');
+
+      // The text mode says the same on stderr.
+      const text = await expectExit(
+        4,
+        ['--home', home, '--identity', observerFile, 'canon', 'append', '--kind', 'note.x', '--payload', '-'],
+        '{}',
+      );
+      assert.equal(text.stderr, `sigil: error: ${lsp.message}\n`);
+
+      // What the observer may do, it gets the same from both.
+      const cliList = await cliJson<ListResult>([
+        '--home',
+        home,
+        '--identity',
+        observerFile,
+        'canon',
+        'list',
+        '--limit',
+        '1000',
+      ]);
+      const lspList = await client.call('sigil/canon.list', { limit: 1000, order: 'asc' }, observer);
+      assert.deepEqual(cliList, lspList);
+      assert.equal(lspList.records.length, await size());
+      assert.deepEqual(
+        await cliJson(['--home', home, '--identity', observerFile, 'whoami']),
+        await client.call('sigil/license.whoami', {}, observer),
+      );
+      // And without --identity the CLI is the owner, as the editor is with the owner identity.
+      assert.deepEqual(
+        await cliJson(['--home', home, 'whoami']),
+        await client.call('sigil/license.whoami', {}),
+      );
+      // A root-only operation: refused to the observer by both.
+      const keyFile = path.join(scratch, 'example.pub');
+      await writeFile(keyFile, EXAMPLE_SUBJECT_KEY + '\n');
+      const cliIssue = JSON.parse(
+        (
+          await expectExit(4, [
+            '--json',
+            '--home',
+            home,
+            '--identity',
+            observerFile,
+            'license',
+            'issue',
+            '--subject',
+            'agent:other',
+            '--role',
+            'observer',
+            '--subject-key',
+            keyFile,
+            '--out',
+            path.join(scratch, 'never-written.json'),
+          ])
+        ).stdout,
+      ) as CliError;
+      const lspIssue = await sigilError(
+        client.call('sigil/license.issue', { ...VALID_PARAMS['sigil/license.issue'] }, observer),
+        'ACCESS_DENIED',
+      );
+      assert.equal(cliIssue.error.message, lspIssue.message);
+      assert.deepEqual(stable(cliIssue.error), stable(lspIssue));
+      assert.ok(!existsSync(path.join(scratch, 'never-written.json')), 'nothing was written for a refusal');
     });
   },
 );

@@ -71,8 +71,13 @@ export interface Access {
   readonly trust: TrustExplanation | null;
 }
 
-/** Refuses nonces of requests signed before this verifier started: its nonce memory starts empty. */
-class StartBoundNonces implements NonceStore {
+/**
+ * Refuses nonces of requests signed before `startedAt`: the nonce memory starts empty then, so an older
+ * request may have been accepted by an earlier owner of the store. A long-lived owner (the language server)
+ * makes one when its process starts and keeps it across reopens of the store, so requests queued while the
+ * store opens are accepted, and none is accepted twice by the same process.
+ */
+export class StartBoundNonces implements NonceStore {
   readonly #cache = new NonceCache();
   constructor(private readonly startedAt: number) {}
   seen(key: string, ts: number, now: number): boolean {
@@ -89,6 +94,8 @@ export interface GovernanceOptions {
   readonly onWarning?: (message: string) => void;
   /** The clock (tests); default Date.now. */
   readonly now?: () => number;
+  /** Seen nonces; default: a fresh memory that refuses requests signed before this open. */
+  readonly nonces?: NonceStore;
 }
 
 export class Governance {
@@ -111,7 +118,7 @@ export class Governance {
   ) {
     this.#now = opts.now ?? Date.now;
     this.startedAt = this.#now();
-    this.#nonces = new StartBoundNonces(this.startedAt);
+    this.#nonces = opts.nonces ?? new StartBoundNonces(this.startedAt);
     this.registry = registry;
     this.table = table;
     this.halfLifeMs = opts.config.trust.half_life_days * DAY_MS;
@@ -300,7 +307,8 @@ export class Governance {
         required: { loa: policy.loa, trust_threshold: policy.trustThreshold },
       });
     }
-    const trust = this.explainFor(caller.subject, caller.loa, policy, true);
+    // Only writes count toward the request rate: reading the log (an editor paging its views) is no flood.
+    const trust = this.explainFor(caller.subject, caller.loa, policy, policy.writes);
     const decision = decide(operation, caller.loa, trust.score, { table: this.table, storeExists: true });
     if (!decision.allowed) {
       await this.audit(method, caller, decision, trust);

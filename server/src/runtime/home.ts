@@ -18,6 +18,7 @@ import { createKeystore, loadKeystore, KEYSTORE_FILE, type Keystore } from '../c
 import { LevelCanonStore } from '../canon/store.js';
 import type { PassphraseSource } from './passphrase.js';
 import { Governance, JOURNAL_FILE, type Access } from '../governance/gate.js';
+import type { NonceStore } from '../../../shared/src/license.js';
 import { issue } from '../governance/operations.js';
 import { createIdentity, writeIdentityFile } from '../governance/identity.js';
 import { decide } from '../../../shared/src/policy.js';
@@ -90,6 +91,8 @@ export interface OpenOptions {
   /** Unknown SIGIL_* variables: refused (CLI, default) or only warned about (editor). */
   readonly unknownEnv?: 'error' | 'warn';
   readonly onWarning?: (message: string) => void;
+  /** Nonces of signed requests already seen, shared across opens by a long-lived owner (see gate.ts). */
+  readonly nonces?: NonceStore;
 }
 
 function passphraseEnvName(config: SigilConfig): string {
@@ -216,6 +219,7 @@ async function ownedRuntime(
       keystore,
       store,
       ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
+      ...(opts.nonces ? { nonces: opts.nonces } : {}),
     });
   } catch (e) {
     await store.close();

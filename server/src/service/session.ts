@@ -3,6 +3,8 @@
  * (none yet, locked by another process, wrong passphrase…), creates it on request, and relays appends.
  * The language server and `sigil serve` each hold one session.
  */
+import type { NonceStore } from '../../../shared/src/license.js';
+import { StartBoundNonces } from '../governance/gate.js';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -45,6 +47,8 @@ export class StoreSession extends EventEmitter<SessionEvents> {
   private runtimeValue: SigilRuntime | null = null;
   private problem: SigilError | null = null;
   private opening: Promise<void> | null = null;
+  /** One nonce memory for the life of the session, whatever reopens of the store happen in it. */
+  private readonly nonces: NonceStore = new StartBoundNonces(Date.now());
 
   constructor(private readonly opts: SessionOptions) {
     super();
@@ -91,6 +95,7 @@ export class StoreSession extends EventEmitter<SessionEvents> {
           env: this.opts.env,
           passphrase: this.opts.passphrase,
           ownerDescription: this.opts.ownerDescription,
+          nonces: this.nonces,
           ...this.configOptions(),
         }),
       );
@@ -113,6 +118,7 @@ export class StoreSession extends EventEmitter<SessionEvents> {
       env: this.opts.env,
       passphrase: this.opts.passphrase,
       ownerDescription: this.opts.ownerDescription,
+      nonces: this.nonces,
       ...this.configOptions(),
       ...(origin ? { origin } : {}),
     });

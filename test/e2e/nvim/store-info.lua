@@ -3,8 +3,13 @@
 -- Run by test/protocol/nvim.test.ts as
 --   nvim --headless --noplugin -n -i NONE -u test/e2e/nvim/store-info.lua
 -- It starts the server with vim.lsp.start_client, waits until the client is initialized, sends
--- `sigil/store.info` (and one request that must fail, to see the error shape), stops the client
--- (shutdown + exit), and writes what it saw as one JSON document (vim.fn.json_encode) to E2E_SIGIL_OUT.
+-- `sigil/store.info` (a guest operation: no `auth` needed), an unsigned `sigil/canon.get` (which the gate
+-- must refuse), and the signed requests it was given (one that must fail validation, to see the error
+-- shape, and `sigil/license.whoami`), stops the client (shutdown + exit), and writes what it saw as one
+-- JSON document (vim.fn.json_encode) to E2E_SIGIL_OUT.
+--
+-- Signing needs the owner's key, so the caller signs and this script only carries the params, `auth` and
+-- all, to the server as they are (an `auth` is good for one request, within minutes of its timestamp).
 --
 -- Environment (no SIGIL_ prefix: the server inherits it and rejects unknown SIGIL_* variables):
 --   E2E_SIGIL_NODE        node executable (default: node)
@@ -12,6 +17,8 @@
 --   E2E_SIGIL_ROOT        workspace folder given to the server as root_dir (required)
 --   E2E_SIGIL_HOME        Sigil home passed as init_options.home (required)
 --   E2E_SIGIL_OUT         result file (required)
+--   E2E_SIGIL_SIGNED      JSON {"bad_get": params, "whoami": params}: signed params of sigil/canon.get
+--                         (with an invalid id) and sigil/license.whoami (required)
 --   E2E_SIGIL_TIMEOUT_MS  limit of each wait (default 20000)
 -- Exit status: 0 when the result file was written after a complete exchange, else 2..6 (see finish calls);
 -- the result file then holds {"error": "..."}.
@@ -21,6 +28,7 @@ local server = os.getenv('E2E_SIGIL_SERVER')
 local root = os.getenv('E2E_SIGIL_ROOT')
 local home = os.getenv('E2E_SIGIL_HOME')
 local out = os.getenv('E2E_SIGIL_OUT')
+local signed_json = os.getenv('E2E_SIGIL_SIGNED')
 local timeout = tonumber(os.getenv('E2E_SIGIL_TIMEOUT_MS') or '20000')
 
 local function finish(doc, code)
@@ -31,8 +39,14 @@ local function finish(doc, code)
 end
 
 local function run()
-  if not (server and root and home and out) then
-    return finish({ error = 'E2E_SIGIL_SERVER, E2E_SIGIL_ROOT, E2E_SIGIL_HOME and E2E_SIGIL_OUT are required' }, 2)
+  if not (server and root and home and out and signed_json) then
+    return finish({
+      error = 'E2E_SIGIL_SERVER, E2E_SIGIL_ROOT, E2E_SIGIL_HOME, E2E_SIGIL_OUT and E2E_SIGIL_SIGNED are required',
+    }, 2)
+  end
+  local ok, signed = pcall(vim.fn.json_decode, signed_json)
+  if not ok or type(signed) ~= 'table' or signed.bad_get == nil or signed.whoami == nil then
+    return finish({ error = 'E2E_SIGIL_SIGNED is not {"bad_get": …, "whoami": …}' }, 2)
   end
 
   local changed = nil
@@ -76,12 +90,27 @@ local function run()
   client.request('sigil/store.info', {}, function(err, result)
     info = { err = err, result = result }
   end)
+  -- Answered before the requests below, one of which appends an audit record (a denial).
+  if not vim.wait(timeout, function() return info ~= nil end, 10) then
+    return finish({ error = 'no answer to sigil/store.info within ' .. timeout .. ' ms' }, 5)
+  end
+
+  -- Without auth: an anonymous guest, which may not read records.
+  local anonymous = nil
+  client.request('sigil/canon.get', { id = string.rep('a', 64) }, function(err, result)
+    anonymous = { err = err, result = result }
+  end)
+  -- Signed by the owner: the gate lets it through, and the schema refuses the id.
   local failed = nil
-  client.request('sigil/canon.get', { id = 'not-an-id' }, function(err, result)
+  client.request('sigil/canon.get', signed.bad_get, function(err, result)
     failed = { err = err, result = result }
   end)
+  local whoami = nil
+  client.request('sigil/license.whoami', signed.whoami, function(err, result)
+    whoami = { err = err, result = result }
+  end)
   local answered = vim.wait(timeout, function()
-    return info ~= nil and failed ~= nil and changed ~= nil
+    return info ~= nil and anonymous ~= nil and failed ~= nil and whoami ~= nil and changed ~= nil
   end, 10)
   if not answered then
     return finish({ error = 'no answer to the requests (or no sigil/store.changed) within ' .. timeout .. ' ms' }, 5)
@@ -95,7 +124,9 @@ local function run()
   finish({
     server_info = server_info,
     store_info = info,
+    anonymous_get = anonymous,
     bad_get = failed,
+    whoami = whoami,
     store_changed = changed,
     server_exit_code = exit_code,
   }, 0)
