@@ -182,12 +182,12 @@ const TrustSection = z
     rate_window_s: intIn(1, 86_400)
       .default(60)
       .describe(
-        'Window, in seconds, over which a subject’s request rate is counted (the trust feature "rate").',
+        'Window, in seconds, over which a subject’s write rate is counted (the trust feature "rate").',
       ),
     rate_cap: intIn(1, 1_000_000)
-      .default(300)
+      .default(1200)
       .describe(
-        'Requests within the window that count as the full rate feature (1): a flood lowers the score.',
+        'Writes within the window that count as the full rate feature (1): a flood of writes lowers the score (reads do not count).',
       ),
   })
   .describe('The logistic trust model (its parameters live in the canon; these tune time).');

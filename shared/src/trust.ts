@@ -104,8 +104,11 @@ export const DEFAULT_TRUST_PARAMS: TrustParams = deepFreeze({
   prior: { good: 5, bad: 5 },
 });
 
-/** 300 requests a minute (5 a second, sustained) count as the full `rate` feature (1). */
-export const DEFAULT_RATE_LIMIT: RateLimit = Object.freeze({ windowMs: 60_000, cap: 300 });
+/**
+ * 1200 writes a minute (20 a second, sustained) count as the full `rate` feature (1). With the default
+ * weights root's system-space writes (the strictest threshold) stay allowed up to a quarter of that.
+ */
+export const DEFAULT_RATE_LIMIT: RateLimit = Object.freeze({ windowMs: 60_000, cap: 1200 });
 
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {

@@ -34,6 +34,16 @@ const ID_RE = /^[0-9a-f]{64}$/;
 const UNENCRYPTED_WARNING = 'PRIVATE KEYS ARE STORED UNENCRYPTED';
 const PASSPHRASE = 'correct horse battery staple';
 
+/** The subject of the owner's root licence that init records: the local user. */
+const OWNER_SUBJECT = `local:${os.userInfo().username}`;
+/** A record's actor is the subject of the caller's licence; the CLI signs with the owner identity by default. */
+const OWNER_ACTOR = `license:${OWNER_SUBJECT}`;
+/** What init writes: the genesis record, the owner's root licence and the audit record of issuing it. */
+const INIT_KINDS = ['canon.genesis', 'license.issued', 'audit.decision'];
+const INIT_RECORDS = INIT_KINDS.length;
+/** Each write is its record plus, in the same group commit, its audit record. */
+const PER_APPEND = 2;
+
 // ---------------------------------------------------------------------------------------------------
 // Running the CLI
 
@@ -155,6 +165,7 @@ interface InitJson {
   dataKeyId: string;
   keysEncrypted: boolean;
   genesis: string;
+  ownerIdentity: { file: string; licenseId: string; subject: string };
 }
 
 /** Creates an unencrypted home with the CLI and returns its --json init report. */
@@ -173,10 +184,17 @@ interface ListJson {
 async function walk(
   home: string,
   args: readonly string[],
-): Promise<{ seqs: number[]; pages: number; kinds: string[]; spaces: string[] }> {
+): Promise<{
+  seqs: number[];
+  pages: number;
+  kinds: string[];
+  spaces: string[];
+  records: CanonicalRecord[];
+}> {
   const seqs: number[] = [];
   const kinds: string[] = [];
   const spaces: string[] = [];
+  const records: CanonicalRecord[] = [];
   let cursor: string | null = null;
   let pages = 0;
   do {
@@ -193,6 +211,7 @@ async function walk(
       seqs.push(r.body.seq);
       kinds.push(r.body.kind);
       spaces.push(r.body.space);
+      records.push(r);
     }
     assert.ok(
       page.nextCursor === null || typeof page.nextCursor === 'string',
@@ -202,7 +221,37 @@ async function walk(
     cursor = page.nextCursor;
     assert.ok(pages < 100, 'the cursor walk does not end');
   } while (cursor !== null);
-  return { seqs, pages, kinds, spaces };
+  return { seqs, pages, kinds, spaces, records };
+}
+
+/** Every record of the home, oldest first (one page: the tests' logs are small). */
+async function allRecords(home: string, opts: RunOptions = {}): Promise<CanonicalRecord[]> {
+  const page = await json<ListJson>(['--home', home, 'canon', 'list', '--limit', '1000'], opts);
+  assert.equal(page.nextCursor, null);
+  return page.records;
+}
+
+interface AuditPayload {
+  operation: string;
+  method: string;
+  decision: 'allowed' | 'denied';
+  cause?: string;
+  covers?: number;
+  caller: { subject: string; authenticated: boolean; role: string };
+}
+
+/** Asserts `audit` is the audit record of an allowed write of one record by `subject`, as `operation`. */
+function assertAuditOf(audit: CanonicalRecord | undefined, operation: string, subject: string): void {
+  assert.ok(audit, 'the audit record exists');
+  assert.equal(audit.body.kind, 'audit.decision');
+  assert.equal(audit.body.space, 'system');
+  assert.equal(audit.body.actor, `license:${subject}`);
+  const p = audit.body.payload as unknown as AuditPayload;
+  assert.equal(p.operation, operation);
+  assert.equal(p.decision, 'allowed');
+  assert.equal(p.covers, 1);
+  assert.equal(p.caller.subject, subject);
+  assert.equal(p.caller.authenticated, true);
 }
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
@@ -284,6 +333,9 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       assert.match(r.stdout, /^ {2}root key {8}[0-9a-f]{32}$/m);
       assert.match(r.stdout, /^ {2}runtime key {5}[0-9a-f]{32}$/m);
       assert.match(r.stdout, /^ {2}keys encrypted {2}NO$/m);
+      const idLine = `  owner identity  ${path.join(flagHome, 'identities', 'owner.json')} (${OWNER_SUBJECT}, root licence `;
+      assert.ok(r.stdout.includes(idLine), r.stdout);
+      assert.match(r.stdout, /^ {2}owner identity .* root licence [0-9a-f]{32}\)$/m);
       assert.match(r.stderr, /^sigil: warning: PRIVATE KEYS ARE STORED UNENCRYPTED in /m);
       assert.ok(r.stderr.includes(path.join(flagHome, 'keystore.json')), r.stderr);
       assert.ok(r.stderr.includes('SIGIL_PASSPHRASE'), 'the warning says how to encrypt the keys');
@@ -295,6 +347,23 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       );
       assert.ok(existsSync(path.join(flagHome, 'canon')));
       assert.ok(!existsSync(path.join(flagHome, 'owner.json')), 'init removes its owner file when done');
+      // The owner identity: a root licence for the local user and its key, in clear without a passphrase.
+      const idFile = path.join(flagHome, 'identities', 'owner.json');
+      assert.equal((await stat(idFile)).mode & 0o777, 0o600);
+      const identity = JSON.parse(await readFile(idFile, 'utf8')) as {
+        type: string;
+        subject: string;
+        chain: Array<{ body: { subject: string; role: string; audience: string } }>;
+        key: { protection: string; seed?: string };
+      };
+      assert.equal(identity.type, 'sigil.identity');
+      assert.equal(identity.subject, OWNER_SUBJECT);
+      assert.equal(identity.chain.length, 1);
+      assert.equal(identity.chain[0]?.body.role, 'root');
+      assert.equal(identity.chain[0]?.body.subject, OWNER_SUBJECT);
+      assert.equal(identity.chain[0]?.body.audience, 'test.example/cli');
+      assert.equal(identity.key.protection, 'none');
+      assert.equal(typeof identity.key.seed, 'string');
     });
 
     it('init --json via SIGIL_HOME: reports keys and genesis; the warning still goes to stderr', async () => {
@@ -311,15 +380,56 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       assert.match(envInit.genesis, ID_RE);
       assert.match(r.stderr, new RegExp(UNENCRYPTED_WARNING));
 
+      // The store starts with the genesis record, the owner's root licence and the audit record of issuing it.
+      const records = await allRecords(envHome);
+      assert.deepEqual(
+        records.map((rec) => [rec.body.seq, rec.body.space, rec.body.kind]),
+        INIT_KINDS.map((kind, seq) => [seq, 'system', kind]),
+      );
+      const [genesis, issued, audit] = records as [CanonicalRecord, CanonicalRecord, CanonicalRecord];
+      assert.equal(genesis.body.prev, null);
+      assert.equal(genesis.signature.key_id, envInit.rootKeyId);
+      assert.equal(issued.body.prev, genesis.id);
+      assert.equal(audit.body.prev, issued.id);
+      const licence = (
+        issued.body.payload as {
+          license: { body: { id: string; subject: string; role: string; issuer: string } };
+        }
+      ).license.body;
+      assert.deepEqual(
+        [licence.subject, licence.role, licence.issuer],
+        [OWNER_SUBJECT, 'root', envInit.rootKeyId],
+      );
+      const owner = JSON.parse(await readFile(path.join(envHome, 'identities', 'owner.json'), 'utf8')) as {
+        chain: Array<{ body: { id: string } }>;
+      };
+      assert.equal(owner.chain[0]?.body.id, licence.id, 'the owner identity holds the recorded licence');
+      assert.deepEqual(envInit.ownerIdentity, {
+        file: path.join(envHome, 'identities', 'owner.json'),
+        licenseId: licence.id,
+        subject: OWNER_SUBJECT,
+      });
+      // Init's bootstrap has no licence: it acts as the runtime itself.
+      assert.equal(issued.body.actor, 'sigil:init');
+      assert.equal(audit.body.actor, 'sigil:init');
+      const ap = audit.body.payload as unknown as AuditPayload;
+      assert.deepEqual(
+        [ap.operation, ap.decision, ap.covers, ap.caller.authenticated, ap.caller.subject],
+        ['store.init', 'allowed', 1, false, 'sigil:init'],
+      );
+      // With no identity of its own, the owner identity signs: whoami is the owner's root licence.
+      const me = await json<{ subject: string; role: string; licenseId: string }>(['whoami'], {
+        env: { SIGIL_HOME: envHome },
+      });
+      assert.deepEqual([me.subject, me.role, me.licenseId], [OWNER_SUBJECT, 'root', licence.id]);
+
       const g = await json<CanonicalRecord>(['canon', 'get', envInit.genesis], {
         env: { SIGIL_HOME: envHome },
       });
       assert.equal(g.id, envInit.genesis);
-      assert.equal(g.body.seq, 0);
+      assert.equal(g.body.seq, 0, 'the "genesis" init reports is the genesis record');
       assert.equal(g.body.kind, 'canon.genesis');
-      assert.equal(g.body.space, 'system');
-      assert.equal(g.body.prev, null);
-      assert.equal(g.signature.key_id, envInit.rootKeyId);
+      assert.equal(g.id, genesis.id);
     });
 
     it('a second init refuses with exit 2 and leaves the home untouched', async () => {
@@ -352,42 +462,44 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       assert.match(id, ID_RE);
       const page = await json<ListJson>(['canon', 'list'], { cwd: deep });
       assert.deepEqual(
-        page.records.map((r) => r.id),
-        [init.genesis, id],
+        page.records.map((r) => r.body.kind),
+        [...INIT_KINDS, 'note.created', 'audit.decision'],
+      );
+      assert.equal(page.records[0]?.signature.key_id, init.rootKeyId);
+      const data = await json<ListJson>(['canon', 'list', '--space', 'data'], { cwd: deep });
+      assert.deepEqual(
+        data.records.map((r) => r.id),
+        [id],
       );
       const cfg = await expectExit(0, ['config', 'show'], { cwd: deep });
       assert.ok(cfg.stdout.includes(`(${path.join(project, '.sigil', 'sigil.toml')})`), cfg.stdout);
 
       // SIGIL_HOME wins over the .sigil/ found upward.
       const viaEnv = await json<ListJson>(['canon', 'list'], { cwd: deep, env: { SIGIL_HOME: envHome } });
-      assert.deepEqual(
-        viaEnv.records.map((r) => r.id),
-        [envInit.genesis],
-      );
+      assert.equal(viaEnv.records.length, INIT_RECORDS);
+      assert.equal(viaEnv.records[0]?.signature.key_id, envInit.rootKeyId);
       // --home wins over SIGIL_HOME (which here names nothing at all).
       const viaFlag = await json<ListJson>(['--home', path.join(project, '.sigil'), 'canon', 'list'], {
         cwd: deep,
         env: { SIGIL_HOME: path.join(dir, 'does-not-exist') },
       });
-      assert.equal(viaFlag.records.length, 2);
+      assert.equal(viaFlag.records.length, INIT_RECORDS + PER_APPEND);
       // A relative --home is taken from the working directory.
       const relative = await json<ListJson>(['--home', '../../../.sigil', 'canon', 'list'], { cwd: deep });
-      assert.equal(relative.records.length, 2);
+      assert.equal(relative.records.length, INIT_RECORDS + PER_APPEND);
       // init in a subdirectory creates a nested ./.sigil there, which is then the nearest one; a second
       // init there refuses.
       const nested = await json<InitJson>(['init'], { cwd: deep });
       assert.equal(nested.home, path.join(deep, '.sigil'));
+      assert.notEqual(nested.rootKeyId, init.rootKeyId);
       const nearest = await json<ListJson>(['canon', 'list'], { cwd: deep });
-      assert.deepEqual(
-        nearest.records.map((r) => r.id),
-        [nested.genesis],
-      );
+      assert.equal(nearest.records.length, INIT_RECORDS);
+      assert.equal(nearest.records[0]?.signature.key_id, nested.rootKeyId);
       const again = await expectExit(2, ['init'], { cwd: deep });
       assert.match(again.stderr, /already exists/);
-      assert.equal(
-        (await json<ListJson>(['canon', 'list'], { cwd: path.join(project, 'a') })).records.length,
-        2,
-      );
+      const above = await json<ListJson>(['canon', 'list'], { cwd: path.join(project, 'a') });
+      assert.equal(above.records.length, INIT_RECORDS + PER_APPEND);
+      assert.equal(above.records[0]?.signature.key_id, init.rootKeyId);
     });
 
     it('no home anywhere: exit 5 telling to run sigil init', async () => {
@@ -453,39 +565,48 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       assert.match(r.stdout, /^[0-9a-f]{64}\n$/);
       ids.push(r.stdout.trim());
       const j = await json<{ ok: boolean; id: string; seq: number; record: CanonicalRecord }>(
-        [
-          '--home',
-          home,
-          '--actor',
-          'agent:tester',
-          'canon',
-          'append',
-          '--kind',
-          'task.done',
-          '--space',
-          'system',
-          '--payload',
-          '-',
-        ],
+        ['--home', home, 'canon', 'append', '--kind', 'task.done', '--space', 'system', '--payload', '-'],
         { input: '[1, 2.50, "x", null, true]' },
       );
       assert.equal(j.ok, true);
       assert.match(j.id, ID_RE);
-      assert.equal(j.seq, 3);
+      // Init wrote seqs 0..2; each append is its record and its audit record, so appends are 2 apart.
+      assert.equal(j.seq, INIT_RECORDS + 2 * PER_APPEND);
       assert.equal(j.record.id, j.id);
-      assert.equal(j.record.body.seq, 3);
+      assert.equal(j.record.body.seq, j.seq);
       assert.equal(j.record.body.space, 'system');
-      assert.equal(j.record.body.actor, 'agent:tester');
-      assert.equal(j.record.body.prev, init.genesis, 'the system chain continues from the genesis record');
+      assert.equal(j.record.body.actor, OWNER_ACTOR);
       assert.deepEqual(j.record.body.payload, [1, 2.5, 'x', null, true]);
       ids.push(j.id);
+
+      const all = await allRecords(home);
+      assert.equal(all.length, INIT_RECORDS + 3 * PER_APPEND);
+      assert.deepEqual(
+        all.map((r) => r.body.kind),
+        [
+          ...INIT_KINDS,
+          'note.created',
+          'audit.decision',
+          'note.edited',
+          'audit.decision',
+          'task.done',
+          'audit.decision',
+        ],
+      );
+      assert.deepEqual([all[3]?.id, all[5]?.id, all[7]?.id], ids);
+      // The system chain continues from the last system record: the audit record of the previous append.
+      assert.equal(j.record.body.prev, all[6]?.id);
+      assertAuditOf(all[4], 'canon.append', OWNER_SUBJECT);
+      assertAuditOf(all[6], 'canon.append', OWNER_SUBJECT);
+      assertAuditOf(all[8], 'canon.append_system', OWNER_SUBJECT);
+      assert.equal(all[8]?.body.prev, j.id);
     });
 
     it('get prints the record (text and --json) and the data chain links', async () => {
       const [first, second] = ids as [string, string];
       const r = await expectExit(0, ['--home', home, 'canon', 'get', first]);
       assert.match(r.stdout, new RegExp(`^id {9}${first}$`, 'm'));
-      assert.match(r.stdout, /^seq {8}1$/m);
+      assert.match(r.stdout, new RegExp(`^seq {8}${INIT_RECORDS}$`, 'm'));
       assert.match(r.stdout, /^space {6}data$/m);
       assert.match(r.stdout, /^kind {7}note\.created$/m);
       assert.match(r.stdout, /^prev {7}\(none\)$/m);
@@ -494,16 +615,22 @@ describe('sigil CLI', { concurrency: 3 }, () => {
 
       const rec = await json<CanonicalRecord>(['--home', home, 'canon', 'get', second]);
       assert.equal(rec.id, second);
-      assert.equal(rec.body.seq, 2);
-      assert.equal(rec.body.prev, first);
+      assert.equal(rec.body.seq, INIT_RECORDS + PER_APPEND);
+      assert.equal(
+        rec.body.prev,
+        first,
+        'the data chain skips the audit records, which are in the system space',
+      );
       assert.equal(rec.body.kind, 'note.edited');
       assert.deepEqual(rec.body.payload, { title: 'from stdin', '€': 'unicode ✓' });
       assert.equal(rec.signature.alg, 'ed25519');
       assert.equal(rec.signature.key_id, init.runtimeKeyId);
-      assert.match(rec.body.actor, /^local:/);
+      assert.equal(rec.body.actor, OWNER_ACTOR);
+      assert.match(rec.body.actor, /^license:local:/);
     });
 
-    it('get: unknown id exits 5, malformed id exits 2', async () => {
+    it('get: unknown id exits 5, malformed id exits 2; reads, failed or not, append nothing', async () => {
+      const size = (await allRecords(home)).length;
       const unknown = 'ab'.repeat(32);
       const r = await expectExit(5, ['--home', home, 'canon', 'get', unknown]);
       assert.equal(r.stderr, `sigil: error: no record with id ${unknown}\n`);
@@ -512,9 +639,16 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       assert.deepEqual(doc.error.details, { id: unknown });
       for (const bad of ['xyz', 'AB'.repeat(32), 'ab'.repeat(31), `${unknown}0`]) {
         const m = await expectExit(2, ['--home', home, 'canon', 'get', bad]);
-        assert.match(m.stderr, /record id must be 64 lowercase hex characters/);
+        assert.equal(
+          m.stderr,
+          'sigil: error: sigil/canon.get: id must be a 64-character lowercase hex record id\n',
+        );
       }
-      await jsonError(2, 'BAD_INPUT', ['--home', home, 'canon', 'get', 'xyz']);
+      const malformed = await jsonError(2, 'BAD_INPUT', ['--home', home, 'canon', 'get', 'xyz']);
+      assert.deepEqual(malformed.error.details, { method: 'sigil/canon.get', field: 'id' });
+      await expectExit(0, ['--home', home, 'canon', 'get', ids[0] as string]);
+      await expectExit(0, ['--home', home, 'canon', 'verify']);
+      assert.equal((await allRecords(home)).length, size);
     });
 
     it('append rejects bad input with exit 2 (and a missing payload file with 5) and appends nothing', async () => {
@@ -544,6 +678,19 @@ describe('sigil CLI', { concurrency: 3 }, () => {
         ['--home', home, 'canon', 'append', '--kind', 'Not A Kind', '--payload', '-'],
         { input: '{}' },
       );
+      // The kinds Sigil's own operations write cannot be forged by a raw append, even by the owner.
+      const reservedKinds: Array<[string, string]> = [
+        ['audit.decision', 'system'],
+        ['license.issued', 'system'],
+        ['trust.feedback', 'system'],
+        ['canon.genesis', 'system'],
+        ['license.issued', 'data'],
+      ];
+      for (const [kind, space] of reservedKinds) {
+        const args = ['--home', home, 'canon', 'append', '--kind', kind, '--space', space, '--payload', '-'];
+        const reserved = await jsonError(2, 'BAD_INPUT', args, { input: '{}' });
+        assert.match(reserved.error.message, /is reserved/);
+      }
       await jsonError(
         2,
         'BAD_USAGE',
@@ -574,7 +721,76 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       ]);
       assert.match(missing.stderr, /no such file/);
       const page = await json<ListJson>(['--home', home, 'canon', 'list']);
-      assert.equal(page.records.length, 4, 'nothing was appended by the failed commands');
+      assert.equal(
+        page.records.length,
+        INIT_RECORDS + ids.length * PER_APPEND,
+        'nothing was appended by the failed commands, not even an audit record',
+      );
+    });
+
+    it("the actor is license:<subject> of the identity that signs: --identity, else SIGIL_IDENTITY, else the owner's", async () => {
+      const dir = path.join(scratch, 'records');
+      const tester = path.join(dir, 'tester.identity.json');
+      const issued = await expectExit(0, [
+        '--json',
+        '--home',
+        home,
+        'license',
+        'issue',
+        '--subject',
+        'agent:tester',
+        '--role',
+        'operator',
+        '--new-key',
+        '--out',
+        tester,
+      ]);
+      assert.match(issued.stderr, /NOT encrypted/);
+      const append = async (
+        args: readonly string[],
+        env: Record<string, string> = {},
+      ): Promise<CanonicalRecord> =>
+        (
+          await json<{ record: CanonicalRecord }>(
+            ['--home', home, ...args, 'canon', 'append', '--kind', 'note.signed', '--payload', '-'],
+            { env, input: '{}' },
+          )
+        ).record;
+      const byFlag = await append(['--identity', tester]);
+      assert.equal(byFlag.body.actor, 'license:agent:tester');
+      const byEnv = await append([], { SIGIL_IDENTITY: tester });
+      assert.equal(byEnv.body.actor, 'license:agent:tester');
+      const owner = path.join(home, 'identities', 'owner.json');
+      const flagWins = await append(['--identity', owner], { SIGIL_IDENTITY: tester });
+      assert.equal(flagWins.body.actor, OWNER_ACTOR);
+      const byDefault = await append([]);
+      assert.equal(byDefault.body.actor, OWNER_ACTOR);
+
+      const all = await allRecords(home);
+      const after = (rec: CanonicalRecord): CanonicalRecord | undefined => all[rec.body.seq + 1];
+      assertAuditOf(after(byFlag), 'canon.append', 'agent:tester');
+      assertAuditOf(after(byEnv), 'canon.append', 'agent:tester');
+      assertAuditOf(after(flagWins), 'canon.append', OWNER_SUBJECT);
+      assertAuditOf(after(byDefault), 'canon.append', OWNER_SUBJECT);
+
+      // An operator may not write the system space: denied (exit 4), and the denial alone is recorded.
+      const denied = await jsonError(
+        4,
+        'ACCESS_DENIED',
+        ['--home', home, 'canon', 'append', '--kind', 'note.signed', '--space', 'system', '--payload', '-'],
+        { env: { SIGIL_IDENTITY: tester }, input: '{}' },
+      );
+      assert.match(denied.error.message, /canon\.append_system needs LOA root/);
+      const later = await allRecords(home);
+      assert.equal(later.length, all.length + 1, 'a denial appends its audit record and nothing else');
+      const audit = later[later.length - 1] as CanonicalRecord;
+      assert.equal(audit.body.kind, 'audit.decision');
+      assert.equal(audit.body.actor, 'license:agent:tester');
+      const p = audit.body.payload as unknown as AuditPayload;
+      assert.deepEqual(
+        [p.operation, p.decision, p.cause, p.caller.subject, p.caller.role],
+        ['canon.append_system', 'denied', 'loa', 'agent:tester', 'operator'],
+      );
     });
 
     it('config show: every key with its value and origin', async () => {
@@ -608,13 +824,15 @@ describe('sigil CLI', { concurrency: 3 }, () => {
 
   describe('list: filters, order and cursor walks', { concurrency: 1 }, () => {
     let home = '';
-    let init: InitJson;
-    const N = 30; // legacy records; with the genesis record the log holds N + 1
+    const N = 30; // legacy records, each followed by its audit record, after the records of init
+    const TOTAL = INIT_RECORDS + N * PER_APPEND;
+    /** The seq of legacy record i; its audit record is the next one. */
+    const seqOf = (i: number): number => INIT_RECORDS + i * PER_APPEND;
 
     before(async () => {
       const dir = await tempDir('list');
       home = path.join(dir, 'home');
-      init = await initHome(home);
+      await initHome(home);
       const file = path.join(dir, 'legacy.jsonl');
       await legacyFile(file, N);
       const report = await json<{ migrated: unknown[] }>([
@@ -631,23 +849,33 @@ describe('sigil CLI', { concurrency: 3 }, () => {
     it('lists every record oldest first, one line each (text)', async () => {
       const r = await expectExit(0, ['--home', home, 'canon', 'list', '--limit', '1000']);
       const lines = r.stdout.trimEnd().split('\n');
-      assert.equal(lines.length, N + 1);
+      assert.equal(lines.length, TOTAL);
+      const genesis = (await allRecords(home))[0] as CanonicalRecord;
       assert.match(
         lines[0] ?? '',
-        new RegExp(`^ {5}0 {2}${init.genesis} {2}system {2}canon\\.genesis +\\d{4}-\\d\\d-\\d\\dT`),
+        new RegExp(`^ {5}0 {2}${genesis.id} {2}system {2}canon\\.genesis +\\d{4}-\\d\\d-\\d\\dT`),
       );
-      assert.match(lines[1] ?? '', /^ {5}1 {2}[0-9a-f]{64} {2}data {4}note\.a +\d{4}-/);
+      assert.match(lines[1] ?? '', /^ {5}1 {2}[0-9a-f]{64} {2}system {2}license\.issued +\d{4}-/);
+      assert.match(lines[2] ?? '', /^ {5}2 {2}[0-9a-f]{64} {2}system {2}audit\.decision +\d{4}-/);
+      assert.match(lines[3] ?? '', /^ {5}3 {2}[0-9a-f]{64} {2}data {4}note\.a +\d{4}-/);
+      assert.match(lines[4] ?? '', /^ {5}4 {2}[0-9a-f]{64} {2}system {2}audit\.decision +\d{4}-/);
       const paged = await expectExit(0, ['--home', home, 'canon', 'list', '--limit', '2']);
       assert.match(paged.stdout, /^-- more: --cursor s1$/m);
     });
 
     it('the default page is 50; --json pages carry nextCursor', async () => {
-      const all = await json<ListJson>(['--home', home, 'canon', 'list']);
+      const page = await json<ListJson>(['--home', home, 'canon', 'list']);
       assert.deepEqual(
-        all.records.map((r) => r.body.seq),
-        range(0, N + 1),
+        page.records.map((r) => r.body.seq),
+        range(0, 50),
       );
-      assert.equal(all.nextCursor, null);
+      assert.equal(page.nextCursor, 's49');
+      const rest = await json<ListJson>(['--home', home, 'canon', 'list', '--cursor', 's49']);
+      assert.deepEqual(
+        rest.records.map((r) => r.body.seq),
+        range(50, TOTAL),
+      );
+      assert.equal(rest.nextCursor, null);
       const first = await json<ListJson>(['--home', home, 'canon', 'list', '--limit', '4']);
       assert.equal(first.records.length, 4);
       assert.equal(first.nextCursor, 's3');
@@ -655,30 +883,49 @@ describe('sigil CLI', { concurrency: 3 }, () => {
 
     it('cursor walks cover every record exactly once, ascending and descending', async () => {
       const asc = await walk(home, ['--limit', '7']);
-      assert.deepEqual(asc.seqs, range(0, N + 1));
-      assert.equal(asc.pages, Math.ceil((N + 1) / 7));
+      assert.deepEqual(asc.seqs, range(0, TOTAL));
+      assert.equal(asc.pages, Math.ceil(TOTAL / 7));
       const desc = await walk(home, ['--limit', '10', '--order', 'desc']);
-      assert.deepEqual(desc.seqs, range(0, N + 1).reverse());
-      const one = await json<ListJson>(['--home', home, 'canon', 'list', '--limit', '1', '--cursor', 's29']);
+      assert.deepEqual(desc.seqs, range(0, TOTAL).reverse());
+      const mid = await json<ListJson>(['--home', home, 'canon', 'list', '--limit', '1', '--cursor', 's29']);
+      assert.deepEqual(
+        mid.records.map((r) => r.body.seq),
+        [30],
+      );
+      assert.equal(mid.nextCursor, 's30');
+      const last = `s${TOTAL - 2}`;
+      const one = await json<ListJson>(['--home', home, 'canon', 'list', '--limit', '1', '--cursor', last]);
       assert.deepEqual(
         one.records.map((r) => r.body.seq),
-        [30],
+        [TOTAL - 1],
       );
       assert.equal(one.nextCursor, null, 'no next cursor after the last record');
     });
 
     it('--space and --kind filter, alone and together, in both orders', async () => {
       const kindOf = (i: number): string => ['note.a', 'note.b', 'task.c'][i % 3] as string;
-      const seqsWhere = (f: (i: number) => boolean): number[] =>
-        range(0, N)
-          .filter(f)
-          .map((i) => i + 1);
+      const seqsWhere = (f: (i: number) => boolean): number[] => range(0, N).filter(f).map(seqOf);
 
+      // The system space: init's records, the legacy system records and every audit record.
       const system = await walk(home, ['--space', 'system', '--limit', '4']);
-      assert.deepEqual(system.seqs, [0, ...seqsWhere((i) => i % 4 === 3)]);
+      assert.deepEqual(system.seqs, [
+        0,
+        1,
+        2,
+        ...range(0, N).flatMap((i) => (i % 4 === 3 ? [seqOf(i), seqOf(i) + 1] : [seqOf(i) + 1])),
+      ]);
       assert.ok(system.spaces.every((s) => s === 'system'));
       const data = await walk(home, ['--space', 'data', '--limit', '8', '--order', 'desc']);
       assert.deepEqual(data.seqs, seqsWhere((i) => i % 4 !== 3).reverse());
+      assert.ok(data.records.every((r) => r.body.actor === OWNER_ACTOR));
+      // Every migrated record has its audit record; an import into the system space is a system append.
+      const audits = await walk(home, ['--kind', 'audit.decision', '--limit', '9']);
+      assert.deepEqual(audits.seqs, [2, ...range(0, N).map((i) => seqOf(i) + 1)]);
+      audits.records
+        .slice(1)
+        .forEach((a, i) =>
+          assertAuditOf(a, i % 4 === 3 ? 'canon.append_system' : 'canon.migrate', OWNER_SUBJECT),
+        );
 
       const noteA = await walk(home, ['--kind', 'note.a', '--limit', '4']);
       assert.deepEqual(
@@ -752,6 +999,8 @@ describe('sigil CLI', { concurrency: 3 }, () => {
     let ids: string[] = [];
     let runtimePub: Uint8Array;
     let exportFile = '';
+    /** 10 legacy records, each with its audit record, after init's records. */
+    const SIZE = INIT_RECORDS + 10 * PER_APPEND;
 
     before(async () => {
       dir = await tempDir('proofs');
@@ -762,7 +1011,7 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       await json(['--home', home, 'canon', 'migrate', '--from', file]);
       const page = await json<ListJson>(['--home', home, 'canon', 'list']);
       ids = page.records.map((r) => r.id);
-      assert.equal(ids.length, 11);
+      assert.equal(ids.length, SIZE);
       const g = page.records[0]?.body.payload as { runtime_key: { key_id: string; public_key: string } };
       assert.equal(g.runtime_key.key_id, init.runtimeKeyId);
       runtimePub = fromBase64(g.runtime_key.public_key);
@@ -771,21 +1020,21 @@ describe('sigil CLI', { concurrency: 3 }, () => {
     it('proof inclusion: verifies with verifyInclusion at the current and at an older size', async () => {
       type Incl = { id: string; leafIndex: number; treeSize: number; rootHash: string; proof: string[] };
       const verified = await json<{ ok: boolean; rootHash: string }>(['--home', home, 'canon', 'verify']);
-      for (const seq of [0, 5, 10]) {
+      for (const seq of [0, 5, 10, SIZE - 1]) {
         const id = ids[seq] as string;
         const p = await json<Incl>(['--home', home, 'canon', 'proof', 'inclusion', id]);
         assert.equal(p.id, id);
         assert.equal(p.leafIndex, seq);
-        assert.equal(p.treeSize, 11);
+        assert.equal(p.treeSize, SIZE);
         assert.equal(p.rootHash, verified.rootHash);
         const proof = p.proof.map(fromHex);
-        assert.ok(verifyInclusion(leafHash(fromHex(id)), seq, 11, proof, fromHex(p.rootHash)));
+        assert.ok(verifyInclusion(leafHash(fromHex(id)), seq, SIZE, proof, fromHex(p.rootHash)));
         // The proof is bound to the leaf and its position.
         assert.ok(
           !verifyInclusion(
-            leafHash(fromHex(ids[(seq + 1) % 11] as string)),
+            leafHash(fromHex(ids[(seq + 1) % SIZE] as string)),
             seq,
-            11,
+            SIZE,
             proof,
             fromHex(p.rootHash),
           ),
@@ -815,7 +1064,7 @@ describe('sigil CLI', { concurrency: 3 }, () => {
 
       const text = await expectExit(0, ['--home', home, 'canon', 'proof', 'inclusion', ids[5] as string]);
       assert.match(text.stdout, /^leaf index 5$/m);
-      assert.match(text.stdout, /^tree size {2}11$/m);
+      assert.match(text.stdout, new RegExp(`^tree size {2}${SIZE}$`, 'm'));
       assert.match(text.stdout, new RegExp(`^root {7}${verified.rootHash}$`, 'm'));
 
       await jsonError(2, 'BAD_INPUT', [
@@ -836,7 +1085,7 @@ describe('sigil CLI', { concurrency: 3 }, () => {
         'inclusion',
         ids[5] as string,
         '--size',
-        '12',
+        String(SIZE + 1),
       ]);
       await jsonError(2, 'BAD_USAGE', [
         '--home',
@@ -857,7 +1106,7 @@ describe('sigil CLI', { concurrency: 3 }, () => {
         verifyConsistency(c.oldSize, c.newSize, fromHex(c.oldRoot), fromHex(c.newRoot), c.proof.map(fromHex));
       const toNow = await json<Cons>(['--home', home, 'canon', 'proof', 'consistency', '4']);
       assert.equal(toNow.oldSize, 4);
-      assert.equal(toNow.newSize, 11);
+      assert.equal(toNow.newSize, SIZE);
       assert.ok(check(toNow));
       assert.ok(!check({ ...toNow, oldRoot: toNow.newRoot }), 'a wrong old root does not verify');
       const between = await json<Cons>(['--home', home, 'canon', 'proof', 'consistency', '3', '8']);
@@ -874,17 +1123,33 @@ describe('sigil CLI', { concurrency: 3 }, () => {
         '8',
       ]);
       assert.equal(between.newRoot, incl.rootHash);
-      const same = await json<Cons>(['--home', home, 'canon', 'proof', 'consistency', '11', '11']);
+      const same = await json<Cons>([
+        '--home',
+        home,
+        'canon',
+        'proof',
+        'consistency',
+        String(SIZE),
+        String(SIZE),
+      ]);
       assert.deepEqual(same.proof, []);
       assert.ok(check(same));
 
       const text = await expectExit(0, ['--home', home, 'canon', 'proof', 'consistency', '4']);
       assert.match(text.stdout, new RegExp(`^old size 4 {2}root ${toNow.oldRoot}$`, 'm'));
-      assert.match(text.stdout, new RegExp(`^new size 11 {2}root ${toNow.newRoot}$`, 'm'));
+      assert.match(text.stdout, new RegExp(`^new size ${SIZE} {2}root ${toNow.newRoot}$`, 'm'));
 
       await jsonError(2, 'BAD_INPUT', ['--home', home, 'canon', 'proof', 'consistency', '9', '8']);
       await jsonError(2, 'BAD_INPUT', ['--home', home, 'canon', 'proof', 'consistency', '0']);
-      await jsonError(2, 'BAD_INPUT', ['--home', home, 'canon', 'proof', 'consistency', '4', '12']);
+      await jsonError(2, 'BAD_INPUT', [
+        '--home',
+        home,
+        'canon',
+        'proof',
+        'consistency',
+        '4',
+        String(SIZE + 1),
+      ]);
       await jsonError(2, 'BAD_USAGE', ['--home', home, 'canon', 'proof', 'consistency', 'four']);
     });
 
@@ -902,7 +1167,7 @@ describe('sigil CLI', { concurrency: 3 }, () => {
         string,
       ];
       assert.equal(origin, init.origin);
-      assert.equal(size, '11');
+      assert.equal(size, String(SIZE));
       assert.equal(fromBase64(root).length, 32);
       assert.equal(toHex(fromBase64(root)), verified.rootHash);
       assert.equal(signer, init.origin);
@@ -921,17 +1186,17 @@ describe('sigil CLI', { concurrency: 3 }, () => {
         'checkpoint',
       ]);
       assert.equal(j.origin, init.origin);
-      assert.equal(j.size, 11);
+      assert.equal(j.size, SIZE);
       assert.equal(j.rootHash, verified.rootHash);
-      assert.ok(j.note.startsWith(`${origin}\n11\n${root}\n\n\u2014 ${origin} `));
+      assert.ok(j.note.startsWith(`${origin}\n${SIZE}\n${root}\n\n\u2014 ${origin} `));
     });
 
     it('export --out, then verify --from-export with no home: pinned key 0, wrong key 3, tampered file 3', async () => {
       exportFile = path.join(dir, 'canon.jsonl');
       const r = await expectExit(0, ['--home', home, 'canon', 'export', '--out', exportFile]);
-      assert.equal(r.stdout, `exported 11 records to ${exportFile}\n`);
+      assert.equal(r.stdout, `exported ${SIZE} records to ${exportFile}\n`);
       const lines = (await readFile(exportFile, 'utf8')).trimEnd().split('\n');
-      assert.equal(lines.length, 12);
+      assert.equal(lines.length, SIZE + 1);
       const header = JSON.parse(lines[0] as string) as {
         type: string;
         root_key: { key_id: string };
@@ -940,7 +1205,9 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       };
       assert.equal(header.type, 'sigil.canon.export');
       assert.equal(header.root_key.key_id, init.rootKeyId);
-      assert.equal(header.size, 11);
+      assert.equal(header.size, SIZE);
+      // An export reads: it appends nothing, not even an audit record.
+      assert.equal((await allRecords(home)).length, SIZE);
 
       const nowhere = await tempDir('proofs-nowhere');
       assert.equal(sigilAbove(nowhere), null, 'precondition: no .sigil/ above the temporary directory');
@@ -949,13 +1216,13 @@ describe('sigil CLI', { concurrency: 3 }, () => {
         ['canon', 'verify', '--from-export', exportFile, '--trust-key', init.rootKeyId],
         { cwd: nowhere },
       );
-      assert.match(ok.stdout, /^OK: 11 records verified; Merkle root [0-9a-f]{64}$/m);
+      assert.match(ok.stdout, new RegExp(`^OK: ${SIZE} records verified; Merkle root [0-9a-f]{64}$`, 'm'));
       assert.equal(ok.stderr, '');
       const j = await json<{ ok: boolean; size: number; rootKeyId: string; pinned: boolean }>(
         ['canon', 'verify', '--from-export', exportFile, '--trust-key', init.rootKeyId],
         { cwd: nowhere },
       );
-      assert.deepEqual([j.ok, j.size, j.rootKeyId, j.pinned], [true, 11, init.rootKeyId, true]);
+      assert.deepEqual([j.ok, j.size, j.rootKeyId, j.pinned], [true, SIZE, init.rootKeyId, true]);
 
       const unpinned = await expectExit(0, ['canon', 'verify', '--from-export', exportFile], {
         cwd: nowhere,
@@ -978,9 +1245,10 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       );
       assert.deepEqual(doc.error.details, { rootKeyId: init.rootKeyId, pinned: wrongKey });
 
-      // Change one payload in the file: the record no longer hashes to its id.
+      // Change one payload in the file (line 6 is seq 5, legacy record 1): the record no longer hashes to its id.
       const tampered = path.join(dir, 'tampered.jsonl');
       const line6 = JSON.parse(lines[6] as string) as { record: CanonicalRecord };
+      assert.deepEqual([line6.record.body.seq, line6.record.body.payload], [5, { i: 1 }]);
       (line6.record.body.payload as { i: number }).i = 999;
       await writeFile(
         tampered,
@@ -1013,7 +1281,7 @@ describe('sigil CLI', { concurrency: 3 }, () => {
     it('export to standard output; an existing --out file is refused with exit 2', async () => {
       const r = await expectExit(0, ['--home', home, 'canon', 'export']);
       const lines = r.stdout.trimEnd().split('\n');
-      assert.equal(lines.length, 12);
+      assert.equal(lines.length, SIZE + 1);
       assert.equal((JSON.parse(lines[0] as string) as { type: string }).type, 'sigil.canon.export');
       assert.deepEqual(
         lines.slice(1).map((l) => (JSON.parse(l) as { record: CanonicalRecord }).record.id),
@@ -1035,12 +1303,16 @@ describe('sigil CLI', { concurrency: 3 }, () => {
 
   describe('verify and a corrupted record', { concurrency: 1 }, () => {
     let home = '';
-    const ids: string[] = [];
+    /** Every record id by seq: init's 3, then three appends (data, system, data), each with its audit record. */
+    let ids: string[] = [];
+    const SIZE = INIT_RECORDS + 3 * PER_APPEND;
+    /** The victim: the system-space note (not a governance record) at seq 5. */
+    const VICTIM_SEQ = INIT_RECORDS + PER_APPEND;
 
     before(async () => {
       home = path.join(await tempDir('verify'), 'home');
-      const init = await initHome(home);
-      ids.push(init.genesis);
+      await initHome(home);
+      const appended: string[] = [];
       for (const [i, space] of (['data', 'system', 'data'] as const).entries()) {
         const j = await json<{ id: string }>(
           ['--home', home, 'canon', 'append', '--kind', 'note.created', '--space', space, '--payload', '-'],
@@ -1048,31 +1320,37 @@ describe('sigil CLI', { concurrency: 3 }, () => {
             input: JSON.stringify({ i }),
           },
         );
-        ids.push(j.id);
+        appended.push(j.id);
       }
+      const records = await allRecords(home);
+      ids = records.map((r) => r.id);
+      assert.equal(ids.length, SIZE);
+      assert.deepEqual([ids[3], ids[5], ids[7]], appended);
+      assert.equal(records[VICTIM_SEQ]?.body.kind, 'note.created');
+      assert.equal(records[VICTIM_SEQ]?.body.space, 'system');
     });
 
     it('verify of a sound store exits 0', async () => {
       const r = await expectExit(0, ['--home', home, 'canon', 'verify']);
-      assert.match(r.stdout, /^OK: 4 records verified; Merkle root [0-9a-f]{64}\n$/);
+      assert.match(r.stdout, new RegExp(`^OK: ${SIZE} records verified; Merkle root [0-9a-f]{64}\\n$`));
       const j = await json<{ ok: boolean; size: number; checked: number; rootHash: string; firstBad: null }>([
         '--home',
         home,
         'canon',
         'verify',
       ]);
-      assert.deepEqual([j.ok, j.size, j.checked, j.firstBad], [true, 4, 4, null]);
+      assert.deepEqual([j.ok, j.size, j.checked, j.firstBad], [true, SIZE, SIZE, null]);
     });
 
     it('one flipped byte of a stored record: verify exits 3 naming its seq and id', async () => {
-      const victim = ids[2] as string;
+      const victim = ids[VICTIM_SEQ] as string;
       const db = new ClassicLevel<string, Uint8Array>(path.join(home, 'canon'), {
         keyEncoding: 'utf8',
         valueEncoding: 'view',
       });
       await db.open();
       try {
-        assert.equal(toHex((await db.get(KEYS.bySeq(2))) as Uint8Array), victim);
+        assert.equal(toHex((await db.get(KEYS.bySeq(VICTIM_SEQ))) as Uint8Array), victim);
         const sealed = await db.get(KEYS.record(victim));
         assert.ok(sealed, 'the record is stored under its id');
         const copy = Uint8Array.from(sealed);
@@ -1085,50 +1363,50 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       const r = await expectExit(3, ['--home', home, 'canon', 'verify']);
       assert.match(
         r.stdout,
-        new RegExp(`^FAILED: record seq 2 \\(${victim}\\): record ciphertext does not authenticate`),
+        new RegExp(`^FAILED: record seq 5 \\(${victim}\\): record ciphertext does not authenticate`),
       );
-      assert.match(r.stdout, /\(2 of 4 records checked before the failure\)/);
+      assert.match(r.stdout, /\(5 of 9 records checked before the failure\)/);
       const j = await expectExit(3, ['--json', '--home', home, 'canon', 'verify']);
       const report = JSON.parse(j.stdout) as {
         ok: boolean;
         firstBad: { seq: number; id: string; reason: string };
       };
       assert.equal(report.ok, false);
-      assert.equal(report.firstBad.seq, 2);
+      assert.equal(report.firstBad.seq, VICTIM_SEQ);
       assert.equal(report.firstBad.id, victim);
       // Reading the damaged record is refused as corruption (3); its neighbours still read.
       const doc = await jsonError(3, 'STORE_CORRUPT', ['--home', home, 'canon', 'get', victim]);
       assert.ok(doc.error.message.includes(victim));
-      await expectExit(0, ['--home', home, 'canon', 'get', ids[1] as string]);
-      await expectExit(0, ['--home', home, 'canon', 'get', ids[3] as string]);
+      for (const seq of [VICTIM_SEQ - 2, VICTIM_SEQ - 1, VICTIM_SEQ + 1, VICTIM_SEQ + 2])
+        await expectExit(0, ['--home', home, 'canon', 'get', ids[seq] as string]);
     });
 
     it('canon list with the damaged record: the others are listed, the damaged one in its place, exit 3', async () => {
-      const victim = ids[2] as string;
+      const victim = ids[VICTIM_SEQ] as string;
       const reason = 'record ciphertext does not authenticate (bytes tampered or values swapped)';
       const r = await expectExit(3, ['--home', home, 'canon', 'list']);
       const lines = r.stdout.trimEnd().split('\n');
-      assert.equal(lines.length, 4, show(r));
-      assert.match(lines[1] as string, new RegExp(`^ +1  ${ids[1]}  `));
-      assert.equal(lines[2], `     2  ${victim}  DAMAGED: ${reason}`);
-      assert.match(lines[3] as string, new RegExp(`^ +3  ${ids[3]}  `));
-      assert.match(r.stderr, /^sigil: warning: 1 record of this page could not be read \(seq 2\)/);
+      assert.equal(lines.length, SIZE, show(r));
+      assert.match(lines[4] as string, new RegExp(`^ +4  ${ids[4]}  `));
+      assert.equal(lines[5], `     5  ${victim}  DAMAGED: ${reason}`);
+      assert.match(lines[6] as string, new RegExp(`^ +6  ${ids[6]}  `));
+      assert.match(r.stderr, /^sigil: warning: 1 record of this page could not be read \(seq 5\)/);
       // Newest first, the damaged entry keeps its place; a page that does not reach it exits 0.
       const desc = await expectExit(3, ['--home', home, 'canon', 'list', '--order', 'desc']);
-      assert.equal(desc.stdout.split('\n')[1], `     2  ${victim}  DAMAGED: ${reason}`);
+      assert.equal(desc.stdout.split('\n')[SIZE - 1 - VICTIM_SEQ], `     5  ${victim}  DAMAGED: ${reason}`);
       await expectExit(0, ['--home', home, 'canon', 'list', '--limit', '2']);
       // Paging across it: the damaged entry fills its slot of the page.
-      const second = await expectExit(3, ['--home', home, 'canon', 'list', '--limit', '1', '--cursor', 's1']);
-      assert.equal(second.stdout, `     2  ${victim}  DAMAGED: ${reason}\n-- more: --cursor s2\n`);
+      const second = await expectExit(3, ['--home', home, 'canon', 'list', '--limit', '1', '--cursor', 's4']);
+      assert.equal(second.stdout, `     5  ${victim}  DAMAGED: ${reason}\n-- more: --cursor s5\n`);
       const j = await expectExit(3, ['--json', '--home', home, 'canon', 'list']);
       const page = JSON.parse(j.stdout) as ListJson & {
         damaged: Array<{ seq: number; id: string; reason: string }>;
       };
       assert.deepEqual(
         page.records.map((rec) => rec.id),
-        [ids[0], ids[1], ids[3]],
+        ids.filter((id) => id !== victim),
       );
-      assert.deepEqual(page.damaged, [{ seq: 2, id: victim, reason }]);
+      assert.deepEqual(page.damaged, [{ seq: VICTIM_SEQ, id: victim, reason }]);
       assert.equal(page.nextCursor, null);
       // An export needs every record: it stops, naming the damaged one.
       const ex = await jsonError(3, 'STORE_CORRUPT', [
@@ -1141,7 +1419,7 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       ]);
       assert.match(
         ex.error.message,
-        new RegExp(`^record ${victim} at seq 2 cannot be exported: ${reason.replace(/[()]/g, '\\$&')}`),
+        new RegExp(`^record ${victim} at seq 5 cannot be exported: ${reason.replace(/[()]/g, '\\$&')}`),
       );
     });
 
@@ -1206,13 +1484,24 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       const text = await expectExit(0, ['--home', home, 'canon', 'migrate', '--from', file]);
       assert.match(text.stdout, /^0 migrated, 3 skipped, 0 rejected \(of 3\)$/m);
       assert.match(text.stdout, /^ {2}skipped {2}#1 id:L-1: already migrated \([0-9a-f]{64}\)$/m);
-      assert.equal(await count(), 4);
+      // Each migrated record came with its audit record; the re-runs, which migrated nothing, added nothing.
+      assert.equal(await count(), INIT_RECORDS + 3 * PER_APPEND);
 
       const first = again.skipped[0]?.existing as string;
       const rec = await json<CanonicalRecord>(['--home', home, 'canon', 'get', first]);
       assert.deepEqual(rec.body.payload, { text: 'one' });
       assert.equal(rec.body.links[0]?.rel, 'migrated-from');
       assert.equal(rec.body.links[0]?.id, 'L-1');
+      // The migrated records' actor is the caller's licence, whatever the legacy record said.
+      const all = await allRecords(home);
+      assert.equal(all[rec.body.seq]?.id, first);
+      for (const s of again.skipped) {
+        const migrated = all.find((r) => r.id === s.existing) as CanonicalRecord;
+        assert.equal(migrated.body.actor, OWNER_ACTOR);
+        // An import into the system space runs as a system append (root), into the data space as canon.migrate.
+        const operation = migrated.body.space === 'system' ? 'canon.append_system' : 'canon.migrate';
+        assertAuditOf(all[migrated.body.seq + 1], operation, OWNER_SUBJECT);
+      }
     });
 
     it('from JSONL (blank lines allowed), with --dry-run first', async () => {
@@ -1237,12 +1526,12 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       ]);
       assert.equal(dry.dryRun, true);
       assert.equal(dry.total, 2);
-      assert.equal(await count(), 4, 'a dry run appends nothing');
+      assert.equal(await count(), INIT_RECORDS + 3 * PER_APPEND, 'a dry run appends nothing');
       const r = await expectExit(0, ['--home', home, 'canon', 'migrate', '--from', file]);
       assert.equal(r.stdout, '2 migrated, 0 skipped, 0 rejected (of 2)\n');
       const again = await expectExit(0, ['--home', home, 'canon', 'migrate', '--from', file]);
       assert.match(again.stdout, /^0 migrated, 2 skipped, 0 rejected \(of 2\)$/m);
-      assert.equal(await count(), 6);
+      assert.equal(await count(), INIT_RECORDS + 5 * PER_APPEND);
     });
 
     it('rejects: exit 2 and nothing appended; --skip-invalid appends the valid ones and still exits 2', async () => {
@@ -1262,7 +1551,7 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       assert.match(r.stdout, /^ {2}rejected #3: space must be "data" or "system"/m);
       assert.match(r.stdout, /^ {2}rejected #4: unexpected field "extra"/m);
       assert.match(r.stdout, /nothing was appended because some records were rejected/);
-      assert.equal(await count(), 6);
+      assert.equal(await count(), INIT_RECORDS + 5 * PER_APPEND);
       const skip = await expectExit(2, [
         '--json',
         '--home',
@@ -1285,7 +1574,7 @@ describe('sigil CLI', { concurrency: 3 }, () => {
         report.rejected.map((m) => m.index),
         [2, 3, 4],
       );
-      assert.equal(await count(), 7);
+      assert.equal(await count(), INIT_RECORDS + 6 * PER_APPEND);
     });
 
     it('unreadable input: invalid JSON exits 2 with line:col, a missing file 5', async () => {
@@ -1306,7 +1595,7 @@ describe('sigil CLI', { concurrency: 3 }, () => {
         path.join(dir, 'nope.json'),
       ]);
       await jsonError(2, 'BAD_USAGE', ['--home', home, 'canon', 'migrate']);
-      assert.equal(await count(), 7);
+      assert.equal(await count(), INIT_RECORDS + 6 * PER_APPEND);
     });
   });
 
@@ -1326,6 +1615,12 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       const text = await readFile(path.join(home, 'keystore.json'), 'utf8');
       assert.equal((JSON.parse(text) as { protection: string }).protection, 'scrypt-aes-256-gcm');
       assert.ok(!text.includes(PASSPHRASE));
+      // The owner identity's key is encrypted with the same passphrase.
+      const idText = await readFile(path.join(home, 'identities', 'owner.json'), 'utf8');
+      const idKey = (JSON.parse(idText) as { key: Record<string, unknown> }).key;
+      assert.equal(idKey.protection, 'scrypt-aes-256-gcm');
+      assert.ok(!('seed' in idKey), 'no seed in clear');
+      assert.ok(!idText.includes(PASSPHRASE));
       const id = await expectExit(
         0,
         ['--home', home, 'canon', 'append', '--kind', 'note.created', '--payload', '-'],
@@ -1359,7 +1654,8 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       const ok = await json<ListJson>(['--home', home, 'canon', 'list'], {
         env: { SIGIL_PASSPHRASE: PASSPHRASE },
       });
-      assert.equal(ok.records.length, 2);
+      assert.equal(ok.records.length, INIT_RECORDS + PER_APPEND);
+      assert.equal(ok.records[INIT_RECORDS]?.body.actor, OWNER_ACTOR, 'the encrypted owner identity signed');
     });
 
     it('a passphrase shorter than 8 characters is refused at init (2)', async () => {
@@ -1411,11 +1707,13 @@ describe('sigil CLI', { concurrency: 3 }, () => {
         assert.equal(await holder.release(), 0);
       }
       assert.ok(!existsSync(path.join(home, 'owner.json')), 'a clean close removes the owner file');
+      // The refused commands appended nothing, not even an audit record.
       const page = await json<ListJson>(['--home', home, 'canon', 'list']);
       assert.deepEqual(
-        page.records.map((r) => r.id),
-        [init.genesis],
+        page.records.map((r) => r.body.kind),
+        INIT_KINDS,
       );
+      assert.equal(page.records[0]?.signature.key_id, init.rootKeyId);
     });
   });
 
@@ -1502,6 +1800,20 @@ describe('sigil CLI', { concurrency: 3 }, () => {
         'canon migrate',
         'config',
         'config show',
+        'whoami',
+        'license',
+        'license issue',
+        'license delegate',
+        'license verify',
+        'license revoke',
+        'license list',
+        'policy',
+        'policy show',
+        'trust',
+        'trust score',
+        'trust explain',
+        'trust feedback',
+        'trust status',
       ]) {
         assert.ok(
           seen.includes(expected),
@@ -1520,13 +1832,23 @@ describe('sigil CLI', { concurrency: 3 }, () => {
         [['canon', 'bogus'], /unknown command 'bogus'/],
         [['canon', 'list', '--bogus'], /unknown option '--bogus'/],
         [['--bogus', 'canon', 'list'], /unknown option '--bogus'/],
+        // The record's actor comes from the caller's licence; there is no option to claim one.
+        [['--actor', 'agent:x', 'canon', 'list'], /unknown option '--actor'/],
         [['canon', 'append', '--kind', 'note.x'], /required option '--payload <file>' not specified/],
         [['canon', 'get'], /missing required argument 'id'/],
         [['canon', 'get', 'a', 'b'], /too many arguments/],
         [['canon', 'proof', 'consistency'], /missing required argument 'old'/],
       ];
       // A bare group command shows its help on stderr, and is still a usage error.
-      for (const args of [[], ['canon'], ['canon', 'proof'], ['config']]) {
+      for (const args of [
+        [],
+        ['canon'],
+        ['canon', 'proof'],
+        ['config'],
+        ['license'],
+        ['policy'],
+        ['trust'],
+      ]) {
         const r = await expectExit(2, args);
         assert.match(r.stderr, new RegExp(`^Usage: ${['sigil', ...args].join(' ')} `));
       }

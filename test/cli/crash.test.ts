@@ -1,7 +1,10 @@
 /**
- * Crash recovery: a child process appends with several appends in flight and prints each id once its
- * append has resolved; we SIGKILL it at a random moment, then reopen the store. Every acknowledged record
- * must be there, the store must verify, and the dead process's owner.json must not stand in the way.
+ * Crash recovery: a child process appends through the gate (signed with the owner identity, as `sigil canon
+ * append` does) with several appends in flight and prints each id once its append has resolved; we SIGKILL
+ * it at a random moment, then reopen the store. Every acknowledged record must be there, each followed by
+ * its audit record (they are one group commit, so a kill never leaves a record without its audit record or
+ * an audit record without its record), the store must verify, and the dead process's owner.json must not
+ * stand in the way.
  *
  * The kill delays come from a seeded PRNG; set CRASH_SEED to replay a failing run (the seed is printed in
  * every failure message).
@@ -15,8 +18,15 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initHome, openRuntime, OWNER_FILE, type SigilRuntime } from '../../server/src/runtime/home.js';
+import {
+  defaultActor,
+  initHome,
+  openRuntime,
+  OWNER_FILE,
+  type SigilRuntime,
+} from '../../server/src/runtime/home.js';
 import type { PassphraseSource } from '../../server/src/runtime/passphrase.js';
+import type { CanonicalRecord } from '../../shared/src/record.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FIXTURE = path.join(ROOT, 'test', 'cli', 'fixtures', 'append-loop.ts');
@@ -120,9 +130,28 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** Every record of the log, oldest first. */
+async function allRecords(rt: SigilRuntime): Promise<CanonicalRecord[]> {
+  const out: CanonicalRecord[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await rt.store.list({ limit: 1000, order: 'asc', ...(cursor ? { cursor } : {}) });
+    assert.deepEqual(page.damaged ?? [], [], 'no record is damaged');
+    out.push(...page.records);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined);
+  return out;
+}
+
+/** The records init writes: genesis, then the owner's root licence and its audit record. */
+const INIT_KINDS = ['canon.genesis', 'license.issued', 'audit.decision'];
+
 describe('crash recovery after SIGKILL during concurrent appends', () => {
   let dir = '';
   let home = '';
+  /** The records init left: the appends start after them. */
+  let base = 0;
+  const actor = `license:${defaultActor()}`;
 
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'sigil-crash-test-'));
@@ -134,7 +163,16 @@ describe('crash recovery after SIGKILL during concurrent appends', () => {
       ownerDescription: 'crash test init',
     });
     assert.equal(init.encrypted, false);
-    await init.runtime.close();
+    try {
+      const records = await allRecords(init.runtime);
+      assert.deepEqual(
+        records.map((r) => r.body.kind),
+        INIT_KINDS,
+      );
+      base = records.length;
+    } finally {
+      await init.runtime.close();
+    }
   });
 
   after(async () => {
@@ -174,18 +212,54 @@ describe('crash recovery after SIGKILL during concurrent appends', () => {
           assert.equal(report.ok, true, `verify failed: ${JSON.stringify(report.firstBad)}`);
           const size = rt.store.size();
           assert.equal(report.size, size);
-          assert.ok(
-            size >= acked.length + 1,
-            `size ${size} < ${acked.length} acknowledged appends + genesis`,
+          // Each append is two records, committed together: the record, then its audit record.
+          const records = await allRecords(rt);
+          assert.equal(records.length, size);
+          assert.deepEqual(
+            records.slice(0, base).map((r) => r.body.kind),
+            INIT_KINDS,
           );
-          unacknowledged = size - 1 - acked.length;
+          assert.equal((size - base) % 2, 0, `${size - base} records after init: a torn append group`);
+          for (let s = base; s < size; s += 2) {
+            const rec = records[s] as CanonicalRecord;
+            const audit = records[s + 1] as CanonicalRecord;
+            assert.equal(rec.body.kind, 'test.crash', `seq ${s}`);
+            assert.equal(rec.body.actor, actor, `seq ${s}`);
+            assert.equal(audit.body.kind, 'audit.decision', `seq ${s + 1} audits seq ${s}`);
+            assert.equal(audit.body.space, 'system');
+            assert.equal(audit.body.actor, actor);
+            const p = audit.body.payload as {
+              operation: string;
+              method: string;
+              decision: string;
+              covers: number;
+              caller: { subject: string };
+            };
+            assert.deepEqual(
+              [p.method, p.operation, p.decision, p.covers, p.caller.subject],
+              [
+                'sigil/canon.append',
+                rec.body.space === 'system' ? 'canon.append_system' : 'canon.append',
+                'allowed',
+                1,
+                defaultActor(),
+              ],
+              `the audit record at seq ${s + 1}`,
+            );
+          }
+          assert.ok(
+            size >= base + 2 * acked.length,
+            `size ${size} < ${base} init records + 2 × ${acked.length} acknowledged appends`,
+          );
+          unacknowledged = (size - base) / 2 - acked.length;
           const seqs = new Set<number>();
           for (const id of acked) {
             const rec = await rt.store.get(id);
             assert.equal(rec.id, id);
+            assert.equal(rec.body.kind, 'test.crash');
             assert.ok(
-              rec.body.seq > 0 && rec.body.seq < size,
-              `record ${id} has seq ${rec.body.seq} outside 1..${size - 1}`,
+              rec.body.seq >= base && rec.body.seq < size && (rec.body.seq - base) % 2 === 0,
+              `record ${id} has seq ${rec.body.seq}, not the first of an append group in ${base}..${size - 1}`,
             );
             assert.ok(!seqs.has(rec.body.seq), `seq ${rec.body.seq} holds two acknowledged records`);
             seqs.add(rec.body.seq);

@@ -38,7 +38,7 @@ export interface MigrationReport {
   /** What would be (dry run) or was attempted: every record that passed the checks, in file order. */
   readonly planned: Array<{ index: number; legacy: string; kind: string; space: Space }>;
   readonly skipped: Array<{ index: number; legacy: string; reason: string; existing: string | null }>;
-  readonly rejected: Array<{ index: number; reason: string }>;
+  readonly rejected: Array<{ index: number; reason: string; code?: string }>;
 }
 
 /** Reads a JSON array or JSONL file of legacy objects; positions are 1-based record numbers. */
@@ -219,7 +219,12 @@ export async function migrate(
   results.forEach((r, i) => {
     const c = todo[i] as MigrationCandidate;
     if (r.status === 'fulfilled') migrated.push({ index: c.index, legacy: c.legacyIdentity, id: r.value.id });
-    else rejected.push({ index: c.index, reason: (r.reason as Error).message });
+    else
+      rejected.push({
+        index: c.index,
+        reason: (r.reason as Error).message,
+        ...(r.reason instanceof SigilError ? { code: r.reason.code } : {}),
+      });
   });
   return { ...base, migrated };
 }

@@ -421,12 +421,16 @@ export async function runCli(argv: string[]): Promise<number> {
           for (const r of report.rejected) lines.push(`  rejected #${r.index}: ${r.reason}`);
           if (report.rejected.length > 0 && !opts.skipInvalid && !report.dryRun) {
             lines.push(
-              'nothing was appended because some records were rejected; fix them or pass --skip-invalid',
+              report.migrated.length === 0
+                ? 'nothing was appended because some records were rejected; fix them or pass --skip-invalid'
+                : `the ${report.migrated.length} migrated records were appended; the rejected ones were refused while appending. Fix them and run again: what is already migrated is skipped`,
             );
           }
           return lines.join('\n');
         });
-        if (report.rejected.length > 0) exitCode = 2;
+        // A refusal by the policy is an access denial (4), whatever else was wrong.
+        if (report.rejected.some((r) => r.code === 'ACCESS_DENIED')) exitCode = 4;
+        else if (report.rejected.length > 0) exitCode = 2;
       }),
     );
 

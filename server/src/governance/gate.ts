@@ -288,6 +288,9 @@ export class Governance {
    */
   async authorize(method: string, params: unknown, auth: unknown, operation: OperationName): Promise<Access> {
     const policy = this.table[operation];
+    // Fail closed on a damaged governance state, but keep the way to find out what is damaged open.
+    const damage = this.registry.damage;
+    if (damage && operation !== 'canon.verify' && operation !== 'store.info') throw damage;
     let caller: Caller;
     try {
       caller = this.authenticate(method, params, auth, operation);

@@ -95,6 +95,12 @@ export class GovernanceRegistry {
   /** The last learnt trust parameters and when they were learnt (ms). */
   learnt: { readonly params: TrustParams; readonly at: number } | null = null;
 
+  /**
+   * Set when a governance record cannot be read: the licence and trust state is then incomplete (a lost
+   * revocation would re-enable a licence), so the gate refuses everything but verification.
+   */
+  damage: SigilError | null = null;
+
   constructor(private readonly halfLifeMs: number) {}
 
   static async load(store: LevelCanonStore, halfLifeMs: number): Promise<GovernanceRegistry> {
@@ -114,13 +120,13 @@ export class GovernanceRegistry {
           order: 'asc',
           ...(cursor ? { cursor } : {}),
         });
-        if (page.damaged && page.damaged.length > 0) {
-          const d = page.damaged[0];
-          throw new SigilError(
+        const d = page.damaged?.[0];
+        if (d && !r.damage)
+          r.damage = new SigilError(
             'STORE_CORRUPT',
-            `governance record at seq ${d?.seq} cannot be read (${d?.reason}); run "sigil canon verify"`,
+            `the store's licence and trust state cannot be rebuilt: governance record at seq ${d.seq} cannot be read (${d.reason}). Only verification (sigil canon verify) runs until the store is restored from a backup or export`,
+            { seq: d.seq, id: d.id },
           );
-        }
         records.push(...page.records);
         cursor = page.nextCursor ?? undefined;
       } while (cursor);
