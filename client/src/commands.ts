@@ -296,7 +296,9 @@ async function openRecord(env: Env, idArg: unknown): Promise<string | undefined>
   qp.onDidChangeValue(update);
   const picked = new Promise<RecordPick | undefined>((resolve) => {
     qp.onDidAccept(() => {
-      resolve(qp.selectedItems[0] ?? typed(qp.value)[0]);
+      // A typed id or #seq wins: Enter can come before the list is filtered, when the active item is
+      // still the newest record.
+      resolve(typed(qp.value)[0] ?? qp.selectedItems[0]);
       qp.hide();
     });
     qp.onDidHide(() => resolve(undefined));
