@@ -236,7 +236,11 @@ export type SigilConfig = DeepReadonly<ConfigOutput>;
 export type ConfigLayer = { [S in keyof ConfigInput]?: NonNullable<ConfigInput[S]> };
 export type PolicyRule = z.output<typeof PolicyRule>;
 
-export type ConfigSource = { kind: 'defaults' | 'file' | 'env' | 'flags' | 'settings'; name: string };
+/** Where a value came from; `proposal`: a committed system proposal (policy.update), named by its id. */
+export type ConfigSource = {
+  kind: 'defaults' | 'file' | 'env' | 'flags' | 'settings' | 'proposal';
+  name: string;
+};
 
 /**
  * One layer for {@link mergeConfig}. `names` optionally maps dotted keys to the name to report for them
@@ -604,6 +608,7 @@ export const NON_CONFIG_ENV: ReadonlySet<string> = new Set([
   'SIGIL_IDENTITY',
   'SIGIL_IDENTITY_PASSPHRASE',
   'SIGIL_NEW_IDENTITY_PASSPHRASE',
+  'SIGIL_WITNESS_PASSPHRASE',
   'SIGIL_LOG',
   'SIGIL_DEBUG',
   'SIGIL_DEMO_HOME',

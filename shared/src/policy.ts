@@ -188,7 +188,8 @@ const ENTRIES = [
   op('dataset.import',      'mentor',   T.write,         'write',   'user_data',    true,  'import a dataset'),
   op('module.run',          'operator', T.execute,       'execute', 'module',       true,  'run a module'),
   // Governance and keys.
-  op('system.propose',      'root',     T.admin,         'admin',   'canon_system', true,  'propose a system change'),
+  op('system.show',         'observer', T.read,          'read',    'canon_system', false, 'list witnesses and proposals, with what a commit would need'),
+  op('system.propose',      'root',     T.admin,         'admin',   'canon_system', true,  'propose a system change, or attach a witness signature to one'),
   op('system.commit',       'root',     T.admin,         'admin',   'canon_system', true,  'commit a system proposal'),
   op('key.manage',          'root',     T.admin,         'admin',   'canon_system', true,  'create, rotate or retire keys'),
 ] as const;

@@ -236,6 +236,80 @@ export interface TrustStatus {
   }>;
 }
 
+/** One witness signature on a proposal, and whether it counts now. */
+export interface ProposalSignatureView {
+  readonly witnessId: string;
+  readonly keyId: string;
+  readonly sig: string;
+  /** Counted toward the threshold of the registry in force (or, for registry changes, the new one). */
+  readonly counts: boolean;
+  /** Why it does not count (revoked witness, superseded key, bad signature, duplicate…). */
+  readonly problem?: string;
+}
+
+export const PROPOSAL_STATUSES = ['pending', 'committed', 'rejected', 'expired', 'stale'] as const;
+export type ProposalStatus = (typeof PROPOSAL_STATUSES)[number];
+
+/** A proposal with its signatures and what committing it would need (sigil/proposal.show and .list). */
+export interface ProposalView {
+  readonly id: string;
+  readonly kind: string;
+  readonly change: unknown;
+  readonly prev: string | null;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly proposer: string;
+  /** pending, committed, rejected; expired or stale for a pending one that can no longer commit. */
+  readonly status: ProposalStatus;
+  readonly signatures: readonly ProposalSignatureView[];
+  /** Votes counted under the registry in force, and k. */
+  readonly votes: readonly string[];
+  readonly threshold: number;
+  /** Registry changes (TUF): the votes and k of the registry after the change. */
+  readonly newVotes?: readonly string[];
+  readonly newThreshold?: number;
+  /** Active witnesses whose signature is not counted yet. */
+  readonly unsigned: readonly string[];
+  /** Whether a commit would succeed now (quorum, prev, expiry); `blockers` says why not. */
+  readonly canCommit: boolean;
+  readonly blockers: readonly string[];
+  readonly recordId: string;
+  readonly committed?: { readonly recordId: string; readonly at: string; readonly by: string };
+  readonly rejected?: { readonly reason: string; readonly at: string; readonly by: string };
+  /** The proposal body exactly as signed over (its id is SHA-256 of its JCS). */
+  readonly body: unknown;
+}
+
+export interface WitnessView {
+  readonly id: string;
+  readonly name: string;
+  readonly status: 'active' | 'revoked';
+  readonly keyId: string | null;
+  readonly publicKey: string | null;
+  readonly keys: ReadonlyArray<{ keyId: string; publicKey: string; from: string; until?: string }>;
+  readonly rotations: ReadonlyArray<{ at: string; proposalId: string; fromKeyId: string; toKeyId: string }>;
+  readonly revokedAt?: string;
+}
+
+/** sigil/witness.list: the registry in force and the head of system changes. */
+export interface WitnessListResult {
+  readonly threshold: number;
+  readonly witnesses: readonly WitnessView[];
+  /** The id a new proposal's prev must be. */
+  readonly head: string | null;
+  readonly history: ReadonlyArray<{ recordId: string; at: string; proposalId: string | null }>;
+}
+
+/** The export of a proposal, for a witness that signs offline (`sigil witness sign`). */
+export interface ProposalExport {
+  readonly type: 'sigil.proposal';
+  readonly version: 1;
+  /** The store the proposal belongs to (its origin). */
+  readonly origin: string;
+  readonly id: string;
+  readonly body: unknown;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Params schemas
 
@@ -302,6 +376,22 @@ export const Params = {
     note: z.string().max(500).optional(),
   }),
   trustStatus: z.strictObject({ subject: z.string().min(1).max(128).optional() }),
+  proposalCreate: z.strictObject({
+    kind: z.string().min(1).max(64),
+    change: z.record(z.string(), jsonValue),
+    /** RFC 3339 time; default 24 hours from now. */
+    expiresAt: z.string().max(40).optional(),
+  }),
+  proposalId: z.strictObject({ id }),
+  proposalAttach: z.strictObject({
+    id,
+    signature: z.strictObject({
+      witnessId: z.string().min(1).max(64),
+      keyId: z.string().regex(/^[0-9a-f]{32}$/, { error: 'must be a 32-character lowercase hex key id' }),
+      sig: z.string().max(100),
+    }),
+  }),
+  proposalReject: z.strictObject({ id, reason: z.string().min(1, { error: 'must say why' }).max(500) }),
 } as const;
 
 export type AppendParams = z.infer<typeof Params.append>;
@@ -431,6 +521,46 @@ export const REQUESTS = {
     Params.trustStatus,
     'trust model parameters and subject histories',
     'trust.status',
+  ),
+  'sigil/witness.list': method<typeof Params.empty, WitnessListResult>(
+    Params.empty,
+    'the witness registry in force: witnesses, keys, rotations, k, and the head of system changes',
+    'system.show',
+  ),
+  'sigil/proposal.create': method<typeof Params.proposalCreate, ProposalView>(
+    Params.proposalCreate,
+    'propose a system change on top of the current head (witnesses then sign its id)',
+    'system.propose',
+  ),
+  'sigil/proposal.list': method<typeof Params.empty, { proposals: ProposalView[] }>(
+    Params.empty,
+    'every proposal with its signatures and status',
+    'system.show',
+  ),
+  'sigil/proposal.show': method<typeof Params.proposalId, ProposalView>(
+    Params.proposalId,
+    'one proposal: who signed (k of n), who has not, and whether a commit would succeed',
+    'system.show',
+  ),
+  'sigil/proposal.export': method<typeof Params.proposalId, ProposalExport>(
+    Params.proposalId,
+    'the proposal as a file a witness signs offline',
+    'system.show',
+  ),
+  'sigil/proposal.attach': method<typeof Params.proposalAttach, ProposalView>(
+    Params.proposalAttach,
+    "attach a witness's signature over the proposal id",
+    'system.propose',
+  ),
+  'sigil/proposal.commit': method<typeof Params.proposalId, ProposalView>(
+    Params.proposalId,
+    'commit a proposal: k distinct active witnesses (old and new k for registry changes), prev still the head, not expired',
+    'system.commit',
+  ),
+  'sigil/proposal.reject': method<typeof Params.proposalReject, ProposalView>(
+    Params.proposalReject,
+    'reject a pending proposal',
+    'system.commit',
   ),
 } as const;
 

@@ -16,6 +16,8 @@ import type { OwnerClient } from '../rpc/owner-socket.js';
 import { protocolCanonApi } from '../rpc/remote-api.js';
 import { chooseIdentity, connectService, loadIdentity, signingClient } from './client.js';
 import { registerGovernanceCommands } from './governance-commands.js';
+import { registerQuorumCommands } from './quorum-commands.js';
+import { readPublicWitness } from '../governance/witness-keys.js';
 import { exportCanon, exportToFile, verifyExport } from '../canon/export.js';
 import { migrate } from '../canon/migrate.js';
 import { serveHome } from '../serve.js';
@@ -131,19 +133,39 @@ export async function runCli(argv: string[]): Promise<number> {
     .command('init')
     .description('create a Sigil home: keys, store (with its genesis record) and sigil.toml')
     .option('--origin <origin>', 'checkpoint origin line (default: sigil.local/<root key id prefix>)')
+    .option(
+      '--witness <file>',
+      'a genesis witness: its public file from "sigil witness keygen" (repeat for each; default: the owner alone)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option(
+      '--threshold <k>',
+      'how many witnesses must sign a system change (default 1)',
+      parseIntArg('--threshold'),
+    )
     .action(
-      action(async (opts: { origin?: string }) => {
+      action(async (opts: { origin?: string; witness?: string[]; threshold?: number }) => {
         const loc = resolveHome(globals().home, env, cwd);
         const home = loc && loc.how !== 'search' ? loc.home : `${cwd}/.sigil`;
         const o = out();
+        const witnesses = [];
+        for (const f of opts.witness ?? []) witnesses.push(await readPublicWitness(f));
+        if (opts.threshold !== undefined && witnesses.length === 0 && opts.threshold !== 1)
+          throw new SigilError('BAD_USAGE', '--threshold above 1 needs as many --witness files');
         const res = await initHome({
           home,
           env,
           passphrase,
           ownerDescription: 'sigil init',
           ...(opts.origin ? { origin: opts.origin } : {}),
+          ...(witnesses.length ? { witnesses } : {}),
+          ...(opts.threshold !== undefined ? { threshold: opts.threshold } : {}),
         });
         try {
+          if (res.witnesses.ids.length === 1 && res.witnesses.threshold === 1)
+            o.warn(
+              `system changes need the signature of one witness (${res.witnesses.ids[0]}, k = 1): they rest on a single key. Add witnesses with "sigil witness add" (see docs/witnesses.md).`,
+            );
           if (!res.encrypted) {
             o.warn(
               `PRIVATE KEYS ARE STORED UNENCRYPTED in ${home}/keystore.json. Anyone who can read that file as your user can sign as this store. Set SIGIL_PASSPHRASE (or answer the prompt) when running "sigil init" to encrypt them.`,
@@ -161,6 +183,7 @@ export async function runCli(argv: string[]): Promise<number> {
               keysEncrypted: res.encrypted,
               genesis: (await res.runtime.store.getBySeq(0)).id,
               ownerIdentity: res.ownerIdentity,
+              witnesses: res.witnesses,
             },
             () =>
               [
@@ -170,6 +193,7 @@ export async function runCli(argv: string[]): Promise<number> {
                 `  runtime key     ${ks.runtime.keyId}`,
                 `  keys encrypted  ${res.encrypted ? 'yes' : 'NO'}`,
                 `  owner identity  ${res.ownerIdentity.file} (${res.ownerIdentity.subject}, root licence ${res.ownerIdentity.licenseId})`,
+                `  witnesses       ${res.witnesses.ids.join(', ')} (k = ${res.witnesses.threshold})${res.witnesses.ownerKeyFile ? `; owner witness key ${res.witnesses.ownerKeyFile}` : ''}`,
               ].join('\n'),
           );
         } finally {
@@ -454,13 +478,9 @@ export async function runCli(argv: string[]): Promise<number> {
       }),
     );
 
-  registerGovernanceCommands(program, {
-    globals,
-    out,
-    withClient,
-    setExitCode: (c) => (exitCode = c),
-    action,
-  });
+  const governanceContext = { globals, out, withClient, setExitCode: (c: number) => (exitCode = c), action };
+  registerGovernanceCommands(program, governanceContext);
+  registerQuorumCommands(program, governanceContext);
 
   const config = program.command('config').description('show the resolved configuration');
   config

@@ -18,6 +18,7 @@ import {
 } from '../../../shared/src/license.js';
 import {
   POLICY_TABLE,
+  applyCommittedPolicy,
   decide,
   effectivePolicy,
   formatLoa,
@@ -99,7 +100,8 @@ export interface GovernanceOptions {
 }
 
 export class Governance {
-  readonly table: PolicyTable;
+  #table: PolicyTable;
+  #tablePolicyVersion = 0;
   readonly registry: GovernanceRegistry;
   readonly rate: RateLimit;
   readonly halfLifeMs: number;
@@ -120,7 +122,7 @@ export class Governance {
     this.startedAt = this.#now();
     this.#nonces = opts.nonces ?? new StartBoundNonces(this.startedAt);
     this.registry = registry;
-    this.table = table;
+    this.#table = table;
     this.halfLifeMs = opts.config.trust.half_life_days * DAY_MS;
     this.rate = { windowMs: opts.config.trust.rate_window_s * 1000, cap: opts.config.trust.rate_cap };
     this.prior = { ...DEFAULT_TRUST_PARAMS, halfLifeMs: this.halfLifeMs };
@@ -132,6 +134,7 @@ export class Governance {
   /** Loads the policy, the governance state from the canon and the journal; replays what the journal holds. */
   static async open(opts: GovernanceOptions): Promise<Governance> {
     const table = effectivePolicy(POLICY_TABLE, opts.config.policies, (k) => opts.origins[k]);
+    // (Committed policy rules, if any, are applied by the table getter once the registry is loaded.)
     const halfLifeMs = opts.config.trust.half_life_days * DAY_MS;
     const registry = await GovernanceRegistry.load(opts.store, halfLifeMs);
     const journal = await AuditJournal.open(path.join(opts.home, JOURNAL_FILE), {
@@ -145,6 +148,23 @@ export class Governance {
       throw e;
     }
     return gov;
+  }
+
+  /**
+   * The policy in force: the built-in table, changed by committed policy.update proposals (which may loosen
+   * it), then made stricter by the configuration's [policies].
+   */
+  get table(): PolicyTable {
+    const system = this.registry.system;
+    if (system.policyVersion !== this.#tablePolicyVersion) {
+      const committed = applyCommittedPolicy(POLICY_TABLE, system.policyRules, {
+        kind: 'proposal',
+        name: 'a committed system proposal (policy.update)',
+      });
+      this.#table = effectivePolicy(committed, this.opts.config.policies, (k) => this.opts.origins[k]);
+      this.#tablePolicyVersion = system.policyVersion;
+    }
+    return this.#table;
   }
 
   get store(): LevelCanonStore {

@@ -388,24 +388,15 @@ function checkSeed(seed: unknown): asserts seed is Uint8Array {
 // Create, write, read
 
 /**
- * Builds an identity document from a licence chain and the seed of its leaf's subject key. Throws BAD_INPUT
- * for a malformed chain, a passphrase shorter than 8 characters or a scryptLogN outside 14..20, KEY_INVALID
- * if the seed is not 32 bytes or does not produce the leaf's subject_key. Does not write anything.
+ * The `key` object of an identity (or witness key) document for `seed`: in clear, or sealed with scrypt +
+ * AES-256-GCM under a passphrase (at least 8 characters), bound to its public key. Throws BAD_INPUT /
+ * KEY_INVALID as createIdentity.
  */
-export async function createIdentity(
-  chain: LicenseChain,
-  seed: Uint8Array,
-  opts: CreateIdentityOptions = {},
-): Promise<IdentityFile> {
-  const parsed = new Checker('identity').chain(chain, '/chain');
-  const leaf = leafOf(parsed).body;
+export async function sealSeed(seed: Uint8Array, opts: CreateIdentityOptions = {}): Promise<IdentityKey> {
   checkSeed(seed);
   const publicKey = toBase64(publicKeyFromSeed(seed));
-  if (publicKey !== leaf.subject_key)
-    throw new SigilError('KEY_INVALID', `the seed does not produce the subject key of licence ${leaf.id}`);
-  let key: IdentityKey;
   if (opts.passphrase === undefined) {
-    key = { alg: 'ed25519', protection: 'none', public_key: publicKey, seed: toBase64(seed) };
+    return { alg: 'ed25519', protection: 'none', public_key: publicKey, seed: toBase64(seed) };
   } else {
     if (typeof opts.passphrase !== 'string' || opts.passphrase.length < MIN_PASSPHRASE_LENGTH)
       throw new SigilError(
@@ -422,7 +413,7 @@ export async function createIdentity(
     const nonce = new Uint8Array(randomBytes(NONCE_LENGTH));
     const kek = await deriveKey(opts.passphrase, salt, logN);
     try {
-      key = {
+      return {
         alg: 'ed25519',
         protection: 'scrypt-aes-256-gcm',
         public_key: publicKey,
@@ -435,6 +426,30 @@ export async function createIdentity(
       kek.fill(0);
     }
   }
+}
+
+/** Parses the `key` object of a document at `where` (BAD_INPUT naming the field). */
+export function parseIdentityKey(value: unknown, where: string): IdentityKey {
+  return parseKey(new Checker(where), value);
+}
+
+/**
+ * Builds an identity document from a licence chain and the seed of its leaf's subject key. Throws BAD_INPUT
+ * for a malformed chain, a passphrase shorter than 8 characters or a scryptLogN outside 14..20, KEY_INVALID
+ * if the seed is not 32 bytes or does not produce the leaf's subject_key. Does not write anything.
+ */
+export async function createIdentity(
+  chain: LicenseChain,
+  seed: Uint8Array,
+  opts: CreateIdentityOptions = {},
+): Promise<IdentityFile> {
+  const parsed = new Checker('identity').chain(chain, '/chain');
+  const leaf = leafOf(parsed).body;
+  checkSeed(seed);
+  const publicKey = toBase64(publicKeyFromSeed(seed));
+  if (publicKey !== leaf.subject_key)
+    throw new SigilError('KEY_INVALID', `the seed does not produce the subject key of licence ${leaf.id}`);
+  const key = await sealSeed(seed, opts);
   return { type: IDENTITY_TYPE, version: IDENTITY_VERSION, subject: leaf.subject, chain: parsed, key };
 }
 
@@ -533,6 +548,33 @@ export async function readIdentityFile(
 }
 
 /**
+ * The seed of a `key` object (parsed with parseIdentityKey): PASSPHRASE_REQUIRED when it is encrypted and no
+ * passphrase comes, PASSPHRASE_WRONG when it does not decrypt. The caller must zero the result.
+ */
+export async function unsealSeed(
+  key: IdentityKey,
+  opts: ReadIdentityOptions,
+  where: string,
+): Promise<Uint8Array> {
+  if (key.protection === 'none') return fromBase64(key.seed);
+  const pass = opts.passphrase === undefined ? undefined : await opts.passphrase();
+  if (pass === undefined)
+    throw new SigilError(
+      'PASSPHRASE_REQUIRED',
+      `the key in ${where} is encrypted; set ${opts.passphraseEnv ?? 'SIGIL_PASSPHRASE'} or run in a terminal to be asked`,
+    );
+  const kek = await deriveKey(pass, fromBase64(key.salt), key.kdf.log_n);
+  const plain = decryptSeed(kek, fromBase64(key.nonce), fromBase64(key.ciphertext), key.public_key);
+  kek.fill(0);
+  if (plain === null)
+    throw new SigilError(
+      'PASSPHRASE_WRONG',
+      `cannot decrypt the key in ${where}: wrong passphrase or tampered file`,
+    );
+  return plain;
+}
+
+/**
  * Unlocks an identity document already in memory (e.g. from VS Code SecretStorage): the same checks and
  * errors as `readIdentityFile` after the file has been read.
  */
@@ -544,26 +586,7 @@ export async function unlockIdentity(
   const doc = parseIdentity(identity, where);
   const leaf = leafOf(doc.chain).body;
   const key = doc.key;
-  let seed: Uint8Array;
-  if (key.protection === 'none') {
-    seed = fromBase64(key.seed);
-  } else {
-    const pass = opts.passphrase === undefined ? undefined : await opts.passphrase();
-    if (pass === undefined)
-      throw new SigilError(
-        'PASSPHRASE_REQUIRED',
-        `the key in ${where} is encrypted; set ${opts.passphraseEnv ?? 'SIGIL_PASSPHRASE'} or run in a terminal to be asked`,
-      );
-    const kek = await deriveKey(pass, fromBase64(key.salt), key.kdf.log_n);
-    const plain = decryptSeed(kek, fromBase64(key.nonce), fromBase64(key.ciphertext), key.public_key);
-    kek.fill(0);
-    if (plain === null)
-      throw new SigilError(
-        'PASSPHRASE_WRONG',
-        `cannot decrypt the key in ${where}: wrong passphrase or tampered identity file`,
-      );
-    seed = plain;
-  }
+  const seed = await unsealSeed(key, opts, where);
   try {
     const signer = new Ed25519Signer(seed);
     if (!bytesEqual(signer.publicKey, fromBase64(leaf.subject_key)))

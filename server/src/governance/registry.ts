@@ -17,6 +17,7 @@ import {
 import { SigilError } from '../../../shared/src/errors.js';
 import type { LevelCanonStore } from '../canon/store.js';
 import type { TrustParamsView } from '../../../shared/src/protocol.js';
+import { SYSTEM_KINDS, SystemState } from './system-state.js';
 
 /** Record kinds of the system space that carry governance state. */
 export const GOVERNANCE_KINDS = {
@@ -94,6 +95,8 @@ export class GovernanceRegistry {
   readonly histories = new Map<string, SubjectHistory>();
   /** The last learnt trust parameters and when they were learnt (ms). */
   learnt: { readonly params: TrustParams; readonly at: number } | null = null;
+  /** Witnesses, proposals, committed policy: the system space's quorum state. */
+  readonly system = new SystemState();
 
   /**
    * Set when a governance record cannot be read: the licence and trust state is then incomplete (a lost
@@ -110,6 +113,7 @@ export class GovernanceRegistry {
       GOVERNANCE_KINDS.licenseIssued,
       GOVERNANCE_KINDS.licenseRevoked,
       GOVERNANCE_KINDS.trustFeedback,
+      ...SystemState.kinds,
     ]) {
       let cursor: string | undefined;
       do {
@@ -175,7 +179,14 @@ export class GovernanceRegistry {
           );
           break;
         }
+        case SYSTEM_KINDS.trustParams: {
+          // Parameters committed by a trust.update_params proposal replace what was learnt so far.
+          const x = p as unknown as { params: TrustParamsView };
+          this.learnt = { params: paramsFromView(x.params), at: Date.parse(rec.body.ts) };
+          break;
+        }
         default:
+          this.system.apply(rec);
           return;
       }
     } catch (e) {

@@ -20,6 +20,9 @@ import type { PassphraseSource } from './passphrase.js';
 import { Governance, JOURNAL_FILE, type Access } from '../governance/gate.js';
 import type { NonceStore } from '../../../shared/src/license.js';
 import { issue } from '../governance/operations.js';
+import { genesisInput } from '../governance/proposals.js';
+import { createWitnessKey, writeWitnessKeyFiles } from '../governance/witness-keys.js';
+import type { GenesisWitness } from '../../../shared/src/quorum.js';
 import { createIdentity, writeIdentityFile } from '../governance/identity.js';
 import { decide } from '../../../shared/src/policy.js';
 import { publicKeyFromSeed } from '../../../shared/src/ed25519.js';
@@ -31,6 +34,9 @@ export const HOME_DIR_NAME = '.sigil';
 export const STORE_DIR = 'canon';
 export const OWNER_FILE = 'owner.json';
 export const IDENTITIES_DIR = 'identities';
+/** The owner's witness key (when init made the owner the genesis witness). */
+export const WITNESSES_DIR = 'witnesses';
+export const OWNER_WITNESS_ID = 'owner';
 /** The identity `sigil init` creates: a root licence for the owner, used by default by the CLI and editor. */
 export const OWNER_IDENTITY_FILE = path.join(IDENTITIES_DIR, 'owner.json');
 /** How long the owner's root licence lasts (it can issue itself a new one before then). */
@@ -242,6 +248,12 @@ async function ownedRuntime(
 
 export interface InitOptions extends OpenOptions {
   readonly origin?: string;
+  /**
+   * The genesis witnesses (public keys the owner was given, e.g. by `sigil witness keygen` elsewhere) and k.
+   * Default: the owner as the single witness, k = 1 (its key in witnesses/owner.key.json).
+   */
+  readonly witnesses?: readonly GenesisWitness[];
+  readonly threshold?: number;
 }
 
 export interface InitResult {
@@ -250,6 +262,12 @@ export interface InitResult {
   readonly encrypted: boolean;
   /** The owner identity file (root licence + its key) and its licence id. */
   readonly ownerIdentity: { readonly file: string; readonly licenseId: string; readonly subject: string };
+  /** The genesis witness registry: who the witnesses are, k, and the owner's witness key file if made. */
+  readonly witnesses: {
+    readonly ids: readonly string[];
+    readonly threshold: number;
+    readonly ownerKeyFile: string | null;
+  };
 }
 
 /** Creates a home: directory (0700), sigil.toml, keystore, and a store with its genesis record. */
@@ -288,7 +306,8 @@ export async function initHome(opts: InitOptions): Promise<InitResult> {
     const runtime = await ownedRuntime(home, config, origins, keystore, store, opts);
     try {
       const ownerIdentity = await createOwnerIdentity(runtime, passphrase);
-      return { origin, encrypted: keystore.encrypted, runtime, ownerIdentity };
+      const witnesses = await createGenesisWitnesses(runtime, passphrase, opts);
+      return { origin, encrypted: keystore.encrypted, runtime, ownerIdentity, witnesses };
     } catch (e) {
       await runtime.close();
       throw e;
@@ -298,6 +317,26 @@ export async function initHome(opts: InitOptions): Promise<InitResult> {
     await undoInit(home, created);
     throw e;
   }
+}
+
+/** Who acts during `sigil init`: the runtime itself, before any licence exists (audited as store.init). */
+function bootstrapAccess(gov: Governance): Access {
+  return {
+    method: 'sigil/store.init',
+    operation: 'store.init',
+    caller: {
+      authenticated: false,
+      subject: 'sigil:init',
+      role: 'guest',
+      loa: 0,
+      licenseId: null,
+      keyId: null,
+      expiresAt: null,
+      chainIds: [],
+    },
+    decision: decide('store.init', 0, undefined, { storeExists: false, table: gov.table }),
+    trust: null,
+  };
 }
 
 /**
@@ -313,22 +352,7 @@ async function createOwnerIdentity(
   const subject = defaultActor();
   const seed = new Uint8Array(randomBytes(32));
   try {
-    const bootstrap: Access = {
-      method: 'sigil/store.init',
-      operation: 'store.init',
-      caller: {
-        authenticated: false,
-        subject: 'sigil:init',
-        role: 'guest',
-        loa: 0,
-        licenseId: null,
-        keyId: null,
-        expiresAt: null,
-        chainIds: [],
-      },
-      decision: decide('store.init', 0, undefined, { storeExists: false, table: gov.table }),
-      trust: null,
-    };
+    const bootstrap = bootstrapAccess(gov);
     const { chain, license } = await issue(gov, bootstrap, {
       subject,
       role: 'root',
@@ -348,10 +372,41 @@ async function createOwnerIdentity(
   }
 }
 
+/**
+ * The genesis witness registry, signed by the root key and recorded with its audit record: the witnesses
+ * given to init, or the owner alone (k = 1) with a fresh witness key sealed like the owner identity.
+ */
+async function createGenesisWitnesses(
+  rt: SigilRuntime,
+  passphrase: string | undefined,
+  opts: InitOptions,
+): Promise<InitResult['witnesses']> {
+  let witnesses = opts.witnesses ?? [];
+  let ownerKeyFile: string | null = null;
+  if (witnesses.length === 0) {
+    const key = await createWitnessKey(
+      OWNER_WITNESS_ID,
+      `${OWNER_WITNESS_ID}-${rt.keystore.root.keyId.slice(0, 16)}`,
+      {
+        passphrase,
+        scryptLogN: rt.config.keystore.scrypt_log_n,
+      },
+    );
+    ownerKeyFile = (await writeWitnessKeyFiles(path.join(rt.home, WITNESSES_DIR), key)).keyFile;
+    witnesses = [{ id: key.public.id, name: key.public.name, publicKey: key.public.public_key }];
+  }
+  const threshold = opts.threshold ?? 1;
+  await rt.governance.write(bootstrapAccess(rt.governance), [
+    genesisInput(rt.governance, bootstrapAccess(rt.governance), witnesses, threshold),
+  ]);
+  return { ids: witnesses.map((w) => w.id), threshold, ownerKeyFile };
+}
+
 async function undoInit(home: string, removeHome: boolean): Promise<void> {
   for (const name of [KEYSTORE_FILE, CONFIG_FILE_NAME, OWNER_FILE, JOURNAL_FILE])
     await fs.rm(path.join(home, name), { force: true });
   await fs.rm(path.join(home, IDENTITIES_DIR), { recursive: true, force: true });
+  await fs.rm(path.join(home, WITNESSES_DIR), { recursive: true, force: true });
   await fs.rm(path.join(home, STORE_DIR), { recursive: true, force: true });
   if (removeHome) await fs.rmdir(home).catch(() => undefined);
 }

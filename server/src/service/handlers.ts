@@ -18,6 +18,7 @@ import type { SigilRuntime } from '../runtime/home.js';
 import type { StoreInfo } from '../../../shared/src/protocol.js';
 import { auditActor, type Access } from '../governance/gate.js';
 import * as gov from '../governance/operations.js';
+import * as quorum from '../governance/proposals.js';
 import { recordView } from './canon-service.js';
 
 export interface RequestContext {
@@ -193,6 +194,28 @@ export function createHandlers(session: HandlerHost): Handlers {
     ),
     'sigil/trust.status': gated('sigil/trust.status', (p, _a, rt) =>
       gov.trustStatus(rt.governance, p.subject),
+    ),
+    'sigil/witness.list': gated('sigil/witness.list', (_p, _a, rt) => quorum.witnessList(rt.governance)),
+    'sigil/proposal.create': gated('sigil/proposal.create', (p, access, rt) =>
+      quorum.createProposal(rt.governance, access, p),
+    ),
+    'sigil/proposal.list': gated('sigil/proposal.list', (_p, _a, rt) => ({
+      proposals: quorum.listProposals(rt.governance),
+    })),
+    'sigil/proposal.show': gated('sigil/proposal.show', (p, _a, rt) =>
+      quorum.proposalView(rt.governance, p.id),
+    ),
+    'sigil/proposal.export': gated('sigil/proposal.export', (p, _a, rt) =>
+      quorum.exportProposal(rt.governance, p.id),
+    ),
+    'sigil/proposal.attach': gated('sigil/proposal.attach', (p, access, rt) =>
+      quorum.attachSignature(rt.governance, access, p),
+    ),
+    'sigil/proposal.commit': gated('sigil/proposal.commit', (p, access, rt) =>
+      quorum.commitProposal(rt.governance, access, p.id),
+    ),
+    'sigil/proposal.reject': gated('sigil/proposal.reject', (p, access, rt) =>
+      quorum.rejectProposal(rt.governance, access, p),
     ),
   };
 }
