@@ -73,6 +73,42 @@ export interface VerifyResult {
   readonly checked: number;
   readonly rootHash: string;
   readonly firstBad: VerifyProblemInfo | null;
+  /** The witnesses' recorded checkpoint cosignatures, re-checked against the log (sigil/canon.verify). */
+  readonly cosignatures?: CosignatureCheck;
+}
+
+export interface CosignatureCheck {
+  readonly checked: number;
+  readonly failed: ReadonlyArray<{ recordId: string; witnessId: string; size: number; reason: string }>;
+}
+
+/** What a witness needs to cosign the log's current checkpoint (`sigil canon checkpoint --for-witness`). */
+export interface CheckpointRequest {
+  readonly type: 'sigil.checkpoint-request';
+  readonly version: 1;
+  readonly origin: string;
+  readonly witness: string;
+  /** The signed checkpoint (C2SP signed note). */
+  readonly note: string;
+  /** The log's note verifier key, `<origin>+<key hash>+<base64 key>`. */
+  readonly logKey: string;
+  /** The size this witness last cosigned (0: none), and the RFC 6962 consistency proof from it (hex). */
+  readonly oldSize: number;
+  readonly proof: readonly string[];
+}
+
+export interface CosignAttachResult {
+  readonly size: number;
+  readonly added: ReadonlyArray<{ witnessId: string; name: string; size: number; timestamp: number }>;
+}
+
+/** The latest checkpoint the witnesses cosigned, with every cosignature line collected. */
+export interface CosignedCheckpoint extends CheckpointResult {
+  readonly cosigners: ReadonlyArray<{ witnessId: string; name: string; timestamp: number }>;
+  readonly threshold: number;
+  readonly activeWitnesses: number;
+  /** Null when no witness has cosigned yet (the note is then the current checkpoint, uncosigned). */
+  readonly cosignedSize: number | null;
 }
 
 export interface CheckpointResult {
@@ -392,6 +428,17 @@ export const Params = {
     }),
   }),
   proposalReject: z.strictObject({ id, reason: z.string().min(1, { error: 'must say why' }).max(500) }),
+  checkpointRequest: z.strictObject({
+    witnessId: z.string().min(1).max(64),
+    /** Prove consistency from this size (default: the size the store last recorded this witness cosigning). */
+    fromSize: size.optional(),
+  }),
+  checkpointAttach: z.strictObject({
+    note: z
+      .string()
+      .min(1)
+      .max(64 * 1024),
+  }),
 } as const;
 
 export type AppendParams = z.infer<typeof Params.append>;
@@ -561,6 +608,21 @@ export const REQUESTS = {
     Params.proposalReject,
     'reject a pending proposal',
     'system.commit',
+  ),
+  'sigil/checkpoint.request': method<typeof Params.checkpointRequest, CheckpointRequest>(
+    Params.checkpointRequest,
+    'a checkpoint for a witness to cosign, with a consistency proof from the size it last cosigned',
+    'canon.checkpoint',
+  ),
+  'sigil/checkpoint.attach': method<typeof Params.checkpointAttach, CosignAttachResult>(
+    Params.checkpointAttach,
+    "record a witness's cosignature (C2SP tlog-cosignature) of one of this log's checkpoints",
+    'system.propose',
+  ),
+  'sigil/checkpoint.cosigned': method<typeof Params.empty, CosignedCheckpoint>(
+    Params.empty,
+    'the latest cosigned checkpoint with its cosignatures',
+    'canon.checkpoint',
   ),
 } as const;
 

@@ -1148,6 +1148,16 @@ export class LevelCanonStore extends EventEmitter implements CanonStore {
     return { origin: this.originValue, size, rootHash: toHex(root), note };
   }
 
+  /** The checkpoint signed at `size`, if one was (the checkpoint history keeps every one). */
+  async checkpointAt(size: number): Promise<SignedCheckpoint | null> {
+    this.ensureOpen();
+    const value = await this.db.get(KEYS.checkpoint(size));
+    if (value === undefined) return null;
+    const note = Buffer.from(value).toString('utf8');
+    const cp = this.checkNote(note);
+    return { origin: cp.origin, size: cp.size, rootHash: toHex(cp.rootHash), note };
+  }
+
   async latestCheckpoint(): Promise<SignedCheckpoint | null> {
     this.ensureOpen();
     const it = this.db.iterator({

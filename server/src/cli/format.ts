@@ -23,7 +23,9 @@ export function formatRecord(r: CanonicalRecord): string {
 }
 
 export function formatVerify(r: VerifyReport): string {
-  if (r.ok) return `OK: ${r.checked} records verified; Merkle root ${r.rootHash}`;
+  const cosigned = (r as { cosignatures?: { checked: number } }).cosignatures;
+  if (r.ok)
+    return `OK: ${r.checked} records verified; Merkle root ${r.rootHash}${cosigned && cosigned.checked > 0 ? `; ${cosigned.checked} witness cosignature${cosigned.checked === 1 ? '' : 's'} verified` : ''}`;
   const bad = r.firstBad;
   const where =
     bad?.seq !== null && bad?.seq !== undefined

@@ -3,7 +3,7 @@
  * prints; exit codes are documented in docs/cli.md and come from the SigilError codes.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { SigilError } from '../../../shared/src/errors.js';
 import { canonicalize, parseStrictJson, type JsonValue } from '../../../shared/src/jcs.js';
@@ -370,10 +370,75 @@ export async function runCli(argv: string[]): Promise<number> {
   canon
     .command('checkpoint')
     .description('sign and print a checkpoint of the log (C2SP tlog-checkpoint, signed note)')
+    .option('--cosigned', 'the latest checkpoint the witnesses cosigned, with their cosignature lines')
+    .option('--for-witness <id>', 'a request for that witness to cosign (sigil witness cosign), as JSON')
+    .option('--from <size>', 'with --for-witness: prove consistency from this size', parseIntArg('--from'))
+    .option('--out <file>', 'with --for-witness: write the request here')
     .action(
-      action(async () => {
+      action(async (opts: { cosigned?: boolean; forWitness?: string; from?: number; out?: string }) => {
+        if (opts.cosigned && opts.forWitness)
+          throw new SigilError('BAD_USAGE', '--cosigned and --for-witness exclude each other');
+        if (opts.out && !opts.forWitness) throw new SigilError('BAD_USAGE', '--out goes with --for-witness');
+        if (opts.forWitness) {
+          const witnessId = opts.forWitness;
+          const req = await withClient('canon checkpoint', (c) =>
+            c.request('sigil/checkpoint.request', {
+              witnessId,
+              ...(opts.from !== undefined ? { fromSize: opts.from } : {}),
+            }),
+          );
+          const text = JSON.stringify(req, null, 2) + '\n';
+          if (!opts.out) process.stdout.write(text);
+          else {
+            await writeFile(opts.out, text, { flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
+              throw e.code === 'EEXIST' ? new SigilError('HOME_EXISTS', `${opts.out} already exists`) : e;
+            });
+            out().result(
+              { ok: true, file: opts.out },
+              () => `checkpoint request for ${witnessId} written to ${opts.out}`,
+            );
+          }
+          return;
+        }
+        if (opts.cosigned) {
+          const cp = await withClient('canon checkpoint', (c) => c.request('sigil/checkpoint.cosigned', {}));
+          const o = out();
+          o.result(cp, () => cp.note);
+          if (!o.json)
+            o.info(
+              cp.cosignedSize === null
+                ? 'no witness has cosigned a checkpoint yet (sigil canon checkpoint --for-witness ID)'
+                : `cosigned by ${cp.cosigners.length} of ${cp.activeWitnesses} witnesses (k = ${cp.threshold}): ${cp.cosigners.map((c) => c.witnessId).join(', ')}`,
+            );
+          return;
+        }
         const cp = await withApi('canon checkpoint', (api) => api.checkpoint());
         out().result(cp, () => cp.note);
+      }),
+    );
+
+  canon
+    .command('cosign')
+    .description("record a witness's cosignature of a checkpoint (the output of sigil witness cosign)")
+    .argument('<file>', 'the cosigned checkpoint file, or - for standard input')
+    .action(
+      action(async (file: string) => {
+        const doc = parseStrictJson(
+          await readInput(file, 'cosignature'),
+          file === '-' ? '<stdin>' : file,
+        ) as {
+          type?: unknown;
+          note?: unknown;
+        };
+        if (doc?.type !== 'sigil.cosignature' || typeof doc.note !== 'string')
+          throw new SigilError('BAD_INPUT', `${file}: not a Sigil cosignature file (sigil witness cosign)`);
+        const note = doc.note;
+        const r = await withClient('canon cosign', (c) => c.request('sigil/checkpoint.attach', { note }));
+        out().result(
+          { ok: true, ...r },
+          () =>
+            `recorded ${r.added.map((a) => `${a.witnessId}'s cosignature`).join(', ')} of the checkpoint at size ${r.size}`,
+        );
       }),
     );
 

@@ -4,13 +4,21 @@
  * sigil/witness.* or sigil/proposal.* request through the service layer.
  */
 import path from 'node:path';
-import { readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, writeFile } from 'node:fs/promises';
+import { fromHex } from '../../../shared/src/bytes.js';
+import { checkAndCosign, newWitnessState, type WitnessState } from '../../../shared/src/cosign.js';
+import { parseVerifierKey } from '../../../shared/src/note.js';
 import type { Command } from 'commander';
 import { SigilError } from '../../../shared/src/errors.js';
 import { parseStrictJson } from '../../../shared/src/jcs.js';
 import { parseExpiry } from '../../../shared/src/expiry.js';
 import { parseProposalBody, proposalId, signProposal } from '../../../shared/src/quorum.js';
-import type { ProposalExport, ProposalView, WitnessListResult } from '../../../shared/src/protocol.js';
+import type {
+  CheckpointRequest,
+  ProposalExport,
+  ProposalView,
+  WitnessListResult,
+} from '../../../shared/src/protocol.js';
 import {
   createWitnessKey,
   readPublicWitness,
@@ -42,6 +50,42 @@ function witnessKeyOptions(): { passphrase: () => Promise<string | undefined>; p
     passphrase: async () => process.env[WITNESS_PASSPHRASE_ENV] || process.env.SIGIL_PASSPHRASE || undefined,
     passphraseEnv: `${WITNESS_PASSPHRASE_ENV} (or SIGIL_PASSPHRASE for the owner's witness key)`,
   };
+}
+
+interface WitnessMemory {
+  readonly type: 'sigil.witness-state';
+  readonly version: 1;
+  readonly logs: Readonly<Record<string, { readonly log_key: string; readonly state: WitnessState }>>;
+}
+
+async function readWitnessMemory(file: string): Promise<WitnessMemory> {
+  const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return null;
+    throw e;
+  });
+  if (text === null) return { type: 'sigil.witness-state', version: 1, logs: {} };
+  const doc = parseStrictJson(text, file) as Partial<WitnessMemory>;
+  if (
+    doc?.type !== 'sigil.witness-state' ||
+    doc.version !== 1 ||
+    typeof doc.logs !== 'object' ||
+    doc.logs === null
+  )
+    throw new SigilError('BAD_INPUT', `${file}: not a Sigil witness state file`);
+  return doc as WitnessMemory;
+}
+
+/** Replaces the state file atomically (write, sync, rename): a crash never leaves half a memory. */
+async function writeWitnessMemory(file: string, memory: WitnessMemory): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  const handle = await open(tmp, 'w', 0o600);
+  try {
+    await handle.writeFile(JSON.stringify(memory, null, 2) + '\n', 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, file);
 }
 
 async function readJson(file: string, what: string): Promise<unknown> {
@@ -207,6 +251,85 @@ export function registerQuorumCommands(program: Command, ctx: GovernanceCliConte
             throw e.code === 'EEXIST' ? new SigilError('HOME_EXISTS', `${opts.out} already exists`) : e;
           });
           o.result({ ok: true, file: opts.out, ...doc }, () => `signature written to ${opts.out}`);
+        } else process.stdout.write(text);
+      }),
+    );
+
+  witness
+    .command('cosign')
+    .description(
+      "cosign a log's checkpoint after checking it is consistent with what this witness cosigned before (needs no store)",
+    )
+    .argument('<request>', 'the file from "sigil canon checkpoint --for-witness ID", or - for standard input')
+    .requiredOption('--key <file>', 'the private witness key file')
+    .option(
+      '--state <file>',
+      "this witness's memory of the logs it cosigned (default: next to the key, ID.state.json)",
+    )
+    .option('--out <file>', 'write the cosigned checkpoint here instead of standard output')
+    .action(
+      action(async (file: string, opts: { key: string; state?: string; out?: string }) => {
+        const o = out();
+        const req = (await readJson(file, 'checkpoint request')) as Partial<CheckpointRequest>;
+        if (req?.type !== 'sigil.checkpoint-request' || req.version !== 1 || typeof req.note !== 'string')
+          throw new SigilError(
+            'BAD_INPUT',
+            `${file}: not a Sigil checkpoint request (sigil canon checkpoint --for-witness)`,
+          );
+        const key = await readWitnessKey(opts.key, witnessKeyOptions());
+        const stateFile =
+          opts.state ?? path.join(path.dirname(path.resolve(opts.key)), `${key.id}.state.json`);
+        const memory = await readWitnessMemory(stateFile);
+        const origin = String(req.origin);
+        const logKey = parseVerifierKey(String(req.logKey));
+        const known = memory.logs[origin];
+        if (known && known.log_key !== req.logKey)
+          throw new SigilError(
+            'VERIFY_FAILED',
+            `the log ${origin} now presents key ${String(req.logKey)}, but this witness cosigned it under ${known.log_key}: refusing`,
+          );
+        const state = known?.state ?? newWitnessState(origin);
+        if (state.size !== req.oldSize)
+          throw new SigilError(
+            'BAD_INPUT',
+            `this witness last cosigned size ${state.size} of ${origin}, but the request proves consistency from size ${String(req.oldSize)}; ask for a request from size ${state.size} (sigil canon checkpoint --for-witness ${key.id} --from ${state.size})`,
+          );
+        const result = checkAndCosign(
+          state,
+          req.note,
+          (req.proof ?? []).map((h) => fromHex(h)),
+          {
+            logKeys: [{ name: logKey.name, publicKey: logKey.publicKey }],
+            witnessName: key.name,
+            signer: key.signer,
+            timestamp: Math.floor(Date.now() / 1000),
+          },
+        );
+        if (!result.ok)
+          throw new SigilError('VERIFY_FAILED', `refused to cosign (${result.reason}): ${result.message}`, {
+            reason: result.reason,
+          });
+        await writeWitnessMemory(stateFile, {
+          ...memory,
+          logs: { ...memory.logs, [origin]: { log_key: String(req.logKey), state: result.state } },
+        });
+        const doc = {
+          type: 'sigil.cosignature',
+          version: 1,
+          origin,
+          witness: key.id,
+          size: result.checkpoint.size,
+          note: result.note,
+        };
+        const text = JSON.stringify(doc, null, 2) + '\n';
+        o.info(
+          `cosigned ${origin} at size ${result.checkpoint.size} as ${key.name}; remembered in ${stateFile}`,
+        );
+        if (opts.out) {
+          await writeFile(opts.out, text, { flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
+            throw e.code === 'EEXIST' ? new SigilError('HOME_EXISTS', `${opts.out} already exists`) : e;
+          });
+          o.result({ ok: true, file: opts.out, ...doc }, () => `cosignature written to ${opts.out}`);
         } else process.stdout.write(text);
       }),
     );

@@ -27,7 +27,23 @@ export const SYSTEM_KINDS = {
   proposalRejected: 'proposal.rejected',
   policyUpdated: 'policy.updated',
   trustParams: 'trust.params',
+  checkpointCosigned: 'checkpoint.cosigned',
 } as const;
+
+/** One witness cosignature of a checkpoint, as recorded (`checkpoint.cosigned`). */
+export interface CosignatureState {
+  readonly witnessId: string;
+  readonly name: string;
+  readonly keyId: string;
+  readonly size: number;
+  /** Hex. */
+  readonly rootHash: string;
+  /** POSIX seconds the witness put in its cosignature. */
+  readonly timestamp: number;
+  /** The checkpoint body with only this cosignature line. */
+  readonly note: string;
+  readonly recordId?: string;
+}
 
 export interface RegistryPayload {
   readonly registry: WitnessRegistry;
@@ -100,6 +116,7 @@ export class SystemState {
   policyRules: PolicyOverrides = {};
   /** Bumped whenever policyRules changes, so the gate knows to rebuild its table. */
   policyVersion = 0;
+  readonly cosignatures: Array<CosignatureState & { readonly recordId: string }> = [];
 
   static readonly kinds: readonly string[] = Object.values(SYSTEM_KINDS);
 
@@ -157,6 +174,11 @@ export class SystemState {
         for (const [op, rule] of Object.entries(x.rules)) merged[op] = { ...(merged[op] ?? {}), ...rule };
         this.policyRules = merged as PolicyOverrides;
         this.policyVersion++;
+        return true;
+      }
+      case SYSTEM_KINDS.checkpointCosigned: {
+        const x = p as unknown as CosignatureState;
+        this.cosignatures.push({ ...x, recordId: rec.id });
         return true;
       }
       default:

@@ -19,6 +19,7 @@ import type { StoreInfo } from '../../../shared/src/protocol.js';
 import { auditActor, type Access } from '../governance/gate.js';
 import * as gov from '../governance/operations.js';
 import * as quorum from '../governance/proposals.js';
+import * as cosign from '../governance/cosigning.js';
 import { recordView } from './canon-service.js';
 
 export interface RequestContext {
@@ -57,6 +58,7 @@ function appendOperationOf(params: Record<string, unknown>): OperationName {
 const RESERVED_KIND_PREFIXES = [
   'audit.',
   'canon.',
+  'checkpoint.',
   'license.',
   'policy.',
   'proposal.',
@@ -148,12 +150,28 @@ export function createHandlers(session: HandlerHost): Handlers {
       (p, _a, rt) => rt.store.list(p),
       (params) => (params.purpose === 'export' ? 'canon.export' : 'canon.list'),
     ),
-    'sigil/canon.verify': gated('sigil/canon.verify', (_p, _a, rt, ctx) =>
-      rt.store.verify({
+    'sigil/canon.verify': gated('sigil/canon.verify', async (_p, _a, rt, ctx) => {
+      const report = await rt.store.verify({
         ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
-      }),
-    ),
+      });
+      // A log that fails on its own is reported as is; a sound one also answers for its cosignatures.
+      if (!report.ok) return report;
+      const cosignatures = await cosign.checkCosignatures(rt.governance);
+      const bad = cosignatures.failed[0];
+      return bad
+        ? {
+            ...report,
+            ok: false,
+            cosignatures,
+            firstBad: {
+              seq: null,
+              id: bad.recordId,
+              reason: `cosignature of witness ${bad.witnessId} at size ${bad.size}: ${bad.reason}`,
+            },
+          }
+        : { ...report, cosignatures };
+    }),
     'sigil/canon.checkpoint': gated('sigil/canon.checkpoint', (_p, _a, rt) => rt.store.checkpoint()),
     'sigil/canon.proof.inclusion': gated('sigil/canon.proof.inclusion', (p, _a, rt) =>
       rt.store.inclusionProof(p.id, p.treeSize),
@@ -216,6 +234,15 @@ export function createHandlers(session: HandlerHost): Handlers {
     ),
     'sigil/proposal.reject': gated('sigil/proposal.reject', (p, access, rt) =>
       quorum.rejectProposal(rt.governance, access, p),
+    ),
+    'sigil/checkpoint.request': gated('sigil/checkpoint.request', (p, _a, rt) =>
+      cosign.checkpointRequest(rt.governance, rt.keystore, p.witnessId, p.fromSize),
+    ),
+    'sigil/checkpoint.attach': gated('sigil/checkpoint.attach', (p, access, rt) =>
+      cosign.attachCosignature(rt.governance, access, rt.keystore, p.note),
+    ),
+    'sigil/checkpoint.cosigned': gated('sigil/checkpoint.cosigned', (_p, _a, rt) =>
+      cosign.cosignedCheckpoint(rt.governance),
     ),
   };
 }
