@@ -15,7 +15,10 @@ import { signedParams } from '../shared/src/signed-request.js';
 import { delegateLicense, newLicenseId, verifyLicenseChain } from '../shared/src/license.js';
 import { DEFAULT_TRUST_PARAMS, explain, featuresFor } from '../shared/src/trust.js';
 import { POLICY_TABLE } from '../shared/src/policy.js';
-import { publicKeyFromSeed } from '../shared/src/ed25519.js';
+import { Ed25519Signer, publicKeyFromSeed } from '../shared/src/ed25519.js';
+import { signProposal } from '../shared/src/quorum.js';
+import { cosignCheckpoint } from '../shared/src/cosign.js';
+import { createWitnessKey } from '../server/src/governance/witness-keys.js';
 import { log, median } from './lib.js';
 
 type Result = Record<string, number | string | boolean | null>;
@@ -134,6 +137,83 @@ export async function governanceBench(result: Result, runs: number, verifyPerSec
     result.authz_meets_target = median(overheads) < AUTHZ_TARGET_US;
     // 1.0 would be exactly one raw Ed25519 verify per request: the signature check that cannot be skipped.
     result.authz_overhead_vs_verify_ratio = Number(((median(overheads) * verifyPerSecond) / 1e6).toFixed(3));
+  } finally {
+    await rt.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * quorum_commit_ms_k5_n7: verify and commit a policy.update proposal with 5 of 7 witness signatures, through
+ * the same handlers as every front door (median of `runs`, each on the new head). cosign_verify_ms: re-check
+ * the 5 recorded cosignatures of a checkpoint (what `canon verify` adds per checkpoint).
+ */
+export async function quorumBench(result: Result, runs: number): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sigil-bench-quorum-'));
+  const keys = await Promise.all(
+    Array.from({ length: 7 }, (_, i) => createWitnessKey(`w${i + 1}`, `bench-w${i + 1}`)),
+  );
+  const signers = await Promise.all(
+    keys.map(async (k) => {
+      const { unsealSeed } = await import('../server/src/governance/identity.js');
+      const seed = await unsealSeed(k.file.key, {}, k.file.id);
+      return { id: k.file.id, name: k.file.name, signer: new Ed25519Signer(seed) };
+    }),
+  );
+  const init = await initHome({
+    home: path.join(dir, 'home'),
+    env: { SIGIL_KEYSTORE_SCRYPT_LOG_N: '14' },
+    passphrase: { get: async () => undefined },
+    ownerDescription: 'bench',
+    witnesses: keys.map((k) => ({ id: k.public.id, name: k.public.name, publicKey: k.public.public_key })),
+    threshold: 5,
+  });
+  const rt = init.runtime;
+  try {
+    const owner = await readIdentityFile(init.ownerIdentity.file);
+    const handlers = createHandlers({
+      runtime: rt,
+      requireRuntime: () => rt,
+      info: () => storeInfo(rt),
+      init: () => Promise.reject(new Error('not here')),
+    });
+    const call = <M extends keyof typeof handlers>(m: M, p: unknown) =>
+      handlers[m](signedParams(m, p, { chain: owner.chain, signer: owner.signer }), {}) as ReturnType<
+        (typeof handlers)[M]
+      >;
+    log('quorum_commit_ms_k5_n7: policy.update with 5 of 7 witness signatures, verify + commit');
+    const times: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      const p = await call('sigil/proposal.create', {
+        kind: 'policy.update',
+        change: { 'canon.append': { trust_threshold: 0.35 + r / 1000 } },
+      });
+      for (const s of signers.slice(0, 5))
+        await call('sigil/proposal.attach', { id: p.id, signature: signProposal(p.id, s.id, s.signer) });
+      const t0 = performance.now();
+      const done = await call('sigil/proposal.commit', { id: p.id });
+      times.push(performance.now() - t0);
+      if (done.status !== 'committed') throw new Error('the bench proposal did not commit');
+    }
+    result.quorum_commit_ms_k5_n7 = Number(median(times).toFixed(2));
+
+    log('cosign_verify_ms: 5 witnesses cosign a checkpoint; re-check the recorded cosignatures');
+    const cp = await rt.store.checkpoint();
+    let note = cp.note;
+    for (const s of signers.slice(0, 5))
+      note = cosignCheckpoint(note, s.name, s.signer, Math.floor(Date.now() / 1000));
+    await call('sigil/checkpoint.attach', { note });
+    const { checkCosignatures } = await import('../server/src/governance/cosigning.js');
+    const verifyTimes: number[] = [];
+    for (let r = 0; r < Math.max(runs, 5); r++) {
+      const t0 = performance.now();
+      const check = await checkCosignatures(rt.governance);
+      verifyTimes.push(performance.now() - t0);
+      if (check.checked !== 5 || check.failed.length > 0)
+        throw new Error('bench cosignatures did not verify');
+    }
+    result.cosign_verify_ms = Number(median(verifyTimes).toFixed(2));
+    result.cosign_verify_cosignatures = 5;
   } finally {
     await rt.close();
     await rm(dir, { recursive: true, force: true });

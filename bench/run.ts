@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { appendConcurrent, log, median, newStore, PAYLOAD } from './lib.js';
 import { activation, BenchServer, treeRows, vsixSize } from './lsp.js';
-import { governanceBench } from './governance.js';
+import { governanceBench, quorumBench } from './governance.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -174,6 +174,7 @@ async function main(): Promise<void> {
   result.verify_per_s_baseline = Math.round(base.verify);
 
   await governanceBench(result, Math.max(RUNS, 5), base.verify);
+  await quorumBench(result, Math.max(RUNS, 5));
 
   log(`append_per_s: ${RUNS} runs x ${APPENDS} appends, 64 concurrent writers`);
   const appendRates: number[] = [];
