@@ -49,3 +49,52 @@ console.log('\nVerify:');
 console.log(sigil(['canon', 'verify']));
 console.log('\nSigned checkpoint (C2SP tlog-checkpoint):');
 console.log(sigil(['canon', 'checkpoint']));
+
+// Access control: every request above is signed by the owner's root licence (identities/owner.json).
+// Issue an observer licence and watch the policy table refuse it a write (exit 4), while it may read.
+console.log('\nWho am I:');
+console.log(sigil(['whoami']));
+const observer = path.join(home, 'demo-observer.identity.json');
+if (!existsSync(observer)) {
+  console.log(
+    sigil([
+      'license',
+      'issue',
+      '--subject',
+      'agent:demo-observer',
+      '--role',
+      'observer',
+      '--new-key',
+      '--out',
+      observer,
+    ]),
+  );
+}
+try {
+  sigil(
+    ['--identity', observer, 'canon', 'append', '--kind', 'note.created', '--payload', '-'],
+    '{"by":"observer"}',
+  );
+  console.log('unexpected: the observer was allowed to write');
+  process.exitCode = 1;
+} catch (e) {
+  console.log(`the observer may not write (exit ${e.status}; the denial is itself an audit record)`);
+}
+console.log(
+  sigil([
+    '--identity',
+    observer,
+    'canon',
+    'list',
+    '--space',
+    'system',
+    '--kind',
+    'audit.decision',
+    '--order',
+    'desc',
+    '--limit',
+    '1',
+  ]),
+);
+console.log('\nWitnesses (system changes need k of them):');
+console.log(sigil(['witness', 'list']));
