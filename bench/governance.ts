@@ -19,24 +19,12 @@ import { Ed25519Signer, publicKeyFromSeed } from '../shared/src/ed25519.js';
 import { signProposal } from '../shared/src/quorum.js';
 import { cosignCheckpoint } from '../shared/src/cosign.js';
 import { createWitnessKey } from '../server/src/governance/witness-keys.js';
-import { log, median } from './lib.js';
+import { log, median, rate } from './lib.js';
 
 type Result = Record<string, number | string | boolean | null>;
 
 /** Authorization may add at most this many µs to a request (issue "Governance"). */
 export const AUTHZ_TARGET_US = 150;
-
-function rate(fn: () => void, ms = 500): number {
-  let n = 0;
-  const t0 = performance.now();
-  let t = t0;
-  while (t - t0 < ms) {
-    for (let i = 0; i < 20; i++) fn();
-    n += 20;
-    t = performance.now();
-  }
-  return n / ((t - t0) / 1000);
-}
 
 /**
  * `verifyPerSecond` is the raw node:crypto verify baseline of the same run: one request signature check is
@@ -80,8 +68,8 @@ export async function governanceBench(result: Result, runs: number, verifyPerSec
     const one: number[] = [];
     const two: number[] = [];
     for (let r = 0; r < runs; r++) {
-      one.push(rate(() => verifyLicenseChain(owner.chain, verifyOpts)));
-      two.push(rate(() => verifyLicenseChain(chain2, verifyOpts)));
+      one.push(rate(() => verifyLicenseChain(owner.chain, verifyOpts), 500, 20));
+      two.push(rate(() => verifyLicenseChain(chain2, verifyOpts), 500, 20));
     }
     if (!verifyLicenseChain(chain2, verifyOpts).ok) throw new Error('the bench chain does not verify');
     result.license_verify_per_s = Math.round(median(one));

@@ -60,3 +60,16 @@ export async function appendConcurrent(
   );
   return count / ((performance.now() - t0) / 1000);
 }
+
+/** Calls per second of `fn`, over about `ms` milliseconds, in batches of `batch` between clock reads. */
+export function rate(fn: () => void, ms = 700, batch = 50): number {
+  let n = 0;
+  const t0 = performance.now();
+  let t = t0;
+  while (t - t0 < ms) {
+    for (let i = 0; i < batch; i++) fn();
+    n += batch;
+    t = performance.now();
+  }
+  return n / ((t - t0) / 1000);
+}

@@ -10,7 +10,7 @@ import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { appendConcurrent, log, median, newStore, PAYLOAD } from './lib.js';
+import { appendConcurrent, log, median, newStore, PAYLOAD, rate } from './lib.js';
 import { activation, BenchServer, treeRows, vsixSize } from './lsp.js';
 import { governanceBench, quorumBench } from './governance.js';
 
@@ -49,18 +49,6 @@ function below(
   const stem = key.replace(/_(ms|mb)$/, '');
   result[`${stem}_vs_target_ratio`] = typeof v === 'number' ? Number((v / target).toFixed(3)) : null;
   result[`${stem}_meets_target`] = typeof v === 'number' ? v < target : null;
-}
-
-function rate(fn: () => void, ms = 700): number {
-  let n = 0;
-  const t0 = performance.now();
-  let t = t0;
-  while (t - t0 < ms) {
-    for (let i = 0; i < 50; i++) fn();
-    n += 50;
-    t = performance.now();
-  }
-  return n / ((t - t0) / 1000);
 }
 
 function baselines(): { sign: number; verify: number } {

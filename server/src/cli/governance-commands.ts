@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Option } from 'commander';
@@ -30,7 +30,7 @@ import {
   publicFromChain,
   writeIdentityFile,
 } from '../governance/identity.js';
-import type { Output } from './output.js';
+import { writeNewFile, type Output } from './output.js';
 import type { GlobalOptions } from './main.js';
 import { chooseIdentity, loadIdentity } from './client.js';
 import { requireHome, resolveHome } from '../runtime/home.js';
@@ -136,12 +136,7 @@ async function writeLicenseOut(
   seed: Uint8Array | null,
 ): Promise<{ file: string; containsKey: boolean; encrypted: boolean }> {
   if (seed === null) {
-    await writeFile(file, JSON.stringify(publicFromChain(chain), null, 2) + '\n', {
-      flag: 'wx',
-      mode: 0o644,
-    }).catch((e: NodeJS.ErrnoException) => {
-      throw e.code === 'EEXIST' ? outExists(file) : e;
-    });
+    await writeNewFile(file, JSON.stringify(publicFromChain(chain), null, 2) + '\n');
     return { file, containsKey: false, encrypted: false };
   }
   const passphrase = process.env[NEW_IDENTITY_PASSPHRASE_ENV] || undefined;

@@ -3,12 +3,12 @@
  * prints; exit codes are documented in docs/cli.md and come from the SigilError codes.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { SigilError } from '../../../shared/src/errors.js';
 import { canonicalize, parseStrictJson, type JsonValue } from '../../../shared/src/jcs.js';
 import { isSpace, type Space } from '../../../shared/src/record.js';
-import { createOutput, reportError, type Output } from './output.js';
+import { createOutput, reportError, writeNewFile, type Output } from './output.js';
 import { resolveHome, requireHome, initHome } from '../runtime/home.js';
 import { processPassphraseSource } from '../runtime/passphrase.js';
 import type { CanonApi } from '../service/canon-api.js';
@@ -390,9 +390,7 @@ export async function runCli(argv: string[]): Promise<number> {
           const text = JSON.stringify(req, null, 2) + '\n';
           if (!opts.out) process.stdout.write(text);
           else {
-            await writeFile(opts.out, text, { flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
-              throw e.code === 'EEXIST' ? new SigilError('HOME_EXISTS', `${opts.out} already exists`) : e;
-            });
+            await writeNewFile(opts.out, text);
             out().result(
               { ok: true, file: opts.out },
               () => `checkpoint request for ${witnessId} written to ${opts.out}`,

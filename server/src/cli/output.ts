@@ -1,5 +1,6 @@
 /** How the CLI speaks: human text on stdout, errors on stderr, or one JSON document with --json. */
-import { toSigilError } from '../../../shared/src/errors.js';
+import { writeFile } from 'node:fs/promises';
+import { SigilError, toSigilError } from '../../../shared/src/errors.js';
 
 export interface Output {
   readonly json: boolean;
@@ -42,4 +43,19 @@ export function reportError(e: unknown, json: boolean): number {
     }
   }
   return err.exitCode;
+}
+
+/** Writes `text` to a new file (`--out`); an existing one is refused (HOME_EXISTS) and left as it was. */
+export async function writeNewFile(file: string, text: string, mode = 0o644): Promise<void> {
+  await writeFile(file, text, { flag: 'wx', mode }).catch((e: NodeJS.ErrnoException) => {
+    throw e.code === 'EEXIST'
+      ? new SigilError(
+          'HOME_EXISTS',
+          `${file} already exists; choose another --out (nothing was overwritten)`,
+          {
+            path: file,
+          },
+        )
+      : e;
+  });
 }

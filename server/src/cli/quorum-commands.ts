@@ -4,7 +4,8 @@
  * sigil/witness.* or sigil/proposal.* request through the service layer.
  */
 import path from 'node:path';
-import { open, readFile, rename, writeFile } from 'node:fs/promises';
+import { open, readFile, rename } from 'node:fs/promises';
+import { writeNewFile } from './output.js';
 import { fromHex } from '../../../shared/src/bytes.js';
 import { checkAndCosign, newWitnessState, type WitnessState } from '../../../shared/src/cosign.js';
 import { parseVerifierKey } from '../../../shared/src/note.js';
@@ -247,9 +248,7 @@ export function registerQuorumCommands(program: Command, ctx: GovernanceCliConte
         };
         const text = JSON.stringify(doc, null, 2) + '\n';
         if (opts.out) {
-          await writeFile(opts.out, text, { flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
-            throw e.code === 'EEXIST' ? new SigilError('HOME_EXISTS', `${opts.out} already exists`) : e;
-          });
+          await writeNewFile(opts.out, text);
           o.result({ ok: true, file: opts.out, ...doc }, () => `signature written to ${opts.out}`);
         } else process.stdout.write(text);
       }),
@@ -326,9 +325,7 @@ export function registerQuorumCommands(program: Command, ctx: GovernanceCliConte
           `cosigned ${origin} at size ${result.checkpoint.size} as ${key.name}; remembered in ${stateFile}`,
         );
         if (opts.out) {
-          await writeFile(opts.out, text, { flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
-            throw e.code === 'EEXIST' ? new SigilError('HOME_EXISTS', `${opts.out} already exists`) : e;
-          });
+          await writeNewFile(opts.out, text);
           o.result({ ok: true, file: opts.out, ...doc }, () => `cosignature written to ${opts.out}`);
         } else process.stdout.write(text);
       }),
@@ -464,9 +461,7 @@ export function registerQuorumCommands(program: Command, ctx: GovernanceCliConte
         const text = JSON.stringify(exp, null, 2) + '\n';
         if (!opts.out) process.stdout.write(text);
         else {
-          await writeFile(opts.out, text, { flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
-            throw e.code === 'EEXIST' ? new SigilError('HOME_EXISTS', `${opts.out} already exists`) : e;
-          });
+          await writeNewFile(opts.out, text);
           out().result({ ok: true, file: opts.out, id }, () => `proposal ${id} written to ${opts.out}`);
         }
       }),

@@ -17,7 +17,7 @@ import { loadConfig, CONFIG_FILE_NAME } from '../config/load.js';
 import { createKeystore, loadKeystore, KEYSTORE_FILE, type Keystore } from '../canon/keystore.js';
 import { LevelCanonStore } from '../canon/store.js';
 import type { PassphraseSource } from './passphrase.js';
-import { Governance, JOURNAL_FILE, type Access } from '../governance/gate.js';
+import { ANONYMOUS, Governance, JOURNAL_FILE, type Access } from '../governance/gate.js';
 import type { NonceStore } from '../../../shared/src/license.js';
 import { issue } from '../governance/operations.js';
 import { genesisInput } from '../governance/proposals.js';
@@ -324,16 +324,7 @@ function bootstrapAccess(gov: Governance): Access {
   return {
     method: 'sigil/store.init',
     operation: 'store.init',
-    caller: {
-      authenticated: false,
-      subject: 'sigil:init',
-      role: 'guest',
-      loa: 0,
-      licenseId: null,
-      keyId: null,
-      expiresAt: null,
-      chainIds: [],
-    },
+    caller: { ...ANONYMOUS, subject: 'sigil:init' },
     decision: decide('store.init', 0, undefined, { storeExists: false, table: gov.table }),
     trust: null,
   };
