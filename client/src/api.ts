@@ -11,6 +11,8 @@ import type { StatusPresentation } from './statusBar.js';
 import type { VerificationRun } from './verification.js';
 import type { LicenseSnapshot } from './licenses.js';
 import type { IdentityPresentation } from './identityStatus.js';
+import type { WitnessSnapshot } from './witnesses.js';
+import type { ProposalSnapshot } from './proposals.js';
 
 export interface SigilApi {
   /** Duration of `activate` in ms (also returned by the hidden command `sigil.getActivationTime`). */
@@ -27,6 +29,10 @@ export interface SigilApi {
   status(): StatusPresentation;
   /** What the Licenses tree shows (loads the list if needed). */
   licenses(): Promise<LicenseSnapshot>;
+  /** What the Witnesses tree shows: k of n, the active and the revoked witnesses (loads them if needed). */
+  witnesses(): Promise<WitnessSnapshot>;
+  /** What the Proposals tree shows, by group, with each item's label, description and tooltip facts. */
+  proposals(): Promise<ProposalSnapshot>;
   /** Asks the server who the editor's requests act as, and updates the identity status bar item. */
   identity(): Promise<IdentityPresentation>;
   lastVerification(): VerificationRun | null;

@@ -16,6 +16,9 @@ import { passphraseProblem, shortTime } from './present.js';
 import type { LicensesProvider } from './licenses.js';
 import type { IdentityStatus } from './identityStatus.js';
 import * as gov from './governanceCommands.js';
+import * as quorum from './quorumCommands.js';
+import type { WitnessesProvider } from './witnesses.js';
+import type { ProposalsProvider } from './proposals.js';
 
 /** What command handlers can reach. */
 export interface Env {
@@ -23,6 +26,8 @@ export interface Env {
   readonly tree: AuditLogProvider;
   readonly docs: SigilDocuments;
   readonly licenses: LicensesProvider;
+  readonly witnesses: WitnessesProvider;
+  readonly proposals: ProposalsProvider;
   readonly identityStatus: IdentityStatus;
   readonly activationMs: () => number;
 }
@@ -56,8 +61,21 @@ export const COMMANDS: Readonly<Record<string, Handler>> = {
   'sigil.verifyLicenseFile': (env, args) => gov.verifyLicenseFile(env.ctx, args),
   'sigil.revokeLicense': (env, args) => gov.revokeLicense(env.ctx, args),
   'sigil.refreshLicenses': (env) => env.licenses.refresh(),
+  'sigil.createProposal': (env, args) => quorum.createProposal(env.ctx, args),
+  'sigil.signProposal': (env, args) => quorum.signProposal(env.ctx, args),
+  'sigil.attachSignature': (env, args) => quorum.attachSignature(env.ctx, args),
+  'sigil.exportProposal': (env, args) => quorum.exportProposal(env.ctx, args),
+  'sigil.commitProposal': (env, args) => quorum.commitProposal(env.ctx, args),
+  'sigil.rejectProposal': (env, args) => quorum.rejectProposal(env.ctx, args),
+  'sigil.addWitness': (env, args) => quorum.addWitness(env.ctx, args),
+  'sigil.rotateWitness': (env, args) => quorum.rotateWitness(env.ctx, args),
+  'sigil.revokeWitness': (env, args) => quorum.revokeWitness(env.ctx, args),
+  'sigil.refreshWitnesses': (env) => env.witnesses.refresh(),
+  'sigil.refreshProposals': (env) => env.proposals.refresh(),
   // Internal (not in the palette): tree items, menus, tests.
   'sigil.copyLicenseId': (_env, node) => gov.copyLicenseId(node),
+  'sigil.copyProposalId': (_env, node) => quorum.copyProposalId(node),
+  'sigil.getPolicy': (env) => quorum.policyTable(env.ctx),
   'sigil.whoami': (env) => env.identityStatus.refresh(),
   'sigil.loadMore': (env, space) => loadMore(env, space),
   'sigil.copyRecordId': (env, node) => copyRecordId(node),

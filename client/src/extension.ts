@@ -17,6 +17,8 @@ import { RECORD_SCHEME, passphraseProblem, viewDescription, viewMessage } from '
 import { StatusBar } from './statusBar.js';
 import { LICENSES_VIEW_ID, LicensesProvider } from './licenses.js';
 import { IdentityStatus } from './identityStatus.js';
+import { WITNESSES_VIEW_ID, WitnessesProvider } from './witnesses.js';
+import { PROPOSALS_VIEW_ID, ProposalsProvider } from './proposals.js';
 
 let ctx: Ctx | undefined;
 
@@ -41,6 +43,16 @@ export function activate(context: vscode.ExtensionContext): SigilApi {
     treeDataProvider: licenses,
     showCollapseAll: true,
   });
+  const witnesses = new WitnessesProvider(c);
+  const witnessesView = vscode.window.createTreeView(WITNESSES_VIEW_ID, {
+    treeDataProvider: witnesses,
+    showCollapseAll: true,
+  });
+  const proposals = new ProposalsProvider(c);
+  const proposalsView = vscode.window.createTreeView(PROPOSALS_VIEW_ID, {
+    treeDataProvider: proposals,
+    showCollapseAll: true,
+  });
   const identityStatus = new IdentityStatus(c);
   let activationMs = 0;
   // An encrypted store without a (valid) passphrase: say so once per home, with the way out.
@@ -60,9 +72,22 @@ export function activate(context: vscode.ExtensionContext): SigilApi {
     status,
     licenses,
     licensesView,
+    witnesses,
+    witnessesView,
+    proposals,
+    proposalsView,
     identityStatus,
     vscode.workspace.registerTextDocumentContentProvider(RECORD_SCHEME, docs),
-    ...registerCommands({ ctx: c, tree, docs, licenses, identityStatus, activationMs: () => activationMs }),
+    ...registerCommands({
+      ctx: c,
+      tree,
+      docs,
+      licenses,
+      witnesses,
+      proposals,
+      identityStatus,
+      activationMs: () => activationMs,
+    }),
     c.onDidChangeStore((v) => {
       offerPassphrase(v);
       treeView.message = viewMessage(v);
@@ -91,6 +116,8 @@ export function activate(context: vscode.ExtensionContext): SigilApi {
     onDidAppend: c.onDidAppend,
     auditLog: () => tree.snapshot(),
     licenses: () => licenses.snapshot(),
+    witnesses: () => witnesses.snapshot(),
+    proposals: () => proposals.snapshot(),
     identity: () => identityStatus.refresh(),
     status: () => status.current,
     lastVerification: () => c.verification.last,

@@ -52,6 +52,12 @@ function leafOf(doc: IdentityFile): IdentityFile['chain'][number] {
 
 export class Identities implements vscode.Disposable {
   private readonly loaded = new Map<string, LoadedIdentity | null>();
+  /**
+   * Bumped whenever a stored choice or the cache changes (select, import, reset): an unlock that started
+   * before does not put the identity it read into the cache, or requests signed after a switch would still
+   * go as the previous identity.
+   */
+  private generation = 0;
   private readonly changed = new vscode.EventEmitter<string>();
   readonly onDidChange = this.changed.event;
 
@@ -79,9 +85,15 @@ export class Identities implements vscode.Disposable {
     }
   }
 
+  private invalidate(home?: string): void {
+    this.generation++;
+    if (home === undefined) this.loaded.clear();
+    else this.loaded.delete(home);
+  }
+
   private async save(home: string, s: StoredState): Promise<void> {
     await this.secrets.store(KEY_PREFIX + home, JSON.stringify(s));
-    this.loaded.delete(home);
+    this.invalidate(home);
     this.changed.fire(home);
   }
 
@@ -123,6 +135,7 @@ export class Identities implements vscode.Disposable {
   /** The identity requests to `home` are signed with; null for an anonymous guest. */
   async active(home: string): Promise<LoadedIdentity | null> {
     if (this.loaded.has(home)) return this.loaded.get(home) ?? null;
+    const generation = this.generation;
     const s = await this.state(home);
     let identity: LoadedIdentity | null = null;
     if (s.active === OWNER) {
@@ -147,6 +160,8 @@ export class Identities implements vscode.Disposable {
         where: `the identity of ${stored.doc.subject}`,
       });
     }
+    // The choice changed while this one was being unlocked: use the one chosen now.
+    if (this.generation !== generation) return this.active(home);
     this.loaded.set(home, identity);
     return identity;
   }
@@ -193,16 +208,17 @@ export class Identities implements vscode.Disposable {
 
   /** Drops cached unlocked keys (the passphrase or the owner file may have changed). */
   reset(home?: string): void {
-    if (home === undefined) this.loaded.clear();
-    else this.loaded.delete(home);
+    this.invalidate(home);
     if (home !== undefined) this.changed.fire(home);
   }
 
   /** Loads the active identity, or says in words why it cannot be used (the request then goes unsigned). */
   async activeOrWarn(home: string): Promise<LoadedIdentity | null> {
+    const generation = this.generation;
     try {
       return await this.active(home);
     } catch (e) {
+      if (this.generation !== generation) return this.activeOrWarn(home);
       const err = toSigilError(e);
       this.log.warn(
         `the active identity cannot be used, sending requests unsigned: [${err.code}] ${err.message}`,

@@ -17,6 +17,7 @@ import {
   REGISTRY_CHANGE_KINDS,
   activeWitnesses,
   applyRegistryChange,
+  currentKey,
   evaluateCommit,
   genesisRegistry,
   parseProposalBody,
@@ -24,12 +25,12 @@ import {
   proposalSigningMessage,
   type GenesisWitness,
   type ProposalBody,
-  type QuorumEvaluation,
+  type QuorumProblem,
   type WitnessRegistry,
   type WitnessSignature,
 } from '../../../shared/src/quorum.js';
 import { POLICY_TABLE, applyCommittedPolicy, type PolicyOverrides } from '../../../shared/src/policy.js';
-import { parseTrustParams } from '../../../shared/src/trust.js';
+import { FEATURES, parseTrustParams } from '../../../shared/src/trust.js';
 import type {
   ProposalExport,
   ProposalSignatureView,
@@ -57,6 +58,8 @@ const BLOCKING: readonly string[] = [
   'registry_mismatch',
   'malformed_proposal',
 ];
+/** A proposal takes at most this many signatures (each witness may re-sign; quorum looks at 1024 at most). */
+const MAX_ATTACHED_SIGNATURES = 256;
 const DEFAULT_PROPOSAL_LIFETIME_MS = 24 * 60 * 60 * 1000;
 const MAX_PROPOSAL_LIFETIME_MS = 90 * 24 * 60 * 60 * 1000;
 export const COMMIT_SIGNING_PREFIX = 'sigil-commit/v1\n';
@@ -134,6 +137,17 @@ function checkChange(gov: Governance, body: ProposalBody, registry: WitnessRegis
     if ((REGISTRY_CHANGE_KINDS as readonly string[]).includes(body.kind)) {
       applyRegistryChange(registry, body);
     } else if (body.kind === 'policy.update') {
+      for (const [op, rule] of Object.entries(body.change)) {
+        const fields =
+          typeof rule === 'object' && rule !== null && !Array.isArray(rule) ? Object.keys(rule) : null;
+        const bad =
+          fields === null ? 'must be an object' : fields.find((f) => f !== 'loa' && f !== 'trust_threshold');
+        if (fields?.length === 0 || bad !== undefined)
+          throw new SigilError(
+            'BAD_INPUT',
+            `rule for ${op} ${fields === null ? 'must be an object' : fields.length === 0 ? 'is empty' : `has an unknown field ${JSON.stringify(bad)}`}: a rule sets "loa" and/or "trust_threshold"`,
+          );
+      }
       applyCommittedPolicy(POLICY_TABLE, body.change as PolicyOverrides, {
         kind: 'proposal',
         name: 'this proposal',
@@ -155,11 +169,43 @@ function checkChange(gov: Governance, body: ProposalBody, registry: WitnessRegis
 }
 
 /** trust.update_params: the parameters in force with the change's fields replaced. */
+/** The fields a trust.update_params change may set (the half-life is configuration: trust.half_life_days). */
+const TRUST_CHANGE_FIELDS = ['w', 'b', 'learningRate', 'maxStep', 'prior'] as const;
+
+/** trust.update_params: the parameters in force with the change's fields replaced. Throws BAD_INPUT. */
 function mergedTrustParams(gov: Governance, change: unknown): unknown {
   const current = paramsView(gov.trustParams());
   const c = (change ?? {}) as Record<string, unknown>;
+  const unknown = Object.keys(c).find((k) => !(TRUST_CHANGE_FIELDS as readonly string[]).includes(k));
+  if (unknown !== undefined)
+    throw new SigilError(
+      'BAD_INPUT',
+      unknown === 'halfLifeMs'
+        ? 'halfLifeMs is not a model parameter here: set trust.half_life_days in sigil.toml'
+        : `unknown trust parameter ${JSON.stringify(unknown)}; a change may set ${TRUST_CHANGE_FIELDS.join(', ')}`,
+    );
+  if (c.w !== undefined) {
+    if (typeof c.w !== 'object' || c.w === null || Array.isArray(c.w))
+      throw new SigilError('BAD_INPUT', `w must be an object of feature weights (${FEATURES.join(', ')})`);
+    const bad = Object.keys(c.w).find((k) => !(FEATURES as readonly string[]).includes(k));
+    if (bad !== undefined)
+      throw new SigilError(
+        'BAD_INPUT',
+        `unknown trust feature ${JSON.stringify(bad)} in w; features are ${FEATURES.join(', ')}`,
+      );
+  }
   const w = { ...current.w, ...((c.w as Record<string, unknown> | undefined) ?? {}) };
   return { ...current, ...c, w, halfLifeMs: current.halfLifeMs ?? Infinity };
+}
+
+/** The registry after a registry change (for the view's new side), or null for other kinds or an invalid one. */
+function nextRegistry(registry: WitnessRegistry, body: ProposalBody, now: number): WitnessRegistry | null {
+  if (!(REGISTRY_CHANGE_KINDS as readonly string[]).includes(body.kind)) return null;
+  try {
+    return applyRegistryChange(registry, body, { at: new Date(now) });
+  } catch {
+    return null;
+  }
 }
 
 export async function createProposal(
@@ -210,19 +256,24 @@ export function exportProposal(gov: Governance, id: string): ProposalExport {
   return { type: 'sigil.proposal', version: 1, origin: gov.origin, id, body: p.body };
 }
 
-/** Keys a signature over this proposal may be made with: any key of the registry, plus one the change brings in. */
+/**
+ * Keys a signature over this proposal may be made with: any key a witness of the registry holds or held, and
+ * the key a witness.add or witness.rotate brings in (it votes on the new side). A superseded or revoked key's
+ * signature is taken in but never counts: "sigil proposal show" says so next to it.
+ */
 function acceptableKeys(
   registry: WitnessRegistry,
   body: ProposalBody,
 ): Map<string, { witnessId: string; publicKey: string }> {
   const keys = new Map<string, { witnessId: string; publicKey: string }>();
-  for (const w of registry.witnesses)
-    for (const k of w.keys) keys.set(k.keyId, { witnessId: w.id, publicKey: k.publicKey });
+  const addAll = (r: WitnessRegistry): void => {
+    for (const w of r.witnesses)
+      for (const k of w.keys) keys.set(k.keyId, { witnessId: w.id, publicKey: k.publicKey });
+  };
+  addAll(registry);
   if (body.kind === 'witness.add' || body.kind === 'witness.rotate') {
     try {
-      const next = applyRegistryChange(registry, body);
-      for (const w of next.witnesses)
-        for (const k of w.keys) keys.set(k.keyId, { witnessId: w.id, publicKey: k.publicKey });
+      addAll(applyRegistryChange(registry, body));
     } catch {
       // An inapplicable change cannot commit anyway; its signatures are judged against the registry alone.
     }
@@ -240,6 +291,13 @@ export async function attachSignature(
     throw new SigilError(
       'BAD_INPUT',
       `proposal ${p.id} is ${state.status}; signatures can only be attached to a pending one`,
+    );
+  if (gov.now() >= Date.parse(state.body.expires_at))
+    throw new SigilError('BAD_INPUT', `proposal ${p.id} expired at ${state.body.expires_at}; re-propose it`);
+  if (state.signatures.length >= MAX_ATTACHED_SIGNATURES)
+    throw new SigilError(
+      'BAD_INPUT',
+      `proposal ${p.id} already carries ${state.signatures.length} signatures`,
     );
   const registry = requireRegistry(gov);
   const sig = p.signature;
@@ -282,28 +340,57 @@ function evaluate(gov: Governance, state: ProposalState, now: number) {
   });
 }
 
+/** Whether `sig` is a valid vote under `registry`: an active witness's current key, verifying over the id. */
+function validUnder(registry: WitnessRegistry, id: string, sig: WitnessSignature): boolean {
+  const w = registry.witnesses.find((x) => x.id === sig.witnessId);
+  if (!w || w.status !== 'active') return false;
+  const key = currentKey(w);
+  if (!key || key.keyId !== sig.keyId) return false;
+  let bytes: Uint8Array;
+  try {
+    bytes = fromBase64(sig.sig);
+  } catch {
+    return false;
+  }
+  return bytes.length === 64 && ed25519Verify(fromBase64(key.publicKey), proposalSigningMessage(id), bytes);
+}
+
+/**
+ * Which signatures count, side by side: under the registry in force and, for a registry change, under the
+ * registry after it (TUF). On each side the first valid signature of a witness is its vote.
+ */
 function signatureViews(
+  id: string,
   sigs: readonly WitnessSignature[],
-  quorum: QuorumEvaluation,
-  newQuorum: QuorumEvaluation | undefined,
+  registry: WitnessRegistry,
+  next: WitnessRegistry | null,
+  problems: readonly QuorumProblem[],
 ): ProposalSignatureView[] {
-  const counted = new Set([...quorum.votes, ...(newQuorum?.votes ?? [])]);
-  const problems = [...quorum.problems, ...(newQuorum?.problems ?? [])];
-  const seen = new Set<string>();
+  const sides = [registry, ...(next ? [next] : [])].map((r) => ({ r, voted: new Set<string>() }));
   return sigs.map((s) => {
-    const counts = counted.has(s.witnessId) && !seen.has(s.witnessId);
+    let counts = false;
+    let duplicate = false;
+    for (const side of sides) {
+      if (!validUnder(side.r, id, s)) continue;
+      if (side.voted.has(s.witnessId)) duplicate = true;
+      else {
+        side.voted.add(s.witnessId);
+        counts = true;
+      }
+    }
     const problem = problems.find((x) => x.keyId === s.keyId && x.witnessId === s.witnessId);
-    if (counts) seen.add(s.witnessId);
     return {
       witnessId: s.witnessId,
       keyId: s.keyId,
       sig: s.sig,
       counts,
-      ...(!counts && problem
-        ? { problem: problem.message }
-        : !counts
-          ? { problem: 'another signature of this witness already counts' }
-          : {}),
+      ...(counts
+        ? {}
+        : {
+            problem: duplicate
+              ? 'another signature of this witness already counts'
+              : (problem?.message ?? 'not a valid vote of an active witness under its current key'),
+          }),
     };
   });
 }
@@ -331,10 +418,27 @@ export function proposalView(gov: Governance, id: string): ProposalView {
     expiresAt: state.body.expires_at,
     proposer: state.body.proposer,
     status,
-    signatures: signatureViews(state.signatures, ev.quorum, ev.newQuorum),
-    votes: [...ev.quorum.votes],
-    threshold: ev.quorum.threshold,
-    ...(ev.newQuorum ? { newVotes: [...ev.newQuorum.votes], newThreshold: ev.newQuorum.threshold } : {}),
+    signatures: signatureViews(
+      id,
+      state.signatures,
+      registry,
+      nextRegistry(registry, state.body, now),
+      ev.problems,
+    ),
+    // A committed proposal shows the votes its commit record names, not a recount under today's registry.
+    ...(state.committed
+      ? {
+          votes: [...state.committed.votes],
+          threshold: state.committed.threshold,
+          ...(state.committed.newVotes ? { newVotes: [...state.committed.newVotes] } : {}),
+        }
+      : {
+          votes: [...ev.quorum.votes],
+          threshold: ev.quorum.threshold,
+          ...(ev.newQuorum
+            ? { newVotes: [...ev.newQuorum.votes], newThreshold: ev.newQuorum.threshold }
+            : {}),
+        }),
     unsigned: activeWitnesses(registry)
       .map((w) => w.id)
       .filter((w) => !counted.has(w)),
@@ -346,7 +450,9 @@ export function proposalView(gov: Governance, id: string): ProposalView {
           ? blockers
           : ['the quorum rule does not hold'],
     recordId: state.recordId,
-    ...(state.committed ? { committed: state.committed } : {}),
+    ...(state.committed
+      ? { committed: { recordId: state.committed.recordId, at: state.committed.at, by: state.committed.by } }
+      : {}),
     ...(state.rejected ? { rejected: state.rejected } : {}),
     body: state.body,
   };

@@ -95,7 +95,14 @@ export interface ProposalState {
   readonly recordId: string;
   readonly signatures: WitnessSignature[];
   status: 'pending' | 'committed' | 'rejected';
-  committed?: { readonly recordId: string; readonly at: string; readonly by: string };
+  committed?: {
+    readonly recordId: string;
+    readonly at: string;
+    readonly by: string;
+    readonly votes: readonly string[];
+    readonly newVotes?: readonly string[];
+    readonly threshold: number;
+  };
   rejected?: { readonly reason: string; readonly at: string; readonly by: string };
 }
 
@@ -152,7 +159,14 @@ export class SystemState {
         const state = this.proposals.get(x.id);
         if (state) {
           state.status = 'committed';
-          state.committed = { recordId: rec.id, at: rec.body.ts, by: x.committed_by };
+          state.committed = {
+            recordId: rec.id,
+            at: rec.body.ts,
+            by: x.committed_by,
+            votes: x.votes,
+            ...(x.new_votes ? { newVotes: x.new_votes } : {}),
+            threshold: x.threshold,
+          };
         }
         this.committedIds.add(x.id);
         this.head = rec.id;

@@ -18,10 +18,13 @@ import type { CanonicalRecord } from '../../../shared/src/record.js';
 import type {
   CheckpointResult,
   LicenseCheckResult,
+  PolicyRow,
+  ProposalView,
   StoreInfo,
   VerifyResult,
 } from '../../../shared/src/protocol.js';
 import type { LicenseCommandResult } from '../../../client/src/governanceCommands.js';
+import type { ProposalItemSnapshot } from '../../../client/src/proposals.js';
 
 const EXTENSION_ID = 'sigil-dev.sigil';
 const PASSPHRASE = 'sigil extension suite passphrase';
@@ -65,6 +68,8 @@ suite('Sigil extension (inside the extension host)', function () {
   let target = vscode.ConfigurationTarget.Global;
   let previousHome: unknown;
   const appended: CanonicalRecord[] = [];
+  /** The owner's witness key, made by init and sealed with the store passphrase. */
+  const OWNER_WITNESS_KEY = (): string => path.join(home, 'witnesses', 'owner.key.json');
 
   function runCli(args: string[], input = ''): Promise<string> {
     const cli = path.join(ext.extensionPath, 'dist', 'cli.cjs');
@@ -156,17 +161,22 @@ suite('Sigil extension (inside the extension host)', function () {
     assert.equal(info.home, home);
     assert.equal(info.keysEncrypted, true, 'keys are encrypted with the given passphrase');
     assert.ok(fs.existsSync(path.join(home, 'keystore.json')));
-    // The system space: the genesis record, the owner's root licence and the audit record of its issue.
-    const snap = await waitFor('the genesis and owner licence records in the tree', async () => {
-      const s = await api.auditLog();
-      return records(s, 'system').length === 3 ? s : undefined;
-    });
+    // The system space: the genesis record, the owner's root licence, the genesis witness registry (the
+    // owner alone, k = 1) and the audit records of both.
+    const snap = await waitFor(
+      'the genesis, owner licence and witness registry records in the tree',
+      async () => {
+        const s = await api.auditLog();
+        return records(s, 'system').length === 5 ? s : undefined;
+      },
+    );
     assert.deepEqual(
       records(snap, 'system').map((r) => r.kind),
-      ['audit.decision', 'license.issued', 'canon.genesis'],
+      ['audit.decision', 'witness.registry', 'audit.decision', 'license.issued', 'canon.genesis'],
     );
     assert.ok(fs.existsSync(path.join(home, 'identities', 'owner.json')), 'the owner identity is written');
-    const genesis = records(snap, 'system')[2];
+    assert.ok(fs.existsSync(OWNER_WITNESS_KEY()), 'the owner witness key is written');
+    const genesis = records(snap, 'system')[4];
     assert.equal(genesis?.kind, 'canon.genesis');
     assert.equal(genesis?.seq, 0);
     assert.equal(genesis?.label, '#0 canon.genesis');
@@ -175,7 +185,7 @@ suite('Sigil extension (inside the extension host)', function () {
       group(snap, 'data').map((i) => i.label),
       ['No records yet'],
     );
-    assert.equal(api.status().text, '$(shield) Sigil: unverified (3 records)');
+    assert.equal(api.status().text, '$(shield) Sigil: unverified (5 records)');
   });
 
   test('a record appended in the editor appears at the top of its space', async () => {
@@ -212,7 +222,7 @@ suite('Sigil extension (inside the extension host)', function () {
     });
     assert.deepEqual(
       records(snap, 'data').map((r) => r.seq),
-      [5, 3],
+      [7, 5],
       'newest first (each write is followed by its audit record)',
     );
   });
@@ -221,7 +231,7 @@ suite('Sigil extension (inside the extension host)', function () {
     const result = await vscode.commands.executeCommand<VerifyResult | undefined>('sigil.verifyCanon');
     assert.ok(result, `verify failed: ${api.lastError()?.message ?? ''}`);
     assert.equal(result.ok, true, `verify: ${result.firstBad?.reason ?? ''}`);
-    assert.equal(result.checked, 7);
+    assert.equal(result.checked, 9);
     assert.equal(api.status().text, '$(shield) Sigil: verified');
     const snap = await api.auditLog();
     for (const r of [...records(snap, 'data'), ...records(snap, 'system')]) {
@@ -257,7 +267,7 @@ suite('Sigil extension (inside the extension host)', function () {
   test('"Show Checkpoint" opens the signed note', async () => {
     const cp = await vscode.commands.executeCommand<CheckpointResult | undefined>('sigil.showCheckpoint');
     assert.ok(cp, `checkpoint failed: ${api.lastError()?.message ?? ''}`);
-    assert.equal(cp.size, 7);
+    assert.equal(cp.size, 9);
     const doc = await waitFor('the checkpoint document', () => {
       const d = vscode.window.activeTextEditor?.document;
       return d?.uri.path.startsWith('/checkpoint/') ? d : undefined;
@@ -357,6 +367,100 @@ suite('Sigil extension (inside the extension host)', function () {
     });
   });
 
+  test('creates, signs and commits a policy change', async function () {
+    this.timeout(90_000);
+    // The witness registry of a new store: the owner alone, k = 1.
+    const witnesses = await waitFor('the Witnesses tree', async () => {
+      const w = await api.witnesses();
+      return w.registry ? w : undefined;
+    });
+    assert.equal(witnesses.error, null);
+    assert.equal(witnesses.summary, 'k = 1 of 1');
+    const active = witnesses.groups.find((g) => g.status === 'active')?.witnesses ?? [];
+    assert.deepEqual(
+      active.map((w) => w.id),
+      ['owner'],
+    );
+    assert.match(active[0]?.keyId ?? '', /^[0-9a-f]{32}$/);
+    assert.deepEqual(witnesses.groups.find((g) => g.status === 'revoked')?.witnesses, []);
+    const exportRule = async (): Promise<string | undefined> => {
+      const table = await vscode.commands.executeCommand<{ operations: PolicyRow[] } | undefined>(
+        'sigil.getPolicy',
+      );
+      assert.ok(table, `policy.show failed: ${api.lastError()?.message ?? ''}`);
+      return table.operations.find((o) => o.operation === 'canon.export')?.loa;
+    };
+    assert.equal(await exportRule(), 'operator', 'the built-in rule');
+
+    // Propose: pending, 0 of k = 1, and the tooltip says who is missing and why a commit would fail now.
+    const created = await vscode.commands.executeCommand<ProposalView | undefined>('sigil.createProposal', {
+      kind: 'policy.update',
+      change: { 'canon.export': { loa: 'observer' } },
+      expires: '1h',
+    });
+    assert.ok(created, `create failed: ${api.lastError()?.message ?? ''}`);
+    assert.equal(created.status, 'pending');
+    assert.equal(created.canCommit, false);
+    const pendingItem = async (want: (i: ProposalItemSnapshot) => boolean, what: string) =>
+      waitFor(what, async () => {
+        const snap = await api.proposals();
+        assert.equal(snap.error, null);
+        const item = snap.groups
+          .find((g) => g.group === 'pending')
+          ?.proposals.find((p) => p.id === created.id);
+        return item && want(item) ? item : undefined;
+      });
+    const pending = await pendingItem(() => true, 'the proposal under "Pending"');
+    assert.match(pending.description, /^0\/1 · expires in /);
+    assert.equal(pending.label, 'policy.update: canon.export: loa observer');
+    assert.equal(pending.contextValue, 'sigil.proposal.pending');
+    assert.match(pending.tooltip, /Missing: owner/);
+    assert.match(pending.tooltip, /A commit would fail: .+/);
+
+    // Commit now: the editor sees canCommit false, says why, and sends nothing.
+    assert.equal(await vscode.commands.executeCommand('sigil.commitProposal', { id: created.id }), undefined);
+    assert.equal(api.lastError()?.code, 'ACCESS_DENIED');
+    assert.match(api.lastError()?.message ?? '', /cannot be committed \(pending, 0\/1\)/);
+    assert.equal(await exportRule(), 'operator', 'nothing changed');
+
+    // Sign with the owner's witness key file (the client checks the export's id before signing).
+    const signed = await vscode.commands.executeCommand<ProposalView | undefined>('sigil.signProposal', {
+      id: created.id,
+      keyFile: OWNER_WITNESS_KEY(),
+      passphrase: PASSPHRASE,
+    });
+    assert.ok(signed, `sign failed: ${api.lastError()?.message ?? ''}`);
+    assert.deepEqual(signed.votes, ['owner']);
+    assert.equal(signed.canCommit, true, signed.blockers.join('; '));
+    const ready = await pendingItem((i) => i.view.canCommit, 'the proposal ready to commit');
+    assert.match(ready.description, /^1\/1 · ready · expires in /);
+    assert.equal(ready.contextValue, 'sigil.proposal.pending.ready');
+    assert.match(ready.tooltip, /Signed by: owner \(key [0-9a-f]{8}\)/);
+    assert.match(ready.tooltip, /Ready to commit\./);
+
+    // Commit: the tree moves it to "Committed" and the policy in force follows.
+    const committed = await vscode.commands.executeCommand<ProposalView | undefined>('sigil.commitProposal', {
+      id: created.id,
+    });
+    assert.ok(committed, `commit failed: ${api.lastError()?.message ?? ''}`);
+    assert.equal(committed.status, 'committed');
+    const done = await waitFor('the proposal under "Committed"', async () => {
+      const snap = await api.proposals();
+      return snap.groups.find((g) => g.group === 'committed')?.proposals.find((p) => p.id === created.id);
+    });
+    assert.match(done.description, /^committed /);
+    assert.equal(done.contextValue, 'sigil.proposal.committed');
+    assert.ok(
+      !(await api.proposals()).groups
+        .find((g) => g.group === 'pending')
+        ?.proposals.some((p) => p.id === created.id),
+      'no longer pending',
+    );
+    assert.equal(await exportRule(), 'observer', 'sigil/policy.show reflects the committed change');
+    const top = records(await api.auditLog(), 'system').map((r) => r.kind);
+    assert.ok(top.includes('proposal.committed') && top.includes('policy.updated'), top.join(', '));
+  });
+
   test('the Audit Log pages 200 records at a time with "Load more…"', async function () {
     this.timeout(120_000);
     const n = 205;
@@ -378,7 +482,8 @@ suite('Sigil extension (inside the extension host)', function () {
     );
     // Each append and its audit record land together: the newest data record is second to last.
     const newestSeq = sizeBefore + 2 * n - 2;
-    assert.equal(api.status().text, `$(shield) Sigil: unverified (${2 * n + sizeBefore - 7} records)`);
+    // The last verify run checked 9 records.
+    assert.equal(api.status().text, `$(shield) Sigil: unverified (${2 * n + sizeBefore - 9} records)`);
 
     await vscode.commands.executeCommand('sigil.refreshAuditLog');
     let data = group(await api.auditLog(), 'data');
@@ -393,7 +498,7 @@ suite('Sigil extension (inside the extension host)', function () {
     assert.ok(!data.some((i) => i.type === 'more'), 'no "Load more…" after the last page');
     assert.deepEqual(
       data.slice(-2).map((i) => i.seq),
-      [5, 3],
+      [7, 5],
     );
   });
 
@@ -462,7 +567,7 @@ suite('Sigil extension (inside the extension host)', function () {
       return v.phase !== 'starting' ? v : undefined;
     });
     assert.equal(open.phase, 'ready', `${open.phase}: ${open.problem?.message ?? ''}`);
-    assert.ok(records(await api.auditLog(), 'system').length >= 3);
+    assert.ok(records(await api.auditLog(), 'system').length >= 5);
   });
 
   test('a command run while the server restarts waits for it instead of failing', async function () {

@@ -28,11 +28,12 @@ suite('Sigil manifest (package.json)', () => {
   test('every contributed command is registered, and every registered sigil.* command is contributed', async () => {
     await ext?.activate();
     const contributed = pkg.contributes.commands.map((c) => c.command).sort();
-    // VS Code adds sigil.auditLog.focus, .open, … for the view itself.
+    // VS Code adds sigil.auditLog.focus, .open, … for each view itself.
+    const viewIds = pkg.contributes.views.sigil?.map((v) => v.id) ?? [];
+    for (const v of ['sigil.auditLog', 'sigil.licenses', 'sigil.witnesses', 'sigil.proposals'])
+      assert.ok(viewIds.includes(v), `view ${v} is contributed`);
     const registered = (await vscode.commands.getCommands(true))
-      .filter(
-        (c) => c.startsWith('sigil.') && !c.startsWith('sigil.auditLog.') && !c.startsWith('sigil.licenses.'),
-      )
+      .filter((c) => c.startsWith('sigil.') && !viewIds.some((v) => c.startsWith(`${v}.`)))
       .sort();
     assert.deepEqual(registered, contributed);
     for (const c of pkg.contributes.commands) assert.equal(c.category, 'Sigil', c.command);
@@ -71,6 +72,8 @@ suite('Sigil manifest (package.json)', () => {
       'sigil.getActivationTime',
       'sigil.appendRecord',
       'sigil.copyRecordId',
+      'sigil.copyProposalId',
+      'sigil.getPolicy',
     ]) {
       assert.ok(hidden.has(c), `${c} is hidden`);
     }
@@ -79,6 +82,8 @@ suite('Sigil manifest (package.json)', () => {
   test('activation is lazy: the view, the commands, a workspace with .sigil', () => {
     const events = pkg.activationEvents;
     assert.ok(events.includes('onView:sigil.auditLog'));
+    assert.ok(events.includes('onView:sigil.witnesses'));
+    assert.ok(events.includes('onView:sigil.proposals'));
     assert.ok(events.includes('workspaceContains:.sigil'));
     assert.ok(!events.includes('*') && !events.includes('onStartupFinished'));
   });

@@ -1,6 +1,7 @@
 /**
  * The extension's pure parts: JSON re-indenting that keeps the canonical form, the status bar wording per
- * store state, and how settings become a config layer.
+ * store state, how settings become a config layer, how proposals are put into words, and the check of a
+ * proposal export before a witness signs it.
  */
 /// <reference types="mocha" />
 import * as assert from 'node:assert/strict';
@@ -11,7 +12,19 @@ import { expandPath, settingsLayer } from '../../../client/src/settings.js';
 import { presentStatus } from '../../../client/src/statusBar.js';
 import { viewDescription, viewMessage } from '../../../client/src/present.js';
 import { phaseOf } from '../../../client/src/ctx.js';
-import type { StoreInfo, VerifyResult } from '../../../shared/src/protocol.js';
+import type { ProposalExport, ProposalView, StoreInfo, VerifyResult } from '../../../shared/src/protocol.js';
+import { proposalId } from '../../../shared/src/quorum.js';
+import {
+  changeSummary,
+  groupOf,
+  proposalContext,
+  proposalDescription,
+  proposalFacts,
+  relativeTime,
+  votesText,
+} from '../../../client/src/quorumPresent.js';
+import { checkExport } from '../../../client/src/quorumCommands.js';
+import { SigilError } from '../../../shared/src/errors.js';
 
 suite('Sigil extension units', () => {
   test('prettyJson re-indents without reordering keys or respelling values', () => {
@@ -107,5 +120,99 @@ suite('Sigil extension units', () => {
     assert.equal(expandPath('~/x', '/ws'), path.join(os.homedir(), 'x'));
     assert.equal(expandPath('store', '/ws'), '/ws/store');
     assert.equal(expandPath('/abs/h/', '/ws'), '/abs/h', 'named as the server names it');
+  });
+
+  test('proposals in words: votes against k (both sides of a registry change), expiry, why a commit would fail', () => {
+    const now = Date.parse('2026-01-01T00:00:00.000Z');
+    const base: ProposalView = {
+      id: 'a'.repeat(64),
+      kind: 'policy.update',
+      change: { 'canon.export': { loa: 'observer' } },
+      prev: 'b'.repeat(64),
+      createdAt: '2026-01-01T00:00:00.000Z',
+      expiresAt: '2026-01-02T00:00:00.000Z',
+      proposer: 'local:owner',
+      status: 'pending',
+      signatures: [],
+      votes: [],
+      threshold: 2,
+      unsigned: ['alice', 'bob'],
+      canCommit: false,
+      blockers: ['1 more signature needed (0 of k = 2)'],
+      recordId: 'c'.repeat(64),
+      body: {},
+    };
+    assert.equal(votesText(base), '0/2');
+    assert.equal(proposalDescription(base, now), '0/2 · expires in 24 h');
+    assert.equal(proposalContext(base), 'sigil.proposal.pending');
+    assert.equal(changeSummary(base), 'canon.export: loa observer');
+    const facts = proposalFacts(base);
+    assert.ok(facts.includes('Signed by: nobody yet'), facts.join('\n'));
+    assert.ok(facts.includes('Missing: alice, bob'));
+    assert.ok(facts.includes('A commit would fail: 1 more signature needed (0 of k = 2)'));
+
+    const rotation: ProposalView = {
+      ...base,
+      kind: 'witness.add',
+      change: { id: 'carol', name: 'carol', public_key: 'x' },
+      votes: ['alice', 'bob'],
+      newVotes: ['alice'],
+      newThreshold: 2,
+      unsigned: [],
+      signatures: [
+        { witnessId: 'alice', keyId: '1'.repeat(32), sig: 's', counts: true },
+        { witnessId: 'bob', keyId: '2'.repeat(32), sig: 's', counts: true },
+        { witnessId: 'mallory', keyId: '3'.repeat(32), sig: 's', counts: false, problem: 'unknown witness' },
+      ],
+    };
+    assert.equal(votesText(rotation), 'current 2/2 · new 1/2');
+    assert.equal(changeSummary(rotation), 'add witness carol (carol)');
+    const rf = proposalFacts(rotation);
+    assert.ok(rf.includes('Signed by: alice (key 11111111), bob (key 22222222)'), rf.join('\n'));
+    assert.ok(rf.includes('Does not count: mallory (key 33333333): unknown witness'));
+    assert.ok(rf.some((l) => l.startsWith('New set: 1 of k = 2 (alice)')));
+
+    const ready = { ...base, votes: ['alice', 'bob'], canCommit: true, blockers: [] };
+    assert.equal(proposalDescription(ready, now), '2/2 · ready · expires in 24 h');
+    assert.equal(proposalContext(ready), 'sigil.proposal.pending.ready');
+    assert.ok(proposalFacts(ready).includes('Ready to commit.'));
+    assert.equal(groupOf('stale'), 'closed');
+    assert.equal(groupOf('expired'), 'closed');
+    assert.equal(proposalContext({ ...base, status: 'stale' }), 'sigil.proposal.stale');
+    assert.equal(relativeTime('2025-12-31T23:30:00.000Z', now), '30 min ago');
+  });
+
+  test('a proposal export is signed only when its id is the hash of its body, for this store', async () => {
+    const body = {
+      v: 1,
+      kind: 'policy.update',
+      change: { 'canon.export': { loa: 'observer' } },
+      prev: null,
+      created_at: '2026-01-01T00:00:00.000Z',
+      expires_at: '2026-01-02T00:00:00.000Z',
+      proposer: 'local:owner',
+    };
+    const id = proposalId(body);
+    const exp: ProposalExport = { type: 'sigil.proposal', version: 1, origin: 'example.org/s', id, body };
+    assert.deepEqual(await checkExport(exp, id, 'example.org/s'), body);
+    const refused = async (e: ProposalExport, want: string | undefined, re: RegExp): Promise<void> => {
+      await assert.rejects(checkExport(e, id, want), (err: unknown) => {
+        assert.ok(err instanceof SigilError);
+        assert.match(err.message, re);
+        return true;
+      });
+    };
+    // The body was altered after the id was taken (e.g. a looser rule): refused.
+    await refused(
+      { ...exp, body: { ...body, change: { 'canon.export': { loa: 'guest' } } } },
+      'example.org/s',
+      /not the SHA-256 of its body/,
+    );
+    await refused(
+      { ...exp, id: 'f'.repeat(64) },
+      'example.org/s',
+      /asked for proposal .* but the export is of f+/,
+    );
+    await refused(exp, 'other.example/s', /names the store example\.org\/s, not this one/);
   });
 });
