@@ -75,6 +75,13 @@ export interface VerifyResult {
   readonly firstBad: VerifyProblemInfo | null;
   /** The witnesses' recorded checkpoint cosignatures, re-checked against the log (sigil/canon.verify). */
   readonly cosignatures?: CosignatureCheck;
+  /** System changes re-checked: root signatures, and the quorum rule each commit met when it was made. */
+  readonly system?: SystemHistoryCheck;
+}
+
+export interface SystemHistoryCheck {
+  readonly commits: number;
+  readonly failed: ReadonlyArray<{ recordId: string; seq: number; reason: string }>;
 }
 
 export interface CosignatureCheck {

@@ -561,7 +561,8 @@ describe('proposals: four witnesses, k = 2', { concurrency: 1 }, () => {
     assert.equal(now.params.learningRate, 0.05);
     assert.equal(now.params.maxStep, 0.02);
     assert.deepEqual(now.params.w, before.params.w, 'fields not named in the change are kept');
-    assert.equal(now.prior.learningRate, before.prior.learningRate, 'the prior is not changed');
+    assert.notEqual(before.prior.learningRate, 0.05);
+    assert.equal(now.prior.learningRate, 0.05, 'committed parameters become what the model relaxes toward');
   });
 
   test('a trust.update_params change is refused at create or takes effect, never a silent no-op', async () => {

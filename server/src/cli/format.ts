@@ -23,9 +23,15 @@ export function formatRecord(r: CanonicalRecord): string {
 }
 
 export function formatVerify(r: VerifyReport): string {
-  const cosigned = (r as { cosignatures?: { checked: number } }).cosignatures;
+  const extra = r as { cosignatures?: { checked: number }; system?: { commits: number } };
+  const cosigned = extra.cosignatures?.checked ?? 0;
+  const commits = extra.system?.commits ?? 0;
   if (r.ok)
-    return `OK: ${r.checked} records verified; Merkle root ${r.rootHash}${cosigned && cosigned.checked > 0 ? `; ${cosigned.checked} witness cosignature${cosigned.checked === 1 ? '' : 's'} verified` : ''}`;
+    return [
+      `OK: ${r.checked} records verified; Merkle root ${r.rootHash}`,
+      ...(commits > 0 ? [`${commits} system commit${commits === 1 ? '' : 's'} met the quorum rule`] : []),
+      ...(cosigned > 0 ? [`${cosigned} witness cosignature${cosigned === 1 ? '' : 's'} verified`] : []),
+    ].join('; ');
   const bad = r.firstBad;
   const where =
     bad?.seq !== null && bad?.seq !== undefined

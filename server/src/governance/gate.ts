@@ -105,7 +105,6 @@ export class Governance {
   readonly registry: GovernanceRegistry;
   readonly rate: RateLimit;
   readonly halfLifeMs: number;
-  readonly prior: TrustParams;
   readonly startedAt: number;
   readonly #nonces: NonceStore;
   readonly #chains = new VerifiedChainCache();
@@ -125,7 +124,6 @@ export class Governance {
     this.#table = table;
     this.halfLifeMs = opts.config.trust.half_life_days * DAY_MS;
     this.rate = { windowMs: opts.config.trust.rate_window_s * 1000, cap: opts.config.trust.rate_cap };
-    this.prior = { ...DEFAULT_TRUST_PARAMS, halfLifeMs: this.halfLifeMs };
     opts.store.on('appended', (records: CanonicalRecord[]) => {
       for (const r of records) registry.apply(r);
     });
@@ -161,10 +159,28 @@ export class Governance {
         kind: 'proposal',
         name: 'a committed system proposal (policy.update)',
       });
-      this.#table = effectivePolicy(committed, this.opts.config.policies, (k) => this.opts.origins[k]);
+      this.#table = this.configOnTop(committed);
       this.#tablePolicyVersion = system.policyVersion;
     }
     return this.#table;
+  }
+
+  /**
+   * The configuration's [policies] over a committed table. They were checked against the built-in table at
+   * startup; one that a committed change has since made looser than the proposal's is skipped with a
+   * warning rather than failing the whole store, since the quorum's decision is the stricter authority.
+   */
+  private configOnTop(committed: PolicyTable): PolicyTable {
+    let table = committed;
+    for (const [operation, rule] of Object.entries(this.opts.config.policies)) {
+      try {
+        table = effectivePolicy(table, { [operation]: rule }, (k) => this.opts.origins[k]);
+      } catch (e) {
+        if (!(e instanceof SigilError)) throw e;
+        this.opts.onWarning?.(`policies.${operation} is not applied over the committed policy: ${e.message}`);
+      }
+    }
+    return table;
   }
 
   get store(): LevelCanonStore {
@@ -216,6 +232,11 @@ export class Governance {
       }
     });
     return res.replayed;
+  }
+
+  /** What the trust model relaxes toward: the committed parameters, else the built-in defaults. */
+  get prior(): TrustParams {
+    return { ...(this.registry.committedPrior ?? DEFAULT_TRUST_PARAMS), halfLifeMs: this.halfLifeMs };
   }
 
   /** The learnt trust parameters relaxed toward the prior for the time since they were learnt. */

@@ -93,6 +93,8 @@ export class GovernanceRegistry {
   readonly licenses = new Map<string, RegisteredLicense>();
   readonly revocations = new Map<string, Revocation>();
   readonly histories = new Map<string, SubjectHistory>();
+  /** Trust parameters committed by the last trust.update_params proposal, if any. */
+  committedPrior: TrustParams | null = null;
   /** The last learnt trust parameters and when they were learnt (ms). */
   learnt: { readonly params: TrustParams; readonly at: number } | null = null;
   /** Witnesses, proposals, committed policy: the system space's quorum state. */
@@ -180,9 +182,11 @@ export class GovernanceRegistry {
           break;
         }
         case SYSTEM_KINDS.trustParams: {
-          // Parameters committed by a trust.update_params proposal replace what was learnt so far.
+          // Parameters committed by a trust.update_params proposal become the prior: what was learnt so far
+          // is dropped, and what is learnt from now on relaxes back to them, not to the built-in defaults.
           const x = p as unknown as { params: TrustParamsView };
-          this.learnt = { params: paramsFromView(x.params), at: Date.parse(rec.body.ts) };
+          this.committedPrior = paramsFromView(x.params);
+          this.learnt = null;
           break;
         }
         default:

@@ -211,7 +211,7 @@ export async function readWitnessKey(
   }
 }
 
-/** Reads a public witness file (or the public part of a private one): id, name and a checked public key. */
+/** Reads a public witness file (a private key file is refused): id, name and a checked public key. */
 export async function readPublicWitness(
   file: string,
 ): Promise<{ id: string; name: string; publicKey: string }> {
@@ -220,9 +220,11 @@ export async function readPublicWitness(
   let name: string;
   let publicKey: string;
   if (doc.type === WITNESS_KEY_TYPE) {
-    id = String(doc.id);
-    name = String(doc.name);
-    publicKey = parseIdentityKey(doc.key, file).public_key;
+    // The private file must stay with the witness; handing it around defeats having a witness at all.
+    throw new SigilError(
+      'BAD_INPUT',
+      `${file} is a PRIVATE witness key file; give the public one (${String(doc.id)}.pub.json) instead and keep this one with the witness`,
+    );
   } else if (doc.type === PUBLIC_WITNESS_TYPE) {
     exactFields(doc, ['type', 'version', 'id', 'name', 'public_key', 'key_id'], file);
     id = String(doc.id);

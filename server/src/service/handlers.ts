@@ -20,6 +20,7 @@ import { auditActor, type Access } from '../governance/gate.js';
 import * as gov from '../governance/operations.js';
 import * as quorum from '../governance/proposals.js';
 import * as cosign from '../governance/cosigning.js';
+import { checkSystemHistory } from '../governance/system-audit.js';
 import { recordView } from './canon-service.js';
 
 export interface RequestContext {
@@ -158,19 +159,30 @@ export function createHandlers(session: HandlerHost): Handlers {
       // A log that fails on its own is reported as is; a sound one also answers for its cosignatures.
       if (!report.ok) return report;
       const cosignatures = await cosign.checkCosignatures(rt.governance);
+      const system = await checkSystemHistory(rt.governance);
+      const badCommit = system.failed[0];
+      if (badCommit)
+        return {
+          ...report,
+          ok: false,
+          cosignatures,
+          system,
+          firstBad: { seq: badCommit.seq, id: badCommit.recordId, reason: badCommit.reason },
+        };
       const bad = cosignatures.failed[0];
       return bad
         ? {
             ...report,
             ok: false,
             cosignatures,
+            system,
             firstBad: {
               seq: null,
               id: bad.recordId,
               reason: `cosignature of witness ${bad.witnessId} at size ${bad.size}: ${bad.reason}`,
             },
           }
-        : { ...report, cosignatures };
+        : { ...report, cosignatures, system };
     }),
     'sigil/canon.checkpoint': gated('sigil/canon.checkpoint', (_p, _a, rt) => rt.store.checkpoint()),
     'sigil/canon.proof.inclusion': gated('sigil/canon.proof.inclusion', (p, _a, rt) =>
