@@ -23,6 +23,9 @@ import { leafHash, verifyConsistency, verifyInclusion } from '../../shared/src/m
 import { verifySignedNote } from '../../shared/src/note.js';
 import { verify as ed25519Verify } from '../../shared/src/ed25519.js';
 import type { CanonicalRecord } from '../../shared/src/record.js';
+import type { WitnessRegistry } from '../../shared/src/quorum.js';
+import type { WitnessListResult } from '../../shared/src/protocol.js';
+import { registrySigningMessage } from '../../server/src/governance/proposals.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = path.join(ROOT, 'bin', 'sigil.js');
@@ -38,9 +41,24 @@ const PASSPHRASE = 'correct horse battery staple';
 const OWNER_SUBJECT = `local:${os.userInfo().username}`;
 /** A record's actor is the subject of the caller's licence; the CLI signs with the owner identity by default. */
 const OWNER_ACTOR = `license:${OWNER_SUBJECT}`;
-/** What init writes: the genesis record, the owner's root licence and the audit record of issuing it. */
-const INIT_KINDS = ['canon.genesis', 'license.issued', 'audit.decision'];
+/**
+ * What init writes: the genesis record, the owner's root licence and the audit record of issuing it, then
+ * the genesis witness registry (the owner as the single witness, k = 1, signed by the root key) and its
+ * audit record.
+ */
+const INIT_KINDS = [
+  'canon.genesis',
+  'license.issued',
+  'audit.decision',
+  'witness.registry',
+  'audit.decision',
+];
 const INIT_RECORDS = INIT_KINDS.length;
+/** The seqs of init's own audit records (each audits the record before it, as store.init). */
+const INIT_AUDIT_SEQS = INIT_KINDS.flatMap((kind, seq) => (kind === 'audit.decision' ? [seq] : []));
+/** The warning init gives while system changes rest on one witness key. */
+const SINGLE_WITNESS_WARNING =
+  /^sigil: warning: system changes need the signature of one witness \(owner, k = 1\)/m;
 /** Each write is its record plus, in the same group commit, its audit record. */
 const PER_APPEND = 2;
 
@@ -166,6 +184,7 @@ interface InitJson {
   keysEncrypted: boolean;
   genesis: string;
   ownerIdentity: { file: string; licenseId: string; subject: string };
+  witnesses: { ids: string[]; threshold: number; ownerKeyFile: string | null };
 }
 
 /** Creates an unencrypted home with the CLI and returns its --json init report. */
@@ -336,7 +355,15 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       const idLine = `  owner identity  ${path.join(flagHome, 'identities', 'owner.json')} (${OWNER_SUBJECT}, root licence `;
       assert.ok(r.stdout.includes(idLine), r.stdout);
       assert.match(r.stdout, /^ {2}owner identity .* root licence [0-9a-f]{32}\)$/m);
+      const witnessKeyFile = path.join(flagHome, 'witnesses', 'owner.key.json');
+      assert.ok(
+        r.stdout.includes(`  witnesses       owner (k = 1); owner witness key ${witnessKeyFile}\n`),
+        r.stdout,
+      );
       assert.match(r.stderr, /^sigil: warning: PRIVATE KEYS ARE STORED UNENCRYPTED in /m);
+      // A single witness (the owner, k = 1) is allowed, but init says what it means and how to add more.
+      assert.match(r.stderr, SINGLE_WITNESS_WARNING);
+      assert.match(r.stderr, /they rest on a single key\. Add witnesses with "sigil witness add"/);
       assert.ok(r.stderr.includes(path.join(flagHome, 'keystore.json')), r.stderr);
       assert.ok(r.stderr.includes('SIGIL_PASSPHRASE'), 'the warning says how to encrypt the keys');
       assert.equal((await stat(flagHome)).mode & 0o777, 0o700);
@@ -364,6 +391,27 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       assert.equal(identity.chain[0]?.body.audience, 'test.example/cli');
       assert.equal(identity.key.protection, 'none');
       assert.equal(typeof identity.key.seed, 'string');
+      // The owner's witness key: private (0600, in clear without a passphrase) and public, in witnesses/.
+      assert.equal((await stat(path.join(flagHome, 'witnesses'))).mode & 0o777, 0o700);
+      assert.equal((await stat(witnessKeyFile)).mode & 0o777, 0o600);
+      const witnessKey = JSON.parse(await readFile(witnessKeyFile, 'utf8')) as {
+        type: string;
+        id: string;
+        name: string;
+        key: { protection: string; public_key: string; seed?: string };
+      };
+      assert.deepEqual(
+        [witnessKey.type, witnessKey.id, witnessKey.key.protection, typeof witnessKey.key.seed],
+        ['sigil.witness-key', 'owner', 'none', 'string'],
+      );
+      const witnessPub = JSON.parse(
+        await readFile(path.join(flagHome, 'witnesses', 'owner.pub.json'), 'utf8'),
+      ) as { type: string; id: string; name: string; public_key: string; key_id: string };
+      assert.deepEqual(
+        [witnessPub.type, witnessPub.id, witnessPub.name, witnessPub.public_key],
+        ['sigil.witness-public', 'owner', witnessKey.name, witnessKey.key.public_key],
+      );
+      assert.ok(!('seed' in witnessPub), 'the public file holds no seed');
     });
 
     it('init --json via SIGIL_HOME: reports keys and genesis; the warning still goes to stderr', async () => {
@@ -379,18 +427,33 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       assert.equal(envInit.origin, `sigil.local/${envInit.rootKeyId.slice(0, 16)}`);
       assert.match(envInit.genesis, ID_RE);
       assert.match(r.stderr, new RegExp(UNENCRYPTED_WARNING));
+      assert.match(r.stderr, SINGLE_WITNESS_WARNING);
+      assert.deepEqual(envInit.witnesses, {
+        ids: ['owner'],
+        threshold: 1,
+        ownerKeyFile: path.join(envHome, 'witnesses', 'owner.key.json'),
+      });
 
-      // The store starts with the genesis record, the owner's root licence and the audit record of issuing it.
+      // The store starts with the genesis record, the owner's root licence and the audit record of issuing
+      // it, then the genesis witness registry and its audit record: one system chain.
       const records = await allRecords(envHome);
       assert.deepEqual(
         records.map((rec) => [rec.body.seq, rec.body.space, rec.body.kind]),
         INIT_KINDS.map((kind, seq) => [seq, 'system', kind]),
       );
-      const [genesis, issued, audit] = records as [CanonicalRecord, CanonicalRecord, CanonicalRecord];
+      const [genesis, issued, audit, registry, registryAudit] = records as [
+        CanonicalRecord,
+        CanonicalRecord,
+        CanonicalRecord,
+        CanonicalRecord,
+        CanonicalRecord,
+      ];
       assert.equal(genesis.body.prev, null);
       assert.equal(genesis.signature.key_id, envInit.rootKeyId);
       assert.equal(issued.body.prev, genesis.id);
       assert.equal(audit.body.prev, issued.id);
+      assert.equal(registry.body.prev, audit.id);
+      assert.equal(registryAudit.body.prev, registry.id);
       const licence = (
         issued.body.payload as {
           license: { body: { id: string; subject: string; role: string; issuer: string } };
@@ -409,14 +472,60 @@ describe('sigil CLI', { concurrency: 3 }, () => {
         licenseId: licence.id,
         subject: OWNER_SUBJECT,
       });
-      // Init's bootstrap has no licence: it acts as the runtime itself.
-      assert.equal(issued.body.actor, 'sigil:init');
-      assert.equal(audit.body.actor, 'sigil:init');
-      const ap = audit.body.payload as unknown as AuditPayload;
+      // Init's bootstrap has no licence: it acts as the runtime itself, and audits each of its writes.
+      for (const rec of records.slice(1)) assert.equal(rec.body.actor, 'sigil:init', rec.body.kind);
+      for (const seq of INIT_AUDIT_SEQS) {
+        const ap = (records[seq] as CanonicalRecord).body.payload as unknown as AuditPayload;
+        assert.deepEqual(
+          [ap.operation, ap.decision, ap.covers, ap.caller.authenticated, ap.caller.subject],
+          ['store.init', 'allowed', 1, false, 'sigil:init'],
+          `the audit record at seq ${seq}`,
+        );
+      }
+
+      // The genesis witness registry: the owner's witness key alone, k = 1, signed by the root key over the
+      // store's origin and the registry.
+      const rp = registry.body.payload as unknown as {
+        registry: WitnessRegistry;
+        proposal_id: string | null;
+        root_sig: string;
+        root_key_id: string;
+      };
+      assert.equal(rp.proposal_id, null, 'chosen at init, not by a proposal');
+      assert.equal(rp.root_key_id, envInit.rootKeyId);
+      assert.equal(rp.registry.threshold, 1);
+      const witnessPub = JSON.parse(
+        await readFile(path.join(envHome, 'witnesses', 'owner.pub.json'), 'utf8'),
+      ) as { id: string; name: string; public_key: string; key_id: string };
       assert.deepEqual(
-        [ap.operation, ap.decision, ap.covers, ap.caller.authenticated, ap.caller.subject],
-        ['store.init', 'allowed', 1, false, 'sigil:init'],
+        rp.registry.witnesses.map((w) => [w.id, w.name, w.status, w.keys.map((k) => [k.publicKey, k.keyId])]),
+        [['owner', witnessPub.name, 'active', [[witnessPub.public_key, witnessPub.key_id]]]],
       );
+      const rootKey = (genesis.body.payload as { root_key: { public_key: string } }).root_key;
+      assert.ok(
+        ed25519Verify(
+          fromBase64(rootKey.public_key),
+          registrySigningMessage(envInit.origin, rp.registry),
+          fromBase64(rp.root_sig),
+        ),
+        'the root key signed the genesis registry',
+      );
+      assert.ok(
+        !ed25519Verify(
+          fromBase64(rootKey.public_key),
+          registrySigningMessage(envInit.origin, { ...rp.registry, threshold: 2 }),
+          fromBase64(rp.root_sig),
+        ),
+        'the signature covers the registry: another k does not verify',
+      );
+      // witness list reads it back: the owner, k = 1, the registry record as the head of system changes.
+      const listed = await json<WitnessListResult>(['witness', 'list'], { env: { SIGIL_HOME: envHome } });
+      assert.equal(listed.threshold, 1);
+      assert.deepEqual(
+        listed.witnesses.map((w) => [w.id, w.status, w.keyId]),
+        [['owner', 'active', witnessPub.key_id]],
+      );
+      assert.equal(listed.head, registry.id);
       // With no identity of its own, the owner identity signs: whoami is the owner's root licence.
       const me = await json<{ subject: string; role: string; licenseId: string }>(['whoami'], {
         env: { SIGIL_HOME: envHome },
@@ -439,6 +548,7 @@ describe('sigil CLI', { concurrency: 3 }, () => {
         assert.match(r.stderr, /already exists and is not empty/);
         assert.match(r.stderr, /refusing to overwrite/);
         assert.doesNotMatch(r.stderr, new RegExp(UNENCRYPTED_WARNING));
+        assert.doesNotMatch(r.stderr, SINGLE_WITNESS_WARNING);
         const doc = await jsonError(2, 'HOME_EXISTS', ['init'], { env: { SIGIL_HOME: home } });
         assert.ok(doc.error.message.includes(home));
         assert.deepEqual(await snapshot(home), untouched);
@@ -570,7 +680,7 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       );
       assert.equal(j.ok, true);
       assert.match(j.id, ID_RE);
-      // Init wrote seqs 0..2; each append is its record and its audit record, so appends are 2 apart.
+      // Init wrote seqs 0..4; each append is its record and its audit record, so appends are 2 apart.
       assert.equal(j.seq, INIT_RECORDS + 2 * PER_APPEND);
       assert.equal(j.record.id, j.id);
       assert.equal(j.record.body.seq, j.seq);
@@ -593,13 +703,15 @@ describe('sigil CLI', { concurrency: 3 }, () => {
           'audit.decision',
         ],
       );
-      assert.deepEqual([all[3]?.id, all[5]?.id, all[7]?.id], ids);
+      /** The seq of append i (0, 1, 2); its audit record is the next one. */
+      const seqOf = (i: number): number => INIT_RECORDS + i * PER_APPEND;
+      assert.deepEqual([all[seqOf(0)]?.id, all[seqOf(1)]?.id, all[seqOf(2)]?.id], ids);
       // The system chain continues from the last system record: the audit record of the previous append.
-      assert.equal(j.record.body.prev, all[6]?.id);
-      assertAuditOf(all[4], 'canon.append', OWNER_SUBJECT);
-      assertAuditOf(all[6], 'canon.append', OWNER_SUBJECT);
-      assertAuditOf(all[8], 'canon.append_system', OWNER_SUBJECT);
-      assert.equal(all[8]?.body.prev, j.id);
+      assert.equal(j.record.body.prev, all[seqOf(1) + 1]?.id);
+      assertAuditOf(all[seqOf(0) + 1], 'canon.append', OWNER_SUBJECT);
+      assertAuditOf(all[seqOf(1) + 1], 'canon.append', OWNER_SUBJECT);
+      assertAuditOf(all[seqOf(2) + 1], 'canon.append_system', OWNER_SUBJECT);
+      assert.equal(all[seqOf(2) + 1]?.body.prev, j.id);
     });
 
     it('get prints the record (text and --json) and the data chain links', async () => {
@@ -685,6 +797,9 @@ describe('sigil CLI', { concurrency: 3 }, () => {
         ['trust.feedback', 'system'],
         ['canon.genesis', 'system'],
         ['license.issued', 'data'],
+        ['witness.registry', 'system'],
+        ['proposal.committed', 'system'],
+        ['proposal.created', 'data'],
       ];
       for (const [kind, space] of reservedKinds) {
         const args = ['--home', home, 'canon', 'append', '--kind', kind, '--space', space, '--payload', '-'];
@@ -857,8 +972,10 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       );
       assert.match(lines[1] ?? '', /^ {5}1 {2}[0-9a-f]{64} {2}system {2}license\.issued +\d{4}-/);
       assert.match(lines[2] ?? '', /^ {5}2 {2}[0-9a-f]{64} {2}system {2}audit\.decision +\d{4}-/);
-      assert.match(lines[3] ?? '', /^ {5}3 {2}[0-9a-f]{64} {2}data {4}note\.a +\d{4}-/);
+      assert.match(lines[3] ?? '', /^ {5}3 {2}[0-9a-f]{64} {2}system {2}witness\.registry +\d{4}-/);
       assert.match(lines[4] ?? '', /^ {5}4 {2}[0-9a-f]{64} {2}system {2}audit\.decision +\d{4}-/);
+      assert.match(lines[5] ?? '', /^ {5}5 {2}[0-9a-f]{64} {2}data {4}note\.a +\d{4}-/);
+      assert.match(lines[6] ?? '', /^ {5}6 {2}[0-9a-f]{64} {2}system {2}audit\.decision +\d{4}-/);
       const paged = await expectExit(0, ['--home', home, 'canon', 'list', '--limit', '2']);
       assert.match(paged.stdout, /^-- more: --cursor s1$/m);
     });
@@ -909,9 +1026,7 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       // The system space: init's records, the legacy system records and every audit record.
       const system = await walk(home, ['--space', 'system', '--limit', '4']);
       assert.deepEqual(system.seqs, [
-        0,
-        1,
-        2,
+        ...range(0, INIT_RECORDS),
         ...range(0, N).flatMap((i) => (i % 4 === 3 ? [seqOf(i), seqOf(i) + 1] : [seqOf(i) + 1])),
       ]);
       assert.ok(system.spaces.every((s) => s === 'system'));
@@ -920,9 +1035,9 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       assert.ok(data.records.every((r) => r.body.actor === OWNER_ACTOR));
       // Every migrated record has its audit record; an import into the system space is a system append.
       const audits = await walk(home, ['--kind', 'audit.decision', '--limit', '9']);
-      assert.deepEqual(audits.seqs, [2, ...range(0, N).map((i) => seqOf(i) + 1)]);
+      assert.deepEqual(audits.seqs, [...INIT_AUDIT_SEQS, ...range(0, N).map((i) => seqOf(i) + 1)]);
       audits.records
-        .slice(1)
+        .slice(INIT_AUDIT_SEQS.length)
         .forEach((a, i) =>
           assertAuditOf(a, i % 4 === 3 ? 'canon.append_system' : 'canon.migrate', OWNER_SUBJECT),
         );
@@ -1245,21 +1360,28 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       );
       assert.deepEqual(doc.error.details, { rootKeyId: init.rootKeyId, pinned: wrongKey });
 
-      // Change one payload in the file (line 6 is seq 5, legacy record 1): the record no longer hashes to its id.
+      // Change one payload in the file (legacy record 1, after init's records and legacy record 0 with its
+      // audit record; line 0 is the header): the record no longer hashes to its id.
+      const tamperedSeq = INIT_RECORDS + PER_APPEND;
       const tampered = path.join(dir, 'tampered.jsonl');
-      const line6 = JSON.parse(lines[6] as string) as { record: CanonicalRecord };
-      assert.deepEqual([line6.record.body.seq, line6.record.body.payload], [5, { i: 1 }]);
-      (line6.record.body.payload as { i: number }).i = 999;
+      const line = JSON.parse(lines[tamperedSeq + 1] as string) as { record: CanonicalRecord };
+      assert.deepEqual([line.record.body.seq, line.record.body.payload], [tamperedSeq, { i: 1 }]);
+      (line.record.body.payload as { i: number }).i = 999;
       await writeFile(
         tampered,
-        [...lines.slice(0, 6), JSON.stringify(line6), ...lines.slice(7)].join('\n') + '\n',
+        [...lines.slice(0, tamperedSeq + 1), JSON.stringify(line), ...lines.slice(tamperedSeq + 2)].join(
+          '\n',
+        ) + '\n',
       );
       const bad = await expectExit(
         3,
         ['canon', 'verify', '--from-export', tampered, '--trust-key', init.rootKeyId],
         { cwd: nowhere },
       );
-      assert.match(bad.stdout, new RegExp(`^FAILED: record seq 5 \\(${line6.record.id}\\): `, 'm'));
+      assert.match(
+        bad.stdout,
+        new RegExp(`^FAILED: record seq ${tamperedSeq} \\(${line.record.id}\\): `, 'm'),
+      );
       const badJson = await expectExit(
         3,
         ['--json', 'canon', 'verify', '--from-export', tampered, '--trust-key', init.rootKeyId],
@@ -1269,8 +1391,8 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       );
       const report = JSON.parse(badJson.stdout) as { ok: boolean; firstBad: { seq: number; id: string } };
       assert.equal(report.ok, false);
-      assert.equal(report.firstBad.seq, 5);
-      assert.equal(report.firstBad.id, line6.record.id);
+      assert.equal(report.firstBad.seq, tamperedSeq);
+      assert.equal(report.firstBad.id, line.record.id);
 
       await jsonError(5, 'NOT_FOUND', ['canon', 'verify', '--from-export', path.join(dir, 'missing.jsonl')], {
         cwd: nowhere,
@@ -1303,11 +1425,13 @@ describe('sigil CLI', { concurrency: 3 }, () => {
 
   describe('verify and a corrupted record', { concurrency: 1 }, () => {
     let home = '';
-    /** Every record id by seq: init's 3, then three appends (data, system, data), each with its audit record. */
+    /** Every record id by seq: init's 5, then three appends (data, system, data), each with its audit record. */
     let ids: string[] = [];
     const SIZE = INIT_RECORDS + 3 * PER_APPEND;
-    /** The victim: the system-space note (not a governance record) at seq 5. */
+    /** The victim: the system-space note (not a governance record), the second append (seq 7). */
     const VICTIM_SEQ = INIT_RECORDS + PER_APPEND;
+    /** How `canon list` prints a seq: right-aligned in 6 columns. */
+    const col = (seq: number): string => String(seq).padStart(6);
 
     before(async () => {
       home = path.join(await tempDir('verify'), 'home');
@@ -1325,7 +1449,10 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       const records = await allRecords(home);
       ids = records.map((r) => r.id);
       assert.equal(ids.length, SIZE);
-      assert.deepEqual([ids[3], ids[5], ids[7]], appended);
+      assert.deepEqual(
+        [0, 1, 2].map((i) => ids[INIT_RECORDS + i * PER_APPEND]),
+        appended,
+      );
       assert.equal(records[VICTIM_SEQ]?.body.kind, 'note.created');
       assert.equal(records[VICTIM_SEQ]?.body.space, 'system');
     });
@@ -1363,9 +1490,11 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       const r = await expectExit(3, ['--home', home, 'canon', 'verify']);
       assert.match(
         r.stdout,
-        new RegExp(`^FAILED: record seq 5 \\(${victim}\\): record ciphertext does not authenticate`),
+        new RegExp(
+          `^FAILED: record seq ${VICTIM_SEQ} \\(${victim}\\): record ciphertext does not authenticate`,
+        ),
       );
-      assert.match(r.stdout, /\(5 of 9 records checked before the failure\)/);
+      assert.ok(r.stdout.includes(`(${VICTIM_SEQ} of ${SIZE} records checked before the failure)`), r.stdout);
       const j = await expectExit(3, ['--json', '--home', home, 'canon', 'verify']);
       const report = JSON.parse(j.stdout) as {
         ok: boolean;
@@ -1387,17 +1516,30 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       const r = await expectExit(3, ['--home', home, 'canon', 'list']);
       const lines = r.stdout.trimEnd().split('\n');
       assert.equal(lines.length, SIZE, show(r));
-      assert.match(lines[4] as string, new RegExp(`^ +4  ${ids[4]}  `));
-      assert.equal(lines[5], `     5  ${victim}  DAMAGED: ${reason}`);
-      assert.match(lines[6] as string, new RegExp(`^ +6  ${ids[6]}  `));
-      assert.match(r.stderr, /^sigil: warning: 1 record of this page could not be read \(seq 5\)/);
+      const damagedLine = `${col(VICTIM_SEQ)}  ${victim}  DAMAGED: ${reason}`;
+      assert.ok(lines[VICTIM_SEQ - 1]?.startsWith(`${col(VICTIM_SEQ - 1)}  ${ids[VICTIM_SEQ - 1]}  `));
+      assert.equal(lines[VICTIM_SEQ], damagedLine);
+      assert.ok(lines[VICTIM_SEQ + 1]?.startsWith(`${col(VICTIM_SEQ + 1)}  ${ids[VICTIM_SEQ + 1]}  `));
+      assert.ok(
+        r.stderr.startsWith(`sigil: warning: 1 record of this page could not be read (seq ${VICTIM_SEQ})`),
+        r.stderr,
+      );
       // Newest first, the damaged entry keeps its place; a page that does not reach it exits 0.
       const desc = await expectExit(3, ['--home', home, 'canon', 'list', '--order', 'desc']);
-      assert.equal(desc.stdout.split('\n')[SIZE - 1 - VICTIM_SEQ], `     5  ${victim}  DAMAGED: ${reason}`);
+      assert.equal(desc.stdout.split('\n')[SIZE - 1 - VICTIM_SEQ], damagedLine);
       await expectExit(0, ['--home', home, 'canon', 'list', '--limit', '2']);
       // Paging across it: the damaged entry fills its slot of the page.
-      const second = await expectExit(3, ['--home', home, 'canon', 'list', '--limit', '1', '--cursor', 's4']);
-      assert.equal(second.stdout, `     5  ${victim}  DAMAGED: ${reason}\n-- more: --cursor s5\n`);
+      const second = await expectExit(3, [
+        '--home',
+        home,
+        'canon',
+        'list',
+        '--limit',
+        '1',
+        '--cursor',
+        `s${VICTIM_SEQ - 1}`,
+      ]);
+      assert.equal(second.stdout, `${damagedLine}\n-- more: --cursor s${VICTIM_SEQ}\n`);
       const j = await expectExit(3, ['--json', '--home', home, 'canon', 'list']);
       const page = JSON.parse(j.stdout) as ListJson & {
         damaged: Array<{ seq: number; id: string; reason: string }>;
@@ -1419,7 +1561,9 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       ]);
       assert.match(
         ex.error.message,
-        new RegExp(`^record ${victim} at seq 5 cannot be exported: ${reason.replace(/[()]/g, '\\$&')}`),
+        new RegExp(
+          `^record ${victim} at seq ${VICTIM_SEQ} cannot be exported: ${reason.replace(/[()]/g, '\\$&')}`,
+        ),
       );
     });
 
@@ -1606,11 +1750,14 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       home = path.join(await tempDir('passphrase'), 'home');
     });
 
-    it('init with SIGIL_PASSPHRASE encrypts the keys and gives no warning', async () => {
+    it('init with SIGIL_PASSPHRASE encrypts the keys and gives no warning about them', async () => {
       const r = await expectExit(0, ['--json', '--home', home, 'init'], {
         env: { SIGIL_PASSPHRASE: PASSPHRASE },
       });
-      assert.equal(r.stderr, '');
+      // The one warning left is about the single witness (k = 1), not about keys in clear.
+      assert.match(r.stderr, SINGLE_WITNESS_WARNING);
+      assert.equal(r.stderr.split('\n').filter(Boolean).length, 1, r.stderr);
+      assert.doesNotMatch(r.stderr, new RegExp(UNENCRYPTED_WARNING));
       assert.equal((JSON.parse(r.stdout) as InitJson).keysEncrypted, true);
       const text = await readFile(path.join(home, 'keystore.json'), 'utf8');
       assert.equal((JSON.parse(text) as { protection: string }).protection, 'scrypt-aes-256-gcm');
@@ -1621,6 +1768,12 @@ describe('sigil CLI', { concurrency: 3 }, () => {
       assert.equal(idKey.protection, 'scrypt-aes-256-gcm');
       assert.ok(!('seed' in idKey), 'no seed in clear');
       assert.ok(!idText.includes(PASSPHRASE));
+      // So is the owner's witness key.
+      const witnessText = await readFile(path.join(home, 'witnesses', 'owner.key.json'), 'utf8');
+      const witnessKey = (JSON.parse(witnessText) as { key: Record<string, unknown> }).key;
+      assert.equal(witnessKey.protection, 'scrypt-aes-256-gcm');
+      assert.ok(!('seed' in witnessKey), 'no witness seed in clear');
+      assert.ok(!witnessText.includes(PASSPHRASE));
       const id = await expectExit(
         0,
         ['--home', home, 'canon', 'append', '--kind', 'note.created', '--payload', '-'],
@@ -1814,6 +1967,22 @@ describe('sigil CLI', { concurrency: 3 }, () => {
         'trust explain',
         'trust feedback',
         'trust status',
+        'witness',
+        'witness list',
+        'witness keygen',
+        'witness sign',
+        'witness add',
+        'witness rotate',
+        'witness revoke',
+        'proposal',
+        'proposal create',
+        'proposal list',
+        'proposal show',
+        'proposal export',
+        'proposal attach',
+        'proposal sign',
+        'proposal commit',
+        'proposal reject',
       ]) {
         assert.ok(
           seen.includes(expected),
@@ -1848,6 +2017,8 @@ describe('sigil CLI', { concurrency: 3 }, () => {
         ['license'],
         ['policy'],
         ['trust'],
+        ['witness'],
+        ['proposal'],
       ]) {
         const r = await expectExit(2, args);
         assert.match(r.stderr, new RegExp(`^Usage: ${['sigil', ...args].join(' ')} `));

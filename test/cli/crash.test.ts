@@ -143,8 +143,17 @@ async function allRecords(rt: SigilRuntime): Promise<CanonicalRecord[]> {
   return out;
 }
 
-/** The records init writes: genesis, then the owner's root licence and its audit record. */
-const INIT_KINDS = ['canon.genesis', 'license.issued', 'audit.decision'];
+/**
+ * The records init writes: genesis, the owner's root licence and its audit record, then the genesis witness
+ * registry (the owner alone, k = 1) and its audit record.
+ */
+const INIT_KINDS = [
+  'canon.genesis',
+  'license.issued',
+  'audit.decision',
+  'witness.registry',
+  'audit.decision',
+];
 
 describe('crash recovery after SIGKILL during concurrent appends', () => {
   let dir = '';
@@ -163,6 +172,7 @@ describe('crash recovery after SIGKILL during concurrent appends', () => {
       ownerDescription: 'crash test init',
     });
     assert.equal(init.encrypted, false);
+    assert.deepEqual([init.witnesses.ids, init.witnesses.threshold], [['owner'], 1]);
     try {
       const records = await allRecords(init.runtime);
       assert.deepEqual(

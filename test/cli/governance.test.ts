@@ -86,7 +86,7 @@ async function sha256(p: string): Promise<string> {
 
 interface Issued {
   ok: true;
-  license: { body: { id: string; subject: string; role: string; loa: number } };
+  license: { body: { id: string; subject: string; role: string; loa: number; expires_at: string } };
   chain: Array<{ body: { id: string } }>;
   file: string;
   containsKey: boolean;
@@ -113,7 +113,18 @@ describe('governance through the CLI', { concurrency: 1 }, () => {
 
   it('init creates the owner identity, and whoami names it: root', async () => {
     const r = await expectExit(0, ['--json', 'init']);
-    assert.equal((JSON.parse(r.stdout) as { ok: boolean }).ok, true);
+    const init = JSON.parse(r.stdout) as {
+      ok: boolean;
+      witnesses: { ids: string[]; threshold: number; ownerKeyFile: string | null };
+    };
+    assert.equal(init.ok, true);
+    // The owner is also the genesis witness (k = 1), and init warns that system changes rest on its key.
+    assert.deepEqual(init.witnesses, {
+      ids: ['owner'],
+      threshold: 1,
+      ownerKeyFile: path.join(home, 'witnesses', 'owner.key.json'),
+    });
+    assert.match(r.stderr, /system changes need the signature of one witness \(owner, k = 1\)/);
     const ownerFile = path.join(home, 'identities', 'owner.json');
     assert.ok(existsSync(ownerFile));
     assert.equal(statSync(ownerFile).mode & 0o777, 0o600);
@@ -505,10 +516,11 @@ describe('governance through the CLI', { concurrency: 1 }, () => {
     );
   });
 
-  it('delegate refuses a default --expires (30d) that outlives the holder, and writes nothing', async () => {
-    // docs/cli.md: "the default 30d fails when your own licence ends sooner". A mentor issued with the
-    // default 30d ends a few seconds before a delegation made now with the default would.
-    await json<Issued>([
+  it("delegate without --expires stops at the holder's own expiry; a later --expires is refused and writes nothing", async () => {
+    // A mentor issued with the default 30d ends a few seconds before a delegation made now for 30d would:
+    // without --expires the delegation gets the holder's expiry (it may not outlive its parent,
+    // server/src/cli/governance-commands.ts defaultDelegationExpiry); an explicit later one is refused.
+    const mentor2 = await json<Issued>([
       'license',
       'issue',
       '--subject',
@@ -520,8 +532,9 @@ describe('governance through the CLI', { concurrency: 1 }, () => {
       file('mentor2.json'),
     ]);
     const before = (await licenses()).length;
-    const delegate = (extra: readonly string[]): Promise<RunResult> =>
+    const delegate = (extra: readonly string[], asJson = false): Promise<RunResult> =>
       sigil([
+        ...(asJson ? ['--json'] : []),
         '--identity',
         file('mentor2.json'),
         'license',
@@ -535,13 +548,20 @@ describe('governance through the CLI', { concurrency: 1 }, () => {
         '--out',
         file('sub2.json'),
       ]);
-    const refused = await delegate([]);
+    const refused = await delegate(['--expires', '30d']);
     assert.equal(refused.code, 4, show(refused));
     assert.match(refused.stderr, /cannot delegate: expires_at .* is after the holder's/);
     assert.ok(!existsSync(file('sub2.json')));
     assert.equal((await licenses()).length, before);
-    const ok = await delegate(['--expires', '29d']);
+    const ok = await delegate([], true);
     assert.equal(ok.code, 0, show(ok));
+    const sub2 = JSON.parse(ok.stdout) as Issued;
+    assert.equal(sub2.license.body.expires_at, mentor2.license.body.expires_at);
+    assert.deepEqual(
+      sub2.chain.map((l) => l.body.id),
+      [mentor2.license.body.id, sub2.license.body.id],
+    );
+    assert.equal((await licenses()).length, before + 1);
     await expectExit(0, ['--identity', file('sub2.json'), 'canon', 'list']);
   });
 

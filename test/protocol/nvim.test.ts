@@ -1,8 +1,9 @@
 /**
  * A second real LSP client: headless Neovim runs test/e2e/nvim/store-info.lua, which starts the bundled
  * language server with vim.lsp.start_client, asks for `sigil/store.info` right after initializing (a guest
- * operation), sends an unsigned request the gate must refuse and two requests this test signed with the
- * owner identity, and writes what it got as JSON. This test checks that document.
+ * operation), sends an unsigned request the gate must refuse and three requests this test signed with the
+ * owner identity (a bad `sigil/canon.get`, `sigil/license.whoami` and `sigil/witness.list`), and writes what
+ * it got as JSON. This test checks that document.
  *
  * Neovim is required (CI installs it: `apt-get install -y neovim`, 0.7.2 on Debian 12). Without it the
  * test FAILS, saying so; set SIGIL_SKIP_NVIM=1 to skip it on a machine without Neovim.
@@ -21,6 +22,7 @@ import {
   type CallerInfo,
   type ListResult,
   type StoreInfo,
+  type WitnessListResult,
 } from '../../shared/src/protocol.js';
 import type { SigilErrorData } from '../../shared/src/errors.js';
 import { POLICY_TABLE } from '../../shared/src/policy.js';
@@ -32,6 +34,8 @@ const SERVER = path.join(ROOT, 'dist', 'server', 'main.cjs');
 const BUNDLES = [SERVER, path.join(ROOT, 'dist', 'cli.cjs')];
 const SCRIPT = path.join(ROOT, 'test', 'e2e', 'nvim', 'store-info.lua');
 const TIMEOUT_MS = 30_000;
+/** What `sigil init` writes: genesis, the owner's licence, the genesis witness registry, two audit records. */
+const INIT_RECORDS = 5;
 
 const SKIP = process.env.SIGIL_SKIP_NVIM === '1';
 
@@ -56,6 +60,7 @@ interface NvimReport {
   anonymous_get?: { err?: RpcError; result?: unknown };
   bad_get?: { err?: RpcError; result?: unknown };
   whoami?: { err?: RpcError; result?: CallerInfo };
+  witnesses?: { err?: RpcError; result?: WitnessListResult };
   store_changed?: StoreInfo;
   server_exit_code?: number;
 }
@@ -107,6 +112,7 @@ describe('Neovim as an LSP client of the Sigil server', { concurrency: 1 }, () =
       const signed = {
         bad_get: sign('sigil/canon.get', { id: 'not-an-id' }, owner, ahead),
         whoami: sign('sigil/license.whoami', {}, owner, ahead),
+        witnesses: sign('sigil/witness.list', {}, owner, ahead),
       };
 
       // Neovim writes its LSP log and state under the XDG directories: keep them in the scratch dir.
@@ -142,7 +148,11 @@ describe('Neovim as an LSP client of the Sigil server', { concurrency: 1 }, () =
       assert.equal(info?.status, 'ready', text);
       assert.equal(info?.home, home);
       assert.equal(info?.origin, origin);
-      assert.equal(info?.size, 3, 'genesis, the owner licence and its audit record');
+      assert.equal(
+        info?.size,
+        INIT_RECORDS,
+        'genesis, the owner licence, the genesis witness registry and their audit records',
+      );
       assert.equal(report.store_changed?.status, 'ready', text);
       assert.equal(report.store_changed?.home, home);
 
@@ -176,6 +186,17 @@ describe('Neovim as an LSP client of the Sigil server', { concurrency: 1 }, () =
         chainIds: [owner.licenseId],
       });
 
+      // The witness registry init chose: the owner alone, k = 1 (sigil/witness.list, an observer read).
+      assert.equal(report.witnesses?.err, undefined, text);
+      const registry = report.witnesses?.result;
+      assert.equal(registry?.threshold, 1, text);
+      assert.deepEqual(
+        registry?.witnesses.map((w) => [w.id, w.status]),
+        [['owner', 'active']],
+        text,
+      );
+      assert.match(registry?.head ?? '', /^[0-9a-f]{64}$/, text);
+
       assert.equal(report.server_exit_code, 0, 'the server exits 0 after shutdown + exit');
       assert.ok(!existsSync(path.join(workspace, '.sigil')), 'init_options.home wins over root_dir');
       assert.ok(!existsSync(path.join(home, 'owner.json')), 'the server removed its owner file');
@@ -189,8 +210,10 @@ describe('Neovim as an LSP client of the Sigil server', { concurrency: 1 }, () =
       );
       assert.equal(list.code, 0, show(list));
       const { records } = JSON.parse(list.stdout) as ListResult;
-      assert.equal(records.length, 4, list.stdout);
-      const audit = records[3]!;
+      assert.equal(records.length, INIT_RECORDS + 1, list.stdout);
+      assert.equal(records[3]?.body.kind, 'witness.registry');
+      assert.equal(registry?.head, records[3]?.id, 'the head of system changes is the genesis registry');
+      const audit = records[INIT_RECORDS]!;
       assert.equal(audit.body.kind, 'audit.decision');
       assert.equal(audit.body.actor, 'anonymous');
       const payload = audit.body.payload as { decision: string; operation: string; method: string };

@@ -79,6 +79,21 @@ const BUNDLES = [SERVER, path.join(ROOT, 'dist', 'cli.cjs')];
 const TIMEOUT_MS = 30_000;
 const ID_RE = /^[0-9a-f]{64}$/;
 const HEX32_RE = /^[0-9a-f]{64}$/;
+/**
+ * What init writes (sigil init and sigil/store.init alike), all in the system space: the genesis record, the
+ * owner's root licence and the audit record of its issue, then the genesis witness registry (the owner as
+ * the single witness, k = 1) and its audit record.
+ */
+const INIT_KINDS = [
+  'canon.genesis',
+  'license.issued',
+  'audit.decision',
+  'witness.registry',
+  'audit.decision',
+];
+const INIT_RECORDS = INIT_KINDS.length;
+/** How many of init's records are audit records. */
+const INIT_AUDITS = INIT_KINDS.filter((k) => k === 'audit.decision').length;
 
 let scratch = '';
 
@@ -344,6 +359,10 @@ async function sigilError(p: Promise<unknown>, code: SigilErrorCode): Promise<Si
 
 /** A subject public key no test holds the seed of (valid as a key; nothing signs with it). */
 const EXAMPLE_SUBJECT_KEY = toBase64(publicKeyFromSeed(new Uint8Array(32).fill(7)));
+/** A well-formed proposal id (SHA-256 hex) that names no proposal. */
+const EXAMPLE_PROPOSAL_ID = 'b'.repeat(64);
+/** A signed note shaped like a cosigned checkpoint: origin, size, root, and one signature line. */
+const EXAMPLE_COSIGNED_NOTE = `example.org/log\n1\n${toBase64(new Uint8Array(32))}\n\n\u2014 owner ${toBase64(new Uint8Array(76))}\n`;
 
 /** Valid params for every request: the type forces a new protocol method to be added here. */
 const VALID_PARAMS: { readonly [M in RequestMethod]: ParamsOf<M> } = {
@@ -374,6 +393,20 @@ const VALID_PARAMS: { readonly [M in RequestMethod]: ParamsOf<M> } = {
   'sigil/trust.explain': { subject: 'agent:example', operation: 'canon.append' },
   'sigil/trust.feedback': { subject: 'agent:example', operation: 'canon.append', outcome: 'good' },
   'sigil/trust.status': {},
+  'sigil/witness.list': {},
+  'sigil/proposal.create': { kind: 'quorum.set_threshold', change: { threshold: 1 } },
+  'sigil/proposal.list': {},
+  'sigil/proposal.show': { id: EXAMPLE_PROPOSAL_ID },
+  'sigil/proposal.export': { id: EXAMPLE_PROPOSAL_ID },
+  'sigil/proposal.attach': {
+    id: EXAMPLE_PROPOSAL_ID,
+    signature: { witnessId: 'owner', keyId: 'c'.repeat(32), sig: toBase64(new Uint8Array(64).fill(1)) },
+  },
+  'sigil/proposal.commit': { id: EXAMPLE_PROPOSAL_ID },
+  'sigil/proposal.reject': { id: EXAMPLE_PROPOSAL_ID, reason: 'an example' },
+  'sigil/checkpoint.request': { witnessId: 'owner' },
+  'sigil/checkpoint.attach': { note: EXAMPLE_COSIGNED_NOTE },
+  'sigil/checkpoint.cosigned': {},
 };
 
 /** The payload of an `audit.decision` record (server/src/governance/gate.ts, auditPayload). */
@@ -556,11 +589,11 @@ describe(
       assert.equal(info.status, 'ready');
       assert.equal(info.home, home);
       assert.equal(info.origin, 'test.example/protocol');
-      // canon.genesis, the owner's license.issued and the audit record of the bootstrap.
-      assert.equal(info.size, 3);
+      // canon.genesis, the owner's license.issued, the genesis witness.registry and their audit records.
+      assert.equal(info.size, INIT_RECORDS);
       assert.match(info.rootHash ?? '', HEX32_RE);
       assert.equal(info.heads?.data, null);
-      assert.equal(info.heads?.system?.seq, 2);
+      assert.equal(info.heads?.system?.seq, INIT_RECORDS - 1);
       assert.match(info.rootKeyId ?? '', /^[0-9a-f]{32}$/);
       assert.match(info.runtimeKeyId ?? '', /^[0-9a-f]{32}$/);
       assert.equal(info.keysEncrypted, false);
@@ -612,11 +645,7 @@ describe(
       const { records } = await client.call('sigil/canon.list', {});
       assert.deepEqual(
         records.map((r) => [r.body.seq, r.body.space, r.body.kind]),
-        [
-          [0, 'system', 'canon.genesis'],
-          [1, 'system', 'license.issued'],
-          [2, 'system', 'audit.decision'],
-        ],
+        INIT_KINDS.map((kind, seq) => [seq, 'system', kind]),
       );
       genesis = records[0]!.id;
       const issued = records[1]!.body.payload as { license: { body: { id: string } }; chain_ids: string[] };
@@ -634,6 +663,37 @@ describe(
       assert.equal(audit.decision, 'allowed');
       assert.equal(audit.covers, 1);
       assert.equal(records[2]!.body.prev, records[1]!.id);
+
+      // Then the genesis witness registry, also the bootstrap's, with its own audit record.
+      const [registry, registryAudit] = [records[3]!, records[4]!];
+      assert.equal(registry.body.actor, 'sigil:init');
+      assert.equal(registry.body.prev, records[2]!.id);
+      assert.equal(registryAudit.body.prev, registry.id);
+      const ra = auditPayload(registryAudit);
+      assert.deepEqual(
+        [ra.operation, ra.decision, ra.covers, ra.caller.subject],
+        ['store.init', 'allowed', 1, 'sigil:init'],
+      );
+      const rp = registry.body.payload as {
+        proposal_id: string | null;
+        root_key_id: string;
+        registry: { threshold: number; witnesses: { id: string }[] };
+      };
+      assert.equal(rp.proposal_id, null);
+      assert.equal(rp.root_key_id, (await client.request('sigil/store.info', {})).rootKeyId);
+      // sigil/witness.list reads it back: the owner alone, k = 1, the registry record the head of changes.
+      const witnesses = await client.call('sigil/witness.list', {});
+      assert.equal(witnesses.threshold, 1);
+      assert.deepEqual(
+        witnesses.witnesses.map((w) => [w.id, w.status]),
+        [['owner', 'active']],
+      );
+      assert.deepEqual(
+        rp.registry.witnesses.map((w) => w.id),
+        ['owner'],
+      );
+      assert.equal(witnesses.head, registry.id);
+      assert.deepEqual(await client.call('sigil/proposal.list', {}), { proposals: [] });
     });
 
     it('canon.append returns the record (and its audit record) and sends sigil/canon.appended', async () => {
@@ -645,7 +705,7 @@ describe(
         links: [{ rel: 'after', id: genesis }],
       });
       assert.match(rec.id, ID_RE);
-      assert.equal(rec.body.seq, 3);
+      assert.equal(rec.body.seq, INIT_RECORDS);
       assert.equal(rec.body.kind, 'note.created');
       assert.equal(rec.body.space, 'data');
       assert.equal(rec.body.actor, actorOf(ownerSubject()), 'the actor is the licence holder that signed');
@@ -663,30 +723,34 @@ describe(
       assert.equal(notice.records.length, 2, JSON.stringify(notice.records));
       assert.deepEqual(notice.records[0], {
         id: rec.id,
-        seq: 3,
+        seq: INIT_RECORDS,
         space: 'data',
         kind: 'note.created',
         ts: rec.body.ts,
       });
-      const audit = await client.call('sigil/canon.getBySeq', { seq: 4 });
+      const audit = await client.call('sigil/canon.getBySeq', { seq: INIT_RECORDS + 1 });
       assert.deepEqual(notice.records[1], {
         id: audit.id,
-        seq: 4,
+        seq: INIT_RECORDS + 1,
         space: 'system',
         kind: 'audit.decision',
         ts: audit.body.ts,
       });
-      assert.equal(notice.size, 5);
+      assert.equal(notice.size, INIT_RECORDS + 2);
       const p = auditPayload(audit);
       assert.equal(p.caller.license_id, owner.licenseId);
       assert.equal(p.caller.key_id, owner.keyId);
       assert.equal(p.caller.loa, 4);
       assert.match(p.reason, /^canon\.append: LOA root \(4\) meets operator \(2\); trust score /);
-      assert.equal(audit.body.prev, (await client.call('sigil/canon.getBySeq', { seq: 2 })).id);
+      assert.equal(
+        audit.body.prev,
+        (await client.call('sigil/canon.getBySeq', { seq: INIT_RECORDS - 1 })).id,
+        "chains to init's last record",
+      );
       const info = await client.request('sigil/store.info', {});
       assert.equal(notice.rootHash, info.rootHash);
-      assert.deepEqual(info.heads?.data, { id: rec.id, seq: 3 });
-      assert.deepEqual(info.heads?.system, { id: audit.id, seq: 4 });
+      assert.deepEqual(info.heads?.data, { id: rec.id, seq: INIT_RECORDS });
+      assert.deepEqual(info.heads?.system, { id: audit.id, seq: INIT_RECORDS + 1 });
 
       // The caller no longer names the actor: the licence does.
       const named = await sigilError(
@@ -699,7 +763,11 @@ describe(
         'BAD_INPUT',
       );
       assert.match(named.message, /^sigil\/canon\.append: .*"actor"/);
-      assert.equal(await client.request('sigil/store.info', {}).then((i) => i.size), 5, 'nothing appended');
+      assert.equal(
+        await client.request('sigil/store.info', {}).then((i) => i.size),
+        INIT_RECORDS + 2,
+        'nothing appended',
+      );
 
       const sys = await client.call('sigil/canon.append', {
         kind: 'task.opened',
@@ -707,7 +775,7 @@ describe(
         payload: [],
       });
       assert.equal(sys.body.actor, actorOf(ownerSubject()));
-      assert.equal(sys.body.seq, 5);
+      assert.equal(sys.body.seq, INIT_RECORDS + 2);
       assert.equal(sys.body.prev, audit.id, 'chains to the previous record of the system space');
       appended.push(sys);
       await client.waitFor<AppendedNotice>(
@@ -716,13 +784,13 @@ describe(
         mark,
       );
       const { records } = await listAll(client);
-      assert.equal(records.length, 7);
+      assert.equal(records.length, INIT_RECORDS + 4);
       for (const r of appended) assertAuditedWrite(records, r, ownerSubject());
     });
 
     it('canon.get returns a RecordView: canonical JSON is the JCS of the record, and it verifies', async () => {
       const size = (await client.request('sigil/store.info', {})).size;
-      assert.equal(size, 7);
+      assert.equal(size, INIT_RECORDS + 4);
       for (const rec of appended) {
         const view: RecordView = await client.call('sigil/canon.get', { id: rec.id });
         assert.deepEqual(view.record, rec);
@@ -757,13 +825,13 @@ describe(
       appended.push(...more);
       const all = await listAll(client);
       assert.equal(all.pages, 1);
-      // 7 before, then each append adds its record and its audit record.
-      assert.equal(all.records.length, 7 + 9 * 2);
+      // Init's records and two appends before, then each append adds its record and its audit record.
+      assert.equal(all.records.length, INIT_RECORDS + 2 * 2 + 9 * 2);
       assertContiguous(all.records);
       for (const rec of more) assertAuditedWrite(all.records, rec, ownerSubject());
 
       const paged = await listAll(client, 5);
-      assert.equal(paged.pages, 5);
+      assert.equal(paged.pages, Math.ceil(all.records.length / 5));
       assert.deepEqual(paged.records, all.records);
 
       const desc: CanonicalRecord[] = [];
@@ -792,7 +860,7 @@ describe(
         all.records.filter((r) => r.body.space === 'system').map((r) => r.id),
       );
       const audits = await client.call('sigil/canon.list', { kind: 'audit.decision' });
-      assert.equal(audits.records.length, 1 + appended.length, 'the bootstrap and one per append');
+      assert.equal(audits.records.length, INIT_AUDITS + appended.length, "init's and one per append");
       const none = await client.call('sigil/canon.list', { kind: 'never.used' });
       assert.deepEqual(none, { records: [], nextCursor: null });
     });
@@ -801,13 +869,16 @@ describe(
       const mark = client.mark();
       const v: VerifyResult = await client.call('sigil/canon.verify', {});
       const info = await client.request('sigil/store.info', {});
-      assert.deepEqual(v, {
-        ok: true,
-        size: info.size,
-        checked: info.size,
-        rootHash: info.rootHash,
-        firstBad: null,
-      });
+      const { ok, size, checked, rootHash, firstBad, ...rechecks } = v;
+      assert.deepEqual(
+        { ok, size, checked, rootHash, firstBad },
+        { ok: true, size: info.size, checked: info.size, rootHash: info.rootHash, firstBad: null },
+      );
+      // No witness has cosigned a checkpoint of this log: nothing to re-check.
+      assert.deepEqual(v.cosignatures, { checked: 0, failed: [] });
+      // Whatever else verify re-checks (cosignatures, system history…) found nothing wrong.
+      for (const [what, report] of Object.entries(rechecks))
+        assert.deepEqual((report as { readonly failed?: readonly unknown[] }).failed, [], what);
       assert.deepEqual(client.since(mark, '$/progress'), []);
       // Params that are nothing but `auth` (signed over no params) are the same as empty params.
       assert.deepEqual(
@@ -1282,27 +1353,22 @@ describe('initializationOptions.home: an existing store opened by the server', {
       Object.keys(POLICY_TABLE),
       'the policy table of the open store',
     );
-    // genesis, the owner's licence and its audit record (init), the CLI's note and its audit record.
+    // init's records (genesis, the owner's licence, the witness registry, their audit records), then the
+    // CLI's note and its audit record.
     const { records } = await client.call('sigil/canon.list', {});
     assert.deepEqual(
       records.map((r) => [r.body.seq, r.body.kind]),
-      [
-        [0, 'canon.genesis'],
-        [1, 'license.issued'],
-        [2, 'audit.decision'],
-        [3, 'note.before-server'],
-        [4, 'audit.decision'],
-      ],
+      [...INIT_KINDS, 'note.before-server', 'audit.decision'].map((kind, seq) => [seq, kind]),
     );
     assert.equal(records[0]!.id, init.genesis, '`sigil init` names the genesis record');
-    assert.equal(records[3]!.id, fromCli);
-    assertAuditedWrite(records, records[3]!, ownerSubject());
+    assert.equal(records[INIT_RECORDS]!.id, fromCli);
+    assertAuditedWrite(records, records[INIT_RECORDS]!, ownerSubject());
     assert.equal(result.serverInfo?.name, 'sigil');
     assert.equal(changed.status, 'ready', JSON.stringify(changed));
     assert.equal(changed.home, home);
     assert.equal(changed.origin, init.origin);
-    assert.equal(changed.size, 5);
-    assert.deepEqual(changed.heads?.data, { id: fromCli, seq: 3 });
+    assert.equal(changed.size, INIT_RECORDS + 2);
+    assert.deepEqual(changed.heads?.data, { id: fromCli, seq: INIT_RECORDS });
     assert.ok(!existsSync(path.join(workspace, '.sigil')), 'nothing is created in the workspace folder');
     const view = await client.call('sigil/canon.get', { id: fromCli });
     assert.equal(view.verification.ok, true);
@@ -1312,7 +1378,7 @@ describe('initializationOptions.home: an existing store opened by the server', {
   it('shutdown + exit leaves the home to the CLI', async () => {
     assert.equal(await client.shutdown(), 0, client.stderr);
     assert.ok(!existsSync(path.join(home, 'owner.json')));
-    assert.equal((await cliJson<VerifyResult>(['--home', home, 'canon', 'verify'])).size, 5);
+    assert.equal((await cliJson<VerifyResult>(['--home', home, 'canon', 'verify'])).size, INIT_RECORDS + 2);
   });
 });
 
@@ -1378,8 +1444,8 @@ describe('a store owned by `sigil serve`: the server reports it locked', { concu
       assert.ok(data.message.includes(`pid ${servePid}`), data.message);
     }
     await sigilError(client.request('sigil/store.init', {}), 'HOME_EXISTS');
-    // The CLI is unaffected: it talks to `sigil serve` through its socket (after init's 3 records).
-    assert.equal((await cliAppend(home, 'note.while-locked', {})).seq, 3);
+    // The CLI is unaffected: it talks to `sigil serve` through its socket (after init's records).
+    assert.equal((await cliAppend(home, 'note.while-locked', {})).seq, INIT_RECORDS);
   });
 
   it('the locked server shuts down cleanly and leaves the owner file of `sigil serve` alone', async () => {
@@ -1402,8 +1468,10 @@ describe(
     const PASSPHRASE = 'protocol test passphrase';
     let home = '';
     let owner: LoadedIdentity;
-    /** Genesis, then the three data records (seq 3, 5, 7). */
+    /** Genesis, then the three data records (seq 5, 7, 9: after init's records, each with its audit). */
     const ids: string[] = [];
+    /** The seq of data record i (1, 2, 3). */
+    const dataSeq = (i: number): number => INIT_RECORDS + 2 * (i - 1);
 
     /** A server started on the home with `passphrase` (none: no passphrase at all); returns its first state. */
     async function startWith(passphrase?: string): Promise<{ client: LspClient; changed: StoreInfo }> {
@@ -1424,7 +1492,7 @@ describe(
         assert.equal(changed.status, 'no-store');
         const info = await client.request('sigil/store.init', {});
         assert.equal(info.keysEncrypted, true);
-        assert.equal(info.size, 3);
+        assert.equal(info.size, INIT_RECORDS);
         // The owner identity is encrypted under the store passphrase too.
         const file = ownerIdentityFile(home);
         await assert.rejects(loadOwner(home), (e: unknown) => {
@@ -1447,7 +1515,11 @@ describe(
             space: 'data',
             payload: { i },
           });
-          assert.equal(rec.body.seq, 1 + 2 * i, 'after init, each append is its record and its audit record');
+          assert.equal(
+            rec.body.seq,
+            dataSeq(i),
+            'after init, each append is its record and its audit record',
+          );
           ids.push(rec.id);
         }
       } finally {
@@ -1496,7 +1568,7 @@ describe(
         assert.equal(changed.status, 'ready', JSON.stringify(changed));
         assert.equal(changed.keysEncrypted, true);
         const damaged = {
-          seq: 5,
+          seq: dataSeq(2),
           id: victim,
           reason: 'record ciphertext does not authenticate (bytes tampered or values swapped)',
         };
@@ -1518,14 +1590,21 @@ describe(
           walked.push(...p.records.map((r) => r.body.seq), ...(p.damaged ?? []).map((d) => d.seq));
           cursor = p.nextCursor;
         } while (cursor !== null);
-        assert.deepEqual(walked, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+        assert.deepEqual(
+          walked,
+          Array.from({ length: INIT_RECORDS + 6 }, (_, seq) => seq),
+        );
         const undamaged = await client.call('sigil/canon.list', { space: 'system' });
         assert.ok(!('damaged' in undamaged), 'no damaged key on a page without damaged entries');
-        assert.equal(undamaged.records.length, 6, 'genesis, the licence and 4 audit records');
+        assert.equal(
+          undamaged.records.length,
+          INIT_RECORDS + 3,
+          "init's records (genesis, the licence, the witness registry, 2 audit records) and 3 audit records",
+        );
         const data = await sigilError(client.call('sigil/canon.get', { id: victim }), 'STORE_CORRUPT');
         assert.ok(data.message.includes(victim), data.message);
         const report = await client.call('sigil/canon.verify', {});
-        assert.equal(report.firstBad?.seq, 5);
+        assert.equal(report.firstBad?.seq, dataSeq(2));
       } finally {
         assert.equal(await client.shutdown(), 0, client.stderr);
       }
@@ -1790,6 +1869,9 @@ describe(
         ['trust.feedback', 'system'],
         ['canon.genesis', 'system'],
         ['audit.forged', 'data'],
+        ['witness.registry', 'system'],
+        ['proposal.committed', 'system'],
+        ['checkpoint.cosigned', 'system'],
       ] as const) {
         const data = await sigilError(
           client.call('sigil/canon.append', { kind, space, payload: {} }),

@@ -442,6 +442,11 @@ describe('the protocol handlers pass the gate under their policy operation', () 
   });
   after(() => dispose(h));
 
+  /** A well-formed proposal id that names no proposal of the store. */
+  const UNKNOWN_PROPOSAL = 'c'.repeat(64);
+  /** A signed note shaped like a cosigned checkpoint (origin, size, root; one signature line). */
+  const EXAMPLE_COSIGNED_NOTE = `example.org/log\n1\n${toBase64(new Uint8Array(32))}\n\n\u2014 owner ${toBase64(new Uint8Array(76))}\n`;
+
   /** Valid params for each method (the gate runs before the params are checked, but the allowed calls run). */
   function sampleParams(): Record<RequestMethod, Record<string, unknown>> {
     return {
@@ -472,6 +477,20 @@ describe('the protocol handlers pass the gate under their policy operation', () 
       'sigil/trust.explain': { subject: 'agent:observer', operation: 'canon.append' },
       'sigil/trust.feedback': { subject: 'agent:observer', operation: 'canon.append', outcome: 'good' },
       'sigil/trust.status': {},
+      'sigil/witness.list': {},
+      'sigil/proposal.create': { kind: 'quorum.set_threshold', change: { threshold: 1 } },
+      'sigil/proposal.list': {},
+      'sigil/proposal.show': { id: UNKNOWN_PROPOSAL },
+      'sigil/proposal.export': { id: UNKNOWN_PROPOSAL },
+      'sigil/proposal.attach': {
+        id: UNKNOWN_PROPOSAL,
+        signature: { witnessId: 'owner', keyId: 'b'.repeat(32), sig: toBase64(new Uint8Array(64).fill(1)) },
+      },
+      'sigil/proposal.commit': { id: UNKNOWN_PROPOSAL },
+      'sigil/proposal.reject': { id: UNKNOWN_PROPOSAL, reason: 'test' },
+      'sigil/checkpoint.request': { witnessId: 'owner' },
+      'sigil/checkpoint.attach': { note: EXAMPLE_COSIGNED_NOTE },
+      'sigil/checkpoint.cosigned': {},
     };
   }
 
@@ -525,13 +544,46 @@ describe('the protocol handlers pass the gate under their policy operation', () 
         assert.equal(audit.caller.subject, observer.subject);
         assert.match(error.message, /you have observer \(1\)/);
       } else {
-        // canon.checkpoint: open to observers; it keeps a checkpoint but appends no record.
-        assert.equal(m, 'sigil/canon.checkpoint');
+        // canon.checkpoint (a checkpoint, a witness's request to cosign one, the latest cosigned one): open
+        // to observers; it keeps a checkpoint but appends no record.
+        assert.equal(operation, 'canon.checkpoint', m);
         const size = h.rt.store.size();
         await call(h, m, params[m], observer);
         assert.equal(h.rt.store.size(), size);
       }
     }
+  });
+
+  test('an observer may read the system state (system.show) and nothing it reads is appended', async () => {
+    assert.ok(h);
+    const params = sampleParams();
+    const shows = (Object.keys(REQUESTS) as RequestMethod[]).filter(
+      (m) => REQUESTS[m].operation === 'system.show',
+    );
+    assert.deepEqual(shows.sort(), [
+      'sigil/proposal.export',
+      'sigil/proposal.list',
+      'sigil/proposal.show',
+      'sigil/witness.list',
+    ]);
+    const size = h.rt.store.size();
+    const witnesses = (await call(h, 'sigil/witness.list', params['sigil/witness.list'], observer)) as {
+      threshold: number;
+      witnesses: Array<{ id: string; status: string }>;
+      head: string | null;
+    };
+    assert.equal(witnesses.threshold, 1);
+    assert.deepEqual(
+      witnesses.witnesses.map((w) => [w.id, w.status]),
+      [['owner', 'active']],
+    );
+    assert.equal(witnesses.head, (await h.rt.store.getBySeq(3)).id, 'the genesis registry record of init');
+    assert.deepEqual(await call(h, 'sigil/proposal.list', params['sigil/proposal.list'], observer), {
+      proposals: [],
+    });
+    for (const m of ['sigil/proposal.show', 'sigil/proposal.export'] as const)
+      await expectRefusedUnchanged(h, 'NOT_FOUND', () => call(h!, m, params[m], observer));
+    assert.equal(h.rt.store.size(), size, 'an allowed read appends nothing');
   });
 
   test('canon.append runs as canon.append_system for the system space and as canon.migrate for imports', async () => {

@@ -17,6 +17,7 @@ import {
 } from '../../server/src/canon/keystore.js';
 import { LevelCanonStore } from '../../server/src/canon/store.js';
 import { initHome, openRuntime } from '../../server/src/runtime/home.js';
+import { readWitnessKey } from '../../server/src/governance/witness-keys.js';
 import type { PassphraseSource } from '../../server/src/runtime/passphrase.js';
 import { fromBase64, toBase64, toHex } from '../../shared/src/bytes.js';
 import { keyId, publicKeyFromSeed, verify as ed25519Verify } from '../../shared/src/ed25519.js';
@@ -409,15 +410,42 @@ describe('initHome', () => {
     });
     assert.equal(init.origin, 'init.example/log');
     assert.equal(init.encrypted, true);
-    // genesis, the owner's root licence and the audit record of its issue (one atomic group)
-    assert.equal(init.runtime.store.size(), 3);
-    const kinds = (await init.runtime.store.list({ limit: 10 })).records.map((r) => r.body.kind);
-    assert.deepEqual(kinds, ['canon.genesis', 'license.issued', 'audit.decision']);
+    // genesis, the owner's root licence and the audit record of its issue (one atomic group), then the
+    // genesis witness registry and its audit record (another)
+    assert.equal(init.runtime.store.size(), 5);
+    const records = (await init.runtime.store.list({ limit: 10 })).records;
+    assert.deepEqual(
+      records.map((r) => r.body.kind),
+      ['canon.genesis', 'license.issued', 'audit.decision', 'witness.registry', 'audit.decision'],
+    );
     assert.equal(init.ownerIdentity.licenseId.length, 32);
+    // No witnesses given: the owner is the single witness (k = 1), its key sealed with the store passphrase.
+    const ownerKeyFile = path.join(home, 'witnesses', 'owner.key.json');
+    assert.deepEqual(init.witnesses, { ids: ['owner'], threshold: 1, ownerKeyFile });
+    const registry = (
+      records[3]?.body.payload as {
+        registry: { threshold: number; witnesses: Array<{ id: string; keys: Array<{ publicKey: string }> }> };
+      }
+    ).registry;
     await init.runtime.close();
+    await assert.rejects(readWitnessKey(ownerKeyFile), isSigilError('PASSPHRASE_REQUIRED'));
+    await assert.rejects(
+      readWitnessKey(ownerKeyFile, { passphrase: async () => 'not the passphrase' }),
+      isSigilError('PASSPHRASE_WRONG'),
+    );
+    const witnessKey = await readWitnessKey(ownerKeyFile, { passphrase: async () => PASS });
+    assert.equal(witnessKey.id, 'owner');
+    assert.deepEqual(
+      registry.witnesses.map((w) => [w.id, w.keys.map((k) => k.publicKey)]),
+      [['owner', [toBase64(witnessKey.publicKey)]]],
+      'the registry holds the key of witnesses/owner.key.json',
+    );
+    assert.equal(registry.threshold, 1);
     if (isPosix) {
       assert.equal((await fs.stat(home)).mode & 0o777, 0o700);
       assert.equal((await fs.stat(fileOf(home))).mode & 0o777, 0o600);
+      assert.equal((await fs.stat(path.join(home, 'witnesses'))).mode & 0o777, 0o700);
+      assert.equal((await fs.stat(ownerKeyFile)).mode & 0o777, 0o600);
     }
     assert.equal((await readJson(home)).kdf?.log_n, LOG_N);
 

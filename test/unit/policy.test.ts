@@ -89,6 +89,7 @@ describe('the policy table', () => {
     'rag.upsert': 'mentor',
     'dataset.import': 'mentor',
     'module.run': 'operator',
+    'system.show': 'observer',
     'system.propose': 'root',
     'system.commit': 'root',
     'key.manage': 'root',

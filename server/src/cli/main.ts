@@ -168,7 +168,7 @@ export async function runCli(argv: string[]): Promise<number> {
             );
           if (!res.encrypted) {
             o.warn(
-              `PRIVATE KEYS ARE STORED UNENCRYPTED in ${home}/keystore.json. Anyone who can read that file as your user can sign as this store. Set SIGIL_PASSPHRASE (or answer the prompt) when running "sigil init" to encrypt them.`,
+              `PRIVATE KEYS ARE STORED UNENCRYPTED in ${home}/keystore.json, identities/owner.json and witnesses/owner.key.json. Anyone who can read those files as your user can sign as this store, act as its owner and vote as its witness. Set SIGIL_PASSPHRASE (or answer the prompt) when running "sigil init" to encrypt them.`,
             );
           }
           const ks = res.runtime.keystore;

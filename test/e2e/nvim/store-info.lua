@@ -5,8 +5,8 @@
 -- It starts the server with vim.lsp.start_client, waits until the client is initialized, sends
 -- `sigil/store.info` (a guest operation: no `auth` needed), an unsigned `sigil/canon.get` (which the gate
 -- must refuse), and the signed requests it was given (one that must fail validation, to see the error
--- shape, and `sigil/license.whoami`), stops the client (shutdown + exit), and writes what it saw as one
--- JSON document (vim.fn.json_encode) to E2E_SIGIL_OUT.
+-- shape, `sigil/license.whoami` and `sigil/witness.list`), stops the client (shutdown + exit), and writes
+-- what it saw as one JSON document (vim.fn.json_encode) to E2E_SIGIL_OUT.
 --
 -- Signing needs the owner's key, so the caller signs and this script only carries the params, `auth` and
 -- all, to the server as they are (an `auth` is good for one request, within minutes of its timestamp).
@@ -17,8 +17,9 @@
 --   E2E_SIGIL_ROOT        workspace folder given to the server as root_dir (required)
 --   E2E_SIGIL_HOME        Sigil home passed as init_options.home (required)
 --   E2E_SIGIL_OUT         result file (required)
---   E2E_SIGIL_SIGNED      JSON {"bad_get": params, "whoami": params}: signed params of sigil/canon.get
---                         (with an invalid id) and sigil/license.whoami (required)
+--   E2E_SIGIL_SIGNED      JSON {"bad_get": params, "whoami": params, "witnesses": params}: signed params
+--                         of sigil/canon.get (with an invalid id), sigil/license.whoami and
+--                         sigil/witness.list (required)
 --   E2E_SIGIL_TIMEOUT_MS  limit of each wait (default 20000)
 -- Exit status: 0 when the result file was written after a complete exchange, else 2..6 (see finish calls);
 -- the result file then holds {"error": "..."}.
@@ -45,8 +46,8 @@ local function run()
     }, 2)
   end
   local ok, signed = pcall(vim.fn.json_decode, signed_json)
-  if not ok or type(signed) ~= 'table' or signed.bad_get == nil or signed.whoami == nil then
-    return finish({ error = 'E2E_SIGIL_SIGNED is not {"bad_get": …, "whoami": …}' }, 2)
+  if not ok or type(signed) ~= 'table' or signed.bad_get == nil or signed.whoami == nil or signed.witnesses == nil then
+    return finish({ error = 'E2E_SIGIL_SIGNED is not {"bad_get": …, "whoami": …, "witnesses": …}' }, 2)
   end
 
   local changed = nil
@@ -109,8 +110,14 @@ local function run()
   client.request('sigil/license.whoami', signed.whoami, function(err, result)
     whoami = { err = err, result = result }
   end)
+  -- Signed by the owner: the witness registry init wrote (an observer read).
+  local witnesses = nil
+  client.request('sigil/witness.list', signed.witnesses, function(err, result)
+    witnesses = { err = err, result = result }
+  end)
   local answered = vim.wait(timeout, function()
-    return info ~= nil and anonymous ~= nil and failed ~= nil and whoami ~= nil and changed ~= nil
+    return info ~= nil and anonymous ~= nil and failed ~= nil and whoami ~= nil and witnesses ~= nil
+      and changed ~= nil
   end, 10)
   if not answered then
     return finish({ error = 'no answer to the requests (or no sigil/store.changed) within ' .. timeout .. ' ms' }, 5)
@@ -127,6 +134,7 @@ local function run()
     anonymous_get = anonymous,
     bad_get = failed,
     whoami = whoami,
+    witnesses = witnesses,
     store_changed = changed,
     server_exit_code = exit_code,
   }, 0)
