@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createKeystore, loadKeystore } from '../server/src/canon/keystore.js';
 import { LevelCanonStore } from '../server/src/canon/store.js';
+import { initHome } from '../server/src/runtime/home.js';
 import type { JsonValue } from '../shared/src/jcs.js';
 
 export const PAYLOAD: JsonValue = {
@@ -35,6 +36,24 @@ export async function newStore(
     ...opts,
   });
   return { dir, store };
+}
+
+/**
+ * A real Sigil home (keys, store, the owner's root licence and identity, the genesis witness registry), with
+ * its store open for the bench to fill directly: the language server then serves it to signed requests.
+ */
+export async function newHome(): Promise<{ dir: string; store: LevelCanonStore; ownerIdentity: string }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sigil-bench-home-'));
+  const init = await initHome({
+    home: dir,
+    env: { SIGIL_KEYSTORE_SCRYPT_LOG_N: '14' },
+    passphrase: { get: async () => undefined },
+    ownerDescription: 'sigil bench',
+    origin: 'bench.sigil/log',
+  });
+  // The bench appends straight to the store; the runtime's gate is not needed for that.
+  await init.runtime.close();
+  return { dir, store: await reopen(dir), ownerIdentity: init.ownerIdentity.file };
 }
 
 export async function reopen(dir: string, verifyWorkers = 2): Promise<LevelCanonStore> {

@@ -16,6 +16,8 @@ import {
 import type { ListResult, StoreInfo } from '../shared/src/protocol.js';
 import { kindIcon, shortTime } from '../client/src/format.js';
 import { log } from './lib.js';
+import { signedParams } from '../shared/src/signed-request.js';
+import type { Identity } from '../shared/src/license.js';
 
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const SERVER = path.join(ROOT, 'dist', 'server', 'main.cjs');
@@ -53,6 +55,7 @@ export class BenchServer {
     readonly conn: MessageConnection,
     /** performance.now() just before spawn(). */
     readonly spawnedAt: number,
+    private readonly identity: Identity,
   ) {
     child.stderr?.setEncoding('utf8').on('data', (s: string) => (this.stderrText += s));
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
@@ -68,7 +71,8 @@ export class BenchServer {
     conn.listen();
   }
 
-  static spawn(): BenchServer {
+  /** `identity` signs the requests, as the extension signs them with the active identity. */
+  static spawn(identity: Identity): BenchServer {
     if (!existsSync(SERVER)) throw new Error(`${SERVER} is missing: run "npm run build" first`);
     const t0 = performance.now();
     const child = spawn(process.execPath, [SERVER, '--stdio'], {
@@ -81,7 +85,7 @@ export class BenchServer {
       new StreamMessageReader(child.stdout!),
       new StreamMessageWriter(child.stdin!),
     );
-    return new BenchServer(child, conn, t0);
+    return new BenchServer(child, conn, t0, identity);
   }
 
   private timed<T>(p: Promise<T>, what: string): Promise<T> {
@@ -121,7 +125,8 @@ export class BenchServer {
     limit: number;
     cursor?: string;
   }): Promise<ListResult> {
-    return this.timed(this.conn.sendRequest('sigil/canon.list', params) as Promise<ListResult>, 'canon.list');
+    const signed = signedParams('sigil/canon.list', params, this.identity);
+    return this.timed(this.conn.sendRequest('sigil/canon.list', signed) as Promise<ListResult>, 'canon.list');
   }
 
   /** shutdown + exit, and waits for the process to end (so the store lock is free for the next one). */

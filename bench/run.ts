@@ -10,7 +10,8 @@ import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { appendConcurrent, log, median, newStore, PAYLOAD, rate } from './lib.js';
+import { appendConcurrent, log, median, newHome, newStore, PAYLOAD, rate } from './lib.js';
+import { readIdentityFile } from '../server/src/governance/identity.js';
 import { activation, BenchServer, treeRows, vsixSize } from './lsp.js';
 import { governanceBench, quorumBench } from './governance.js';
 
@@ -84,14 +85,15 @@ function verifyChild(dir: string): {
  * `sigil/store.changed` with status ready (the store opened). tree_page_ms: `sigil/canon.list` as the Audit
  * Log sends it, at PAGES cursors spread over the log, timed from sendRequest to the parsed result.
  */
-async function editorServer(home: string, result: Result): Promise<void> {
+async function editorServer(home: string, ownerIdentity: string, result: Result): Promise<void> {
+  const identity = await readIdentityFile(ownerIdentity);
   log(
     `server_ready_ms: ${SERVER_RUNS} spawns of dist/server/main.cjs --stdio on the ${VERIFY_SIZE}-record store`,
   );
   const ready: number[] = [];
   const storeReady: number[] = [];
   for (let i = 0; i < SERVER_RUNS; i++) {
-    const server = BenchServer.spawn();
+    const server = BenchServer.spawn(identity);
     try {
       await server.initialize(home);
       ready.push(performance.now() - server.spawnedAt);
@@ -108,7 +110,7 @@ async function editorServer(home: string, result: Result): Promise<void> {
   below(result, 'server_ready_ms');
 
   log(`tree_page_ms: ${PAGES} pages of ${PAGE_SIZE} records (data space, newest first) through the protocol`);
-  const server = BenchServer.spawn();
+  const server = BenchServer.spawn(identity);
   try {
     await server.initialize(home);
     const info = await server.storeReady();
@@ -190,9 +192,10 @@ async function main(): Promise<void> {
   }
 
   log(`verify_log_per_s: building a ${VERIFY_SIZE}-record log`);
-  const { dir, store } = await newStore();
+  // A real home: the language server serves it below, to requests signed by its owner.
+  const { dir, store, ownerIdentity } = await newHome();
   const small = Math.round(VERIFY_SIZE / 5);
-  await appendConcurrent(store, small - 1, 64);
+  await appendConcurrent(store, small - store.size(), 64);
   await store.close();
   const smallRun = verifyChild(dir);
   const { reopen } = await import('./lib.js');
@@ -221,7 +224,7 @@ async function main(): Promise<void> {
   result.verify_meets_target = result.verify_vs_baseline_ratio >= TARGETS.verify_vs_baseline_ratio;
 
   // The same store, closed by the bench, now owned by the language server.
-  await editorServer(dir, result);
+  await editorServer(dir, ownerIdentity, result);
 
   log(`inclusion_proof_ms: growing the log to ${PROOF_SIZE} records`);
   big = await reopen(dir);
