@@ -5,6 +5,7 @@
  * a commit would fail — why, so a person sees it before trying. Refreshed when proposal or witness records
  * are appended, when the store or the active identity changes, and when a pending proposal expires.
  */
+import { refreshOnGovernanceChange } from './governanceRefresh.js';
 import * as vscode from 'vscode';
 import type { ProposalSignatureView, ProposalView } from '../../shared/src/protocol.js';
 import type { Ctx } from './ctx.js';
@@ -14,11 +15,9 @@ import {
   changeSummary,
   escapeMarkdown,
   groupOf,
-  isGovernanceKind,
   proposalContext,
   proposalDescription,
   proposalFacts,
-  storeKey,
   type ProposalGroup,
 } from './quorumPresent.js';
 
@@ -89,20 +88,7 @@ export class ProposalsProvider implements vscode.TreeDataProvider<ProposalNode>,
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly ctx: Ctx) {
-    let lastStore = storeKey(ctx.store);
-    this.disposables.push(
-      this.changed,
-      ctx.onDidAppend((n) => {
-        if (n.records.some((r) => isGovernanceKind(r.kind))) this.refresh();
-      }),
-      ctx.onDidChangeStore((v) => {
-        const key = storeKey(v);
-        if (key === lastStore) return;
-        lastStore = key;
-        this.refresh();
-      }),
-      ctx.identities.onDidChange(() => this.refresh()),
-    );
+    this.disposables.push(this.changed, ...refreshOnGovernanceChange(ctx, () => this.refresh()));
   }
 
   refresh(): void {

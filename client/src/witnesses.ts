@@ -5,10 +5,11 @@
  * rotation that replaced each old one. Refreshed when witness or proposal records are appended, when the
  * store changes and when the active identity changes.
  */
+import { refreshOnGovernanceChange } from './governanceRefresh.js';
 import * as vscode from 'vscode';
 import type { WitnessListResult, WitnessView } from '../../shared/src/protocol.js';
 import type { Ctx } from './ctx.js';
-import { escapeMarkdown, isGovernanceKind, storeKey } from './quorumPresent.js';
+import { escapeMarkdown } from './quorumPresent.js';
 
 export const WITNESSES_VIEW_ID = 'sigil.witnesses';
 
@@ -60,21 +61,7 @@ export class WitnessesProvider implements vscode.TreeDataProvider<WitnessNode>, 
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly ctx: Ctx) {
-    let lastStore = storeKey(ctx.store);
-    this.disposables.push(
-      this.changed,
-      ctx.onDidAppend((n) => {
-        if (n.records.some((r) => isGovernanceKind(r.kind))) this.refresh();
-      }),
-      // Every append also reports the store (its new size); only a new state or home changes the registry.
-      ctx.onDidChangeStore((v) => {
-        const key = storeKey(v);
-        if (key === lastStore) return;
-        lastStore = key;
-        this.refresh();
-      }),
-      ctx.identities.onDidChange(() => this.refresh()),
-    );
+    this.disposables.push(this.changed, ...refreshOnGovernanceChange(ctx, () => this.refresh()));
   }
 
   refresh(): void {
