@@ -5,7 +5,6 @@
  */
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Option } from 'commander';
@@ -31,6 +30,7 @@ import {
   writeIdentityFile,
 } from '../governance/identity.js';
 import { writeNewFile, type Output } from './output.js';
+import { readInput } from './input.js';
 import type { GlobalOptions } from './main.js';
 import { chooseIdentity, loadIdentity } from './client.js';
 import { requireHome, resolveHome } from '../runtime/home.js';
@@ -73,16 +73,9 @@ function parseLoaArg(v: string): number {
   );
 }
 
-async function readText(file: string, what: string): Promise<string> {
-  return readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') throw new SigilError('NOT_FOUND', `${what}: no such file ${file}`);
-    throw e;
-  });
-}
-
 /** A subject public key file: standard base64 of 32 bytes, or JSON with a `public_key` field. */
 async function readSubjectKey(file: string): Promise<string> {
-  const text = (await readText(file, '--subject-key')).trim();
+  const text = (await readInput(file, '--subject-key')).trim();
   let b64 = text;
   if (text.startsWith('{')) {
     const doc = parseStrictJson(text, file) as { public_key?: unknown };
@@ -103,7 +96,7 @@ async function readSubjectKey(file: string): Promise<string> {
 
 /** The licence chain in a file: an identity, a public identity, or a bare JSON array of licences. */
 export async function readChainFile(file: string): Promise<unknown> {
-  return chainOfDocument(parseStrictJson(await readText(file, 'licence file'), file), file);
+  return chainOfDocument(parseStrictJson(await readInput(file, 'licence file'), file), file);
 }
 
 interface KeyFlags {

@@ -3,12 +3,12 @@
  * prints; exit codes are documented in docs/cli.md and come from the SigilError codes.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { SigilError } from '../../../shared/src/errors.js';
-import { canonicalize, parseStrictJson, type JsonValue } from '../../../shared/src/jcs.js';
+import { canonicalize, type JsonValue } from '../../../shared/src/jcs.js';
 import { isSpace, type Space } from '../../../shared/src/record.js';
 import { createOutput, reportError, writeNewFile, type Output } from './output.js';
+import { readJsonInput } from './input.js';
 import { resolveHome, requireHome, initHome } from '../runtime/home.js';
 import { processPassphraseSource } from '../runtime/passphrase.js';
 import type { CanonApi } from '../service/canon-api.js';
@@ -37,19 +37,6 @@ function proofLines(proof: readonly string[]): string[] {
   return proof.length === 0
     ? ['proof: (empty: nothing to prove between equal sizes)']
     : ['proof:', ...proof.map((h) => `  ${h}`)];
-}
-
-async function readInput(source: string, what: string): Promise<string> {
-  if (source === '-') {
-    const chunks: Buffer[] = [];
-    for await (const c of process.stdin) chunks.push(c as Buffer);
-    return Buffer.concat(chunks).toString('utf8');
-  }
-  return readFile(source, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') throw new SigilError('NOT_FOUND', `${what}: no such file ${source}`);
-    if (e.code === 'EISDIR') throw new SigilError('BAD_USAGE', `${what}: ${source} is a directory`);
-    throw e;
-  });
 }
 
 function parseIntArg(name: string) {
@@ -212,8 +199,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .requiredOption('--payload <file>', 'JSON payload file, or - for standard input')
     .action(
       action(async (opts: { kind: string; space: Space; payload: string }) => {
-        const text = await readInput(opts.payload, '--payload');
-        const payload = parseStrictJson(text, opts.payload === '-' ? '<stdin>' : opts.payload) as JsonValue;
+        const payload = (await readJsonInput(opts.payload, '--payload')) as JsonValue;
         const rec = await withApi('canon append', (api) =>
           api.append({ kind: opts.kind, space: opts.space, payload }),
         );
@@ -421,10 +407,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .argument('<file>', 'the cosigned checkpoint file, or - for standard input')
     .action(
       action(async (file: string) => {
-        const doc = parseStrictJson(
-          await readInput(file, 'cosignature'),
-          file === '-' ? '<stdin>' : file,
-        ) as {
+        const doc = (await readJsonInput(file, 'cosignature')) as {
           type?: unknown;
           note?: unknown;
         };
@@ -463,8 +446,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .argument('[file]', 'JSON file, or - for standard input', '-')
     .action(
       action(async (file: string) => {
-        const text = await readInput(file, 'canonicalize');
-        const jcs = canonicalize(parseStrictJson(text, file === '-' ? '<stdin>' : file));
+        const jcs = canonicalize(await readJsonInput(file, 'canonicalize'));
         if (globals().json) out().result({ canonical: jcs }, () => jcs);
         else process.stdout.write(jcs + '\n');
       }),

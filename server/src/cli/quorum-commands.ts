@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { open, readFile, rename } from 'node:fs/promises';
 import { writeNewFile } from './output.js';
+import { readJsonInput } from './input.js';
 import { fromHex } from '../../../shared/src/bytes.js';
 import { checkAndCosign, newWitnessState, type WitnessState } from '../../../shared/src/cosign.js';
 import { parseVerifierKey } from '../../../shared/src/note.js';
@@ -87,22 +88,6 @@ async function writeWitnessMemory(file: string, memory: WitnessMemory): Promise<
     await handle.close();
   }
   await rename(tmp, file);
-}
-
-async function readJson(file: string, what: string): Promise<unknown> {
-  const text =
-    file === '-'
-      ? await new Promise<string>((resolve, reject) => {
-          const chunks: Buffer[] = [];
-          process.stdin.on('data', (c: Buffer) => chunks.push(c));
-          process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-          process.stdin.on('error', reject);
-        })
-      : await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
-          if (e.code === 'ENOENT') throw new SigilError('NOT_FOUND', `${what}: no such file ${file}`);
-          throw e;
-        });
-  return parseStrictJson(text, file === '-' ? '<stdin>' : file);
 }
 
 /** An exported proposal, checked: its id must be the SHA-256 of its body's JCS (else it was altered). */
@@ -228,7 +213,7 @@ export function registerQuorumCommands(program: Command, ctx: GovernanceCliConte
     .action(
       action(async (file: string, opts: { key: string; out?: string }) => {
         const o = out();
-        const exp = checkProposalExport(await readJson(file, 'proposal'), file);
+        const exp = checkProposalExport(await readJsonInput(file, 'proposal'), file);
         const body = exp.body as { kind: string; change: unknown; expires_at: string; proposer: string };
         if (Date.parse(body.expires_at) <= Date.now())
           throw new SigilError(
@@ -269,7 +254,7 @@ export function registerQuorumCommands(program: Command, ctx: GovernanceCliConte
     .action(
       action(async (file: string, opts: { key: string; state?: string; out?: string }) => {
         const o = out();
-        const req = (await readJson(file, 'checkpoint request')) as Partial<CheckpointRequest>;
+        const req = (await readJsonInput(file, 'checkpoint request')) as Partial<CheckpointRequest>;
         if (req?.type !== 'sigil.checkpoint-request' || req.version !== 1 || typeof req.note !== 'string')
           throw new SigilError(
             'BAD_INPUT',
@@ -413,7 +398,7 @@ export function registerQuorumCommands(program: Command, ctx: GovernanceCliConte
     .option('--expires <when>', 'proposal lifetime (24h, 7d, …)', '24h')
     .action(
       action(async (opts: { kind: string; change: string; expires: string }) => {
-        const change = await readJson(opts.change, '--change');
+        const change = await readJsonInput(opts.change, '--change');
         if (typeof change !== 'object' || change === null || Array.isArray(change))
           throw new SigilError('BAD_INPUT', '--change must be a JSON object');
         await propose('proposal create', opts.kind, change as Record<string, unknown>, opts.expires);
@@ -480,7 +465,7 @@ export function registerQuorumCommands(program: Command, ctx: GovernanceCliConte
     .argument('<signature>', 'signature file, or - for standard input')
     .action(
       action(async (id: string, file: string) => {
-        const sig = checkSignatureFile(await readJson(file, 'signature'), file);
+        const sig = checkSignatureFile(await readJsonInput(file, 'signature'), file);
         const p = await withClient('proposal attach', (c) => attach(c, id, sig));
         out().result(p, () => proposalLines(p));
       }),
