@@ -8,8 +8,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { initHome } from '../server/src/runtime/home.js';
-import { createHandlers } from '../server/src/service/handlers.js';
-import { storeInfo } from '../server/src/service/canon-service.js';
+import { runtimeHandlers } from '../server/src/service/handlers.js';
 import { readIdentityFile } from '../server/src/governance/identity.js';
 import { signedParams } from '../shared/src/signed-request.js';
 import { delegateLicense, newLicenseId, verifyLicenseChain } from '../shared/src/license.js';
@@ -93,12 +92,7 @@ export async function governanceBench(result: Result, runs: number, verifyPerSec
     result.trust_score_per_s = Math.round(median(scores));
 
     log('authz_overhead_us: sigil/store.info signed by the owner vs. with no auth, same handlers');
-    const handlers = createHandlers({
-      runtime: rt,
-      requireRuntime: () => rt,
-      info: () => storeInfo(rt),
-      init: () => Promise.reject(new Error('not here')),
-    });
+    const handlers = runtimeHandlers(rt);
     const N = 2000;
     const overheads: number[] = [];
     const signedUs: number[] = [];
@@ -159,12 +153,7 @@ export async function quorumBench(result: Result, runs: number): Promise<void> {
   const rt = init.runtime;
   try {
     const owner = await readIdentityFile(init.ownerIdentity.file);
-    const handlers = createHandlers({
-      runtime: rt,
-      requireRuntime: () => rt,
-      info: () => storeInfo(rt),
-      init: () => Promise.reject(new Error('not here')),
-    });
+    const handlers = runtimeHandlers(rt);
     const call = <M extends keyof typeof handlers>(m: M, p: unknown) =>
       handlers[m](signedParams(m, p, { chain: owner.chain, signer: owner.signer }), {}) as ReturnType<
         (typeof handlers)[M]

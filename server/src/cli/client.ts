@@ -9,8 +9,7 @@ import { SigilError } from '../../../shared/src/errors.js';
 import type { ParamsOf, RequestMethod, ResultOf } from '../../../shared/src/protocol.js';
 import { signedParams } from '../../../shared/src/signed-request.js';
 import { connectOwner, type OwnerClient } from '../rpc/owner-socket.js';
-import { createHandlers, type HandlerHost } from '../service/handlers.js';
-import { storeInfo } from '../service/canon-service.js';
+import { runtimeHandlers } from '../service/handlers.js';
 import { openRuntime, readOwner, OWNER_IDENTITY_FILE } from '../runtime/home.js';
 import type { PassphraseSource } from '../runtime/passphrase.js';
 import { readIdentityFile, type LoadedIdentity } from '../governance/identity.js';
@@ -95,13 +94,7 @@ export async function connectService(opts: ConnectOptions): Promise<OwnerClient>
     passphrase: opts.passphrase,
     ownerDescription: opts.what,
   });
-  const host: HandlerHost = {
-    runtime: rt,
-    requireRuntime: () => rt,
-    info: () => storeInfo(rt),
-    init: () => Promise.reject(new SigilError('HOME_EXISTS', `a store already exists in ${opts.home}`)),
-  };
-  const handlers = createHandlers(host);
+  const handlers = runtimeHandlers(rt);
   let closed: Promise<void> | null = null;
   return {
     request: async <M extends RequestMethod>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> => {

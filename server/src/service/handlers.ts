@@ -21,7 +21,7 @@ import * as gov from '../governance/operations.js';
 import * as quorum from '../governance/proposals.js';
 import * as cosign from '../governance/cosigning.js';
 import { checkSystemHistory } from '../governance/system-audit.js';
-import { recordView } from './canon-service.js';
+import { recordView, storeInfo } from './canon-service.js';
 
 export interface RequestContext {
   readonly onProgress?: (checked: number, total: number) => void;
@@ -257,4 +257,17 @@ export function createHandlers(session: HandlerHost): Handlers {
       cosign.cosignedCheckpoint(rt.governance),
     ),
   };
+}
+
+/**
+ * The handlers over a runtime this process opened itself (the CLI when no server owns the store, the bench):
+ * the store exists, so the bootstrap is refused.
+ */
+export function runtimeHandlers(rt: SigilRuntime): Handlers {
+  return createHandlers({
+    runtime: rt,
+    requireRuntime: () => rt,
+    info: () => storeInfo(rt),
+    init: () => Promise.reject(new SigilError('HOME_EXISTS', `a store already exists in ${rt.home}`)),
+  });
 }
