@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import * as vscode from 'vscode';
 import { SigilError } from '../../shared/src/errors.js';
 import { parseExpiry } from '../../shared/src/expiry.js';
+import { askLifetime } from './prompts.js';
 import type { LicenseCheckResult, LicenseEntry } from '../../shared/src/protocol.js';
 import type { LicenseChain } from '../../shared/src/license.js';
 import type { Ctx } from './ctx.js';
@@ -68,20 +69,7 @@ async function askLicenseFields(
   }
   const expires =
     str(args.expires) ??
-    (await vscode.window.showInputBox({
-      title: `${title} — lifetime`,
-      prompt: 'How long it is valid: 30d, 12h, 90m, or an RFC 3339 time',
-      value: '30d',
-      ignoreFocusOut: true,
-      validateInput: (v) => {
-        try {
-          parseExpiry(v, Date.now(), 'the lifetime');
-          return null;
-        } catch (e) {
-          return (e as Error).message;
-        }
-      },
-    }));
+    (await askLifetime(title, 'How long it is valid: 30d, 12h, 90m, or an RFC 3339 time', '30d'));
   if (expires === undefined) return undefined;
   return {
     subject: subject.trim(),

@@ -7,6 +7,7 @@
  * the editor only refuses to sign a proposal whose id is not the hash of its body, and does not send a
  * commit the server has already said would fail.
  */
+import { askLifetime } from './prompts.js';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
@@ -204,22 +205,12 @@ function parseChange(text: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-async function askExpires(title: string): Promise<string | undefined> {
-  const { parseExpiry } = await import('../../shared/src/expiry.js');
-  return vscode.window.showInputBox({
-    title: `${title} — lifetime`,
-    prompt: 'How long witnesses have to sign it: 24h, 7d, 90m, or an RFC 3339 time (at most 90 days)',
-    value: '24h',
-    ignoreFocusOut: true,
-    validateInput: (v) => {
-      try {
-        parseExpiry(v, Date.now(), 'the lifetime');
-        return null;
-      } catch (e) {
-        return (e as Error).message;
-      }
-    },
-  });
+function askExpires(title: string): Thenable<string | undefined> {
+  return askLifetime(
+    title,
+    'How long witnesses have to sign it: 24h, 7d, 90m, or an RFC 3339 time (at most 90 days)',
+    '24h',
+  );
 }
 
 export async function createProposal(ctx: Ctx, raw: unknown): Promise<ProposalView | undefined> {
