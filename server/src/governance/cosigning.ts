@@ -6,7 +6,7 @@
  * against the witness registry and the log itself, and records it (`checkpoint.cosigned`, system space).
  */
 import { SigilError } from '../../../shared/src/errors.js';
-import { toHex } from '../../../shared/src/bytes.js';
+import { bytesEqual, fromBase64, toHex } from '../../../shared/src/bytes.js';
 import type { JsonValue } from '../../../shared/src/jcs.js';
 import {
   formatSignedNote,
@@ -18,7 +18,6 @@ import {
 } from '../../../shared/src/note.js';
 import { verifyCosignatures, cosignatureKeyHash, type Cosigner } from '../../../shared/src/cosign.js';
 import { verify as ed25519Verify } from '../../../shared/src/ed25519.js';
-import { bytesEqual, fromBase64 } from '../../../shared/src/bytes.js';
 import type { WitnessRegistry } from '../../../shared/src/quorum.js';
 import type {
   CheckpointRequest,

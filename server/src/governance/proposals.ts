@@ -9,9 +9,8 @@
 import { SigilError } from '../../../shared/src/errors.js';
 import { canonicalize, type JsonValue } from '../../../shared/src/jcs.js';
 import { sha256Hex } from '../../../shared/src/hash.js';
-import { toBase64, utf8 } from '../../../shared/src/bytes.js';
+import { fromBase64, toBase64, utf8 } from '../../../shared/src/bytes.js';
 import { verify as ed25519Verify } from '../../../shared/src/ed25519.js';
-import { fromBase64 } from '../../../shared/src/bytes.js';
 import {
   PROPOSAL_KINDS,
   REGISTRY_CHANGE_KINDS,
@@ -308,16 +307,7 @@ export async function attachSignature(
       `key ${sig.keyId} is not a key of witness ${sig.witnessId} (nor one this proposal brings in); see "sigil witness list"`,
       { field: 'signature' },
     );
-  let sigBytes: Uint8Array;
-  try {
-    sigBytes = fromBase64(sig.sig);
-  } catch {
-    sigBytes = new Uint8Array(0);
-  }
-  if (
-    sigBytes.length !== 64 ||
-    !ed25519Verify(fromBase64(key.publicKey), proposalSigningMessage(p.id), sigBytes)
-  )
+  if (!votesFor(p.id, key.publicKey, sig.sig))
     throw new SigilError(
       'SIGNATURE_INVALID',
       `the signature does not verify over proposal ${p.id} ("sigil-proposal/v1\\n" + id) with key ${sig.keyId}: it was made for another proposal, over a bare hash, or with another key`,
@@ -346,13 +336,18 @@ function validUnder(registry: WitnessRegistry, id: string, sig: WitnessSignature
   if (!w || w.status !== 'active') return false;
   const key = currentKey(w);
   if (!key || key.keyId !== sig.keyId) return false;
+  return votesFor(id, key.publicKey, sig.sig);
+}
+
+/** Whether `sig` (base64) is a signature by `publicKey` (base64) over "sigil-proposal/v1\n" + id. */
+function votesFor(id: string, publicKey: string, sig: string): boolean {
   let bytes: Uint8Array;
   try {
-    bytes = fromBase64(sig.sig);
+    bytes = fromBase64(sig);
   } catch {
     return false;
   }
-  return bytes.length === 64 && ed25519Verify(fromBase64(key.publicKey), proposalSigningMessage(id), bytes);
+  return bytes.length === 64 && ed25519Verify(fromBase64(publicKey), proposalSigningMessage(id), bytes);
 }
 
 /**
