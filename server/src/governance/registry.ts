@@ -17,7 +17,7 @@ import {
 import { SigilError } from '../../../shared/src/errors.js';
 import type { LevelCanonStore } from '../canon/store.js';
 import type { TrustParamsView } from '../../../shared/src/protocol.js';
-import { SYSTEM_KINDS, SystemState } from './system-state.js';
+import { SYSTEM_KINDS, SystemState, systemRecordsOf } from './system-state.js';
 
 /** Record kinds of the system space that carry governance state. */
 export const GOVERNANCE_KINDS = {
@@ -110,34 +110,18 @@ export class GovernanceRegistry {
 
   static async load(store: LevelCanonStore, halfLifeMs: number): Promise<GovernanceRegistry> {
     const r = new GovernanceRegistry(halfLifeMs);
-    const records: CanonicalRecord[] = [];
-    for (const kind of [
+    const { records, damaged: d } = await systemRecordsOf(store, [
       GOVERNANCE_KINDS.licenseIssued,
       GOVERNANCE_KINDS.licenseRevoked,
       GOVERNANCE_KINDS.trustFeedback,
       ...SystemState.kinds,
-    ]) {
-      let cursor: string | undefined;
-      do {
-        const page = await store.list({
-          space: 'system',
-          kind,
-          limit: 1000,
-          order: 'asc',
-          ...(cursor ? { cursor } : {}),
-        });
-        const d = page.damaged?.[0];
-        if (d && !r.damage)
-          r.damage = new SigilError(
-            'STORE_CORRUPT',
-            `the store's licence and trust state cannot be rebuilt: governance record at seq ${d.seq} cannot be read (${d.reason}). Only verification (sigil canon verify) runs until the store is restored from a backup or export`,
-            { seq: d.seq, id: d.id },
-          );
-        records.push(...page.records);
-        cursor = page.nextCursor ?? undefined;
-      } while (cursor);
-    }
-    records.sort((a, b) => a.body.seq - b.body.seq);
+    ]);
+    if (d)
+      r.damage = new SigilError(
+        'STORE_CORRUPT',
+        `the store's licence and trust state cannot be rebuilt: governance record at seq ${d.seq} cannot be read (${d.reason}). Only verification (sigil canon verify) runs until the store is restored from a backup or export`,
+        { seq: d.seq, id: d.id },
+      );
     for (const rec of records) r.apply(rec);
     return r;
   }

@@ -15,6 +15,7 @@ import { COMMIT_SIGNING_PREFIX, registrySigningMessage } from './proposals.js';
 import {
   SYSTEM_KINDS,
   SystemState,
+  systemRecordsOf,
   type ProposalCommittedPayload,
   type RegistryPayload,
 } from './system-state.js';
@@ -22,26 +23,8 @@ import {
 /** A commit is judged a little before its record's time: the check ran just before the record was stamped. */
 const STAMP_SLACK_MS = 5000;
 
-async function systemRecords(gov: Governance): Promise<CanonicalRecord[]> {
-  const out: CanonicalRecord[] = [];
-  for (const kind of SystemState.kinds) {
-    let cursor: string | undefined;
-    do {
-      const page = await gov.store.list({
-        space: 'system',
-        kind,
-        limit: 1000,
-        ...(cursor ? { cursor } : {}),
-      });
-      out.push(...page.records);
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
-  }
-  return out.sort((a, b) => a.body.seq - b.body.seq);
-}
-
 export async function checkSystemHistory(gov: Governance): Promise<SystemHistoryCheck> {
-  const records = await systemRecords(gov);
+  const { records } = await systemRecordsOf(gov.store, SystemState.kinds);
   const rootKey = gov.rootKey;
   const state = new SystemState();
   const failed: Array<SystemHistoryCheck['failed'][number]> = [];

@@ -9,6 +9,8 @@
  * took a day to collect signatures must not go stale because someone appended a note meanwhile.
  */
 import type { CanonicalRecord } from '../../../shared/src/record.js';
+import type { DamagedEntry } from '../../../shared/src/protocol.js';
+import type { LevelCanonStore } from '../canon/store.js';
 import type { JsonValue } from '../../../shared/src/jcs.js';
 import type { PolicyOverrides } from '../../../shared/src/policy.js';
 import {
@@ -199,4 +201,32 @@ export class SystemState {
         return false;
     }
   }
+}
+
+/**
+ * Every system-space record of these kinds, in log order, through the kind index; `damaged` is the first one
+ * that could not be read, if any.
+ */
+export async function systemRecordsOf(
+  store: LevelCanonStore,
+  kinds: readonly string[],
+): Promise<{ records: CanonicalRecord[]; damaged: DamagedEntry | undefined }> {
+  const records: CanonicalRecord[] = [];
+  let damaged: DamagedEntry | undefined;
+  for (const kind of kinds) {
+    let cursor: string | undefined;
+    do {
+      const page = await store.list({
+        space: 'system',
+        kind,
+        limit: 1000,
+        order: 'asc',
+        ...(cursor ? { cursor } : {}),
+      });
+      damaged ??= page.damaged?.[0];
+      records.push(...page.records);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+  }
+  return { records: records.sort((a, b) => a.body.seq - b.body.seq), damaged };
 }
