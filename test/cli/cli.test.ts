@@ -7,7 +7,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { collect, ensureBuilt, envWithoutSigil, show, type RunResult } from '../support/process.js';
+import { ensureBuilt, envWithoutSigil, show, type RunResult, runSigil } from '../support/process.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
@@ -28,7 +28,6 @@ import type { WitnessListResult } from '../../shared/src/protocol.js';
 import { registrySigningMessage } from '../../server/src/governance/proposals.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = path.join(ROOT, 'bin', 'sigil.js');
 const BUNDLE = path.join(ROOT, 'dist', 'cli.cjs');
 const HOLD_SCRIPT = path.join(ROOT, 'test', 'cli', 'fixtures', 'append-loop.ts');
 const JCS_FIXTURES = path.join(ROOT, 'test', 'fixtures', 'jcs');
@@ -77,14 +76,7 @@ interface RunOptions {
 let scratch = '';
 
 function sigil(args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: opts.cwd ?? scratch,
-    env: envWithoutSigil(opts.env),
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  child.stdin.on('error', () => {}); // the CLI may exit without reading its input
-  child.stdin.end(opts.input ?? '');
-  return collect(child);
+  return runSigil(args, { ...opts, cwd: opts.cwd ?? scratch });
 }
 
 /** Runs the CLI and asserts its exit code; returns the result for further checks. */

@@ -8,34 +8,21 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  CLI_BUNDLE,
-  ROOT,
-  collect,
-  ensureBuilt,
-  envWithoutSigil,
-  show,
-  type RunResult,
-} from '../support/process.js';
+import { CLI_BUNDLE, ensureBuilt, show, type RunResult, runSigil } from '../support/process.js';
 import type { CheckpointRequest, CosignedCheckpoint, VerifyResult } from '../../shared/src/protocol.js';
 import { formatCheckpoint, parseSignedNote, signNote, verifierKey } from '../../shared/src/note.js';
 import { loadKeystore } from '../../server/src/canon/keystore.js';
 import { Ed25519Signer } from '../../shared/src/ed25519.js';
 
-const BIN = path.join(ROOT, 'bin', 'sigil.js');
 let scratch = '';
 let home = '';
 let wdir = '';
 
 function run(cwd: string, args: readonly string[], input = ''): Promise<RunResult> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: envWithoutSigil(), stdio: 'pipe' });
-  child.stdin.on('error', () => {});
-  child.stdin.end(input);
-  return collect(child);
+  return runSigil(args, { cwd, input });
 }
 const owner = (args: readonly string[], input = ''): Promise<RunResult> =>
   run(scratch, ['--home', home, ...args], input);

@@ -8,40 +8,22 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  CLI_BUNDLE,
-  ROOT,
-  collect,
-  ensureBuilt,
-  envWithoutSigil,
-  show,
-  type RunResult,
-} from '../support/process.js';
+import { CLI_BUNDLE, ensureBuilt, show, type RunResult, runSigil } from '../support/process.js';
 import { FEATURES } from '../../shared/src/trust.js';
 import { OPERATIONS, POLICY_TABLE } from '../../shared/src/policy.js';
 import type { CanonicalRecord } from '../../shared/src/record.js';
 import type { CallerInfo, LicenseEntry, PolicyRow, TrustReport } from '../../shared/src/protocol.js';
 
-const BIN = path.join(ROOT, 'bin', 'sigil.js');
-
 let scratch = '';
 let home = '';
 
 function sigil(args: readonly string[]): Promise<RunResult> {
-  const child = spawn(process.execPath, [BIN, '--home', home, ...args], {
-    cwd: scratch,
-    env: envWithoutSigil(),
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  child.stdin.on('error', () => {});
-  child.stdin.end('');
-  return collect(child);
+  return runSigil(['--home', home, ...args], { cwd: scratch });
 }
 
 async function expectExit(code: number, args: readonly string[]): Promise<RunResult> {

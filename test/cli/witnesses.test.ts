@@ -11,20 +11,11 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  CLI_BUNDLE,
-  ROOT,
-  collect,
-  ensureBuilt,
-  envWithoutSigil,
-  show,
-  type RunResult,
-} from '../support/process.js';
+import { CLI_BUNDLE, ensureBuilt, show, type RunResult, runSigil } from '../support/process.js';
 import type {
   PolicyRow,
   ProposalExport,
@@ -32,22 +23,13 @@ import type {
   WitnessListResult,
 } from '../../shared/src/protocol.js';
 
-const BIN = path.join(ROOT, 'bin', 'sigil.js');
-
 let scratch = '';
 let home = '';
 /** Each witness's own directory: its key files, the proposal it was sent, its signatures. */
 const witnessDir: Record<string, string> = {};
 
 function run(cwd: string, args: readonly string[]): Promise<RunResult> {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd,
-    env: envWithoutSigil(),
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  child.stdin.on('error', () => {});
-  child.stdin.end('');
-  return collect(child);
+  return runSigil(args, { cwd });
 }
 
 /** The owner: `sigil --home HOME …` from the scratch directory. */

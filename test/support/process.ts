@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI_BUNDLE = path.join(ROOT, 'dist', 'cli.cjs');
 export const SERVER_BUNDLE = path.join(ROOT, 'dist', 'server', 'main.cjs');
+/** The `sigil` command as users run it (it loads dist/cli.cjs). */
+export const CLI_BIN = path.join(ROOT, 'bin', 'sigil.js');
 
 export interface RunResult {
   readonly code: number | null;
@@ -38,6 +40,26 @@ export function envWithoutSigil(extra: Readonly<Record<string, string>> = {}): N
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SIGIL_')) env[k] = v;
   return { ...env, ...extra };
+}
+
+export interface CliRun {
+  readonly cwd: string;
+  /** Extra environment on top of the inherited one, from which every SIGIL_* variable is removed. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Standard input; stdin is always closed so that `-` inputs never wait. */
+  readonly input?: string;
+}
+
+/** Runs `sigil args…` and collects its exit code and output. */
+export function runSigil(args: readonly string[], opts: CliRun): Promise<RunResult> {
+  const child = spawn(process.execPath, [CLI_BIN, ...args], {
+    cwd: opts.cwd,
+    env: envWithoutSigil(opts.env),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  child.stdin?.on('error', () => {}); // the CLI may exit without reading its input
+  child.stdin?.end(opts.input ?? '');
+  return collect(child);
 }
 
 async function newestMtime(dir: string): Promise<number> {
