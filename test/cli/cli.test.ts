@@ -7,6 +7,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { INIT_KINDS, INIT_RECORDS } from '../support/init-records.js';
 import { ensureBuilt, envWithoutSigil, show, type RunResult, runSigil } from '../support/process.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -40,19 +41,6 @@ const PASSPHRASE = 'correct horse battery staple';
 const OWNER_SUBJECT = `local:${os.userInfo().username}`;
 /** A record's actor is the subject of the caller's licence; the CLI signs with the owner identity by default. */
 const OWNER_ACTOR = `license:${OWNER_SUBJECT}`;
-/**
- * What init writes: the genesis record, the owner's root licence and the audit record of issuing it, then
- * the genesis witness registry (the owner as the single witness, k = 1, signed by the root key) and its
- * audit record.
- */
-const INIT_KINDS = [
-  'canon.genesis',
-  'license.issued',
-  'audit.decision',
-  'witness.registry',
-  'audit.decision',
-];
-const INIT_RECORDS = INIT_KINDS.length;
 /** The seqs of init's own audit records (each audits the record before it, as store.init). */
 const INIT_AUDIT_SEQS = INIT_KINDS.flatMap((kind, seq) => (kind === 'audit.decision' ? [seq] : []));
 /** The warning init gives while system changes rest on one witness key. */

@@ -11,6 +11,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { INIT_KINDS } from '../support/init-records.js';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
@@ -142,18 +143,6 @@ async function allRecords(rt: SigilRuntime): Promise<CanonicalRecord[]> {
   } while (cursor !== undefined);
   return out;
 }
-
-/**
- * The records init writes: genesis, the owner's root licence and its audit record, then the genesis witness
- * registry (the owner alone, k = 1) and its audit record.
- */
-const INIT_KINDS = [
-  'canon.genesis',
-  'license.issued',
-  'audit.decision',
-  'witness.registry',
-  'audit.decision',
-];
 
 describe('crash recovery after SIGKILL during concurrent appends', () => {
   let dir = '';

@@ -10,6 +10,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { INIT_RECORDS } from '../support/init-records.js';
 import { collect, ensureBuilt, envWithoutSigil, show } from '../support/process.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -34,8 +35,6 @@ const SERVER = path.join(ROOT, 'dist', 'server', 'main.cjs');
 const BUNDLES = [SERVER, path.join(ROOT, 'dist', 'cli.cjs')];
 const SCRIPT = path.join(ROOT, 'test', 'e2e', 'nvim', 'store-info.lua');
 const TIMEOUT_MS = 30_000;
-/** What `sigil init` writes: genesis, the owner's licence, the genesis witness registry, two audit records. */
-const INIT_RECORDS = 5;
 
 const SKIP = process.env.SIGIL_SKIP_NVIM === '1';
 

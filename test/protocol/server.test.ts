@@ -14,6 +14,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { INIT_KINDS, INIT_RECORDS } from '../support/init-records.js';
 import { collect, ensureBuilt, envWithoutSigil, show, type RunResult } from '../support/process.js';
 import {
   actorOf,
@@ -79,19 +80,6 @@ const BUNDLES = [SERVER, path.join(ROOT, 'dist', 'cli.cjs')];
 const TIMEOUT_MS = 30_000;
 const ID_RE = /^[0-9a-f]{64}$/;
 const HEX32_RE = /^[0-9a-f]{64}$/;
-/**
- * What init writes (sigil init and sigil/store.init alike), all in the system space: the genesis record, the
- * owner's root licence and the audit record of its issue, then the genesis witness registry (the owner as
- * the single witness, k = 1) and its audit record.
- */
-const INIT_KINDS = [
-  'canon.genesis',
-  'license.issued',
-  'audit.decision',
-  'witness.registry',
-  'audit.decision',
-];
-const INIT_RECORDS = INIT_KINDS.length;
 /** How many of init's records are audit records. */
 const INIT_AUDITS = INIT_KINDS.filter((k) => k === 'audit.decision').length;
 
