@@ -161,28 +161,17 @@ export function createHandlers(session: HandlerHost): Handlers {
       const cosignatures = await cosign.checkCosignatures(rt.governance);
       const system = await checkSystemHistory(rt.governance);
       const badCommit = system.failed[0];
-      if (badCommit)
-        return {
-          ...report,
-          ok: false,
-          cosignatures,
-          system,
-          firstBad: { seq: badCommit.seq, id: badCommit.recordId, reason: badCommit.reason },
-        };
-      const bad = cosignatures.failed[0];
-      return bad
-        ? {
-            ...report,
-            ok: false,
-            cosignatures,
-            system,
-            firstBad: {
+      const badCosignature = cosignatures.failed[0];
+      const firstBad = badCommit
+        ? { seq: badCommit.seq, id: badCommit.recordId, reason: badCommit.reason }
+        : badCosignature
+          ? {
               seq: null,
-              id: bad.recordId,
-              reason: `cosignature of witness ${bad.witnessId} at size ${bad.size}: ${bad.reason}`,
-            },
-          }
-        : { ...report, cosignatures, system };
+              id: badCosignature.recordId,
+              reason: `cosignature of witness ${badCosignature.witnessId} at size ${badCosignature.size}: ${badCosignature.reason}`,
+            }
+          : null;
+      return { ...report, ok: firstBad === null, firstBad, cosignatures, system };
     }),
     'sigil/canon.checkpoint': gated('sigil/canon.checkpoint', (_p, _a, rt) => rt.store.checkpoint()),
     'sigil/canon.proof.inclusion': gated('sigil/canon.proof.inclusion', (p, _a, rt) =>
