@@ -28,13 +28,11 @@ import {
   chainOfDocument,
   publicFromChain,
   writeIdentityFile,
+  type LoadedIdentity,
 } from '../governance/identity.js';
 import { writeNewFile, type Output } from './output.js';
 import { readInput } from './input.js';
 import type { GlobalOptions } from './main.js';
-import { chooseIdentity, loadIdentity } from './client.js';
-import { requireHome, resolveHome } from '../runtime/home.js';
-import { processPassphraseSource } from '../runtime/passphrase.js';
 
 const DEFAULT_LIFETIME = '30d';
 
@@ -53,6 +51,8 @@ export interface GovernanceCliContext {
   readonly globals: () => GlobalOptions;
   readonly out: () => Output;
   readonly withClient: <T>(what: string, fn: (client: OwnerClient) => Promise<T>) => Promise<T>;
+  /** The identity that signs the command's requests (--identity, $SIGIL_IDENTITY or the owner's). */
+  readonly callerIdentity: () => Promise<LoadedIdentity | null>;
   readonly setExitCode: (code: number) => void;
   readonly action: <A extends unknown[]>(fn: (...args: A) => Promise<void>) => (...args: A) => Promise<void>;
 }
@@ -275,13 +275,7 @@ export function registerGovernanceCommands(program: Command, ctx: GovernanceCliC
       ) => {
         const o = out();
         const target = checkOut(opts.out);
-        const g = ctx.globals();
-        const home = requireHome(resolveHome(g.home, process.env, process.cwd()), process.cwd());
-        const me = await loadIdentity(
-          chooseIdentity(g.identity, process.env, home, process.cwd()),
-          process.env,
-          processPassphraseSource(process.env),
-        );
+        const me = await ctx.callerIdentity();
         if (!me) throw new SigilError('BAD_USAGE', 'delegating needs your identity: pass --identity FILE');
         const expiresAt = opts.expires
           ? parseExpiry(opts.expires)

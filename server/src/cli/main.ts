@@ -15,6 +15,7 @@ import type { CanonApi } from '../service/canon-api.js';
 import type { OwnerClient } from '../rpc/owner-socket.js';
 import { protocolCanonApi } from '../rpc/remote-api.js';
 import { chooseIdentity, connectService, loadIdentity, signingClient } from './client.js';
+import type { LoadedIdentity } from '../governance/identity.js';
 import { registerGovernanceCommands } from './governance-commands.js';
 import { registerQuorumCommands } from './quorum-commands.js';
 import { readPublicWitness } from '../governance/witness-keys.js';
@@ -90,10 +91,19 @@ export async function runCli(argv: string[]): Promise<number> {
    * `sigil serve` owns the store, else through the same handlers on the store opened in this process. Every
    * request is signed with the chosen identity and passes the same gate either way.
    */
+  /** The caller's identity, read and unlocked once per command (unlocking an encrypted one runs scrypt). */
+  let identityOnce: Promise<LoadedIdentity | null> | null = null;
+  function callerIdentity(): Promise<LoadedIdentity | null> {
+    identityOnce ??= (async () => {
+      const home = requireHome(resolveHome(globals().home, env, cwd), cwd);
+      return loadIdentity(chooseIdentity(globals().identity, env, home, cwd), env, passphrase);
+    })();
+    return identityOnce;
+  }
+
   async function withClient<T>(what: string, fn: (client: OwnerClient) => Promise<T>): Promise<T> {
     const home = requireHome(resolveHome(globals().home, env, cwd), cwd);
-    const choice = chooseIdentity(globals().identity, env, home, cwd);
-    const identity = await loadIdentity(choice, env, passphrase);
+    const identity = await callerIdentity();
     const client = signingClient(
       await connectService({ home, env, passphrase, what: `sigil ${what}` }),
       identity,
@@ -523,7 +533,14 @@ export async function runCli(argv: string[]): Promise<number> {
       }),
     );
 
-  const governanceContext = { globals, out, withClient, setExitCode: (c: number) => (exitCode = c), action };
+  const governanceContext = {
+    globals,
+    out,
+    withClient,
+    callerIdentity,
+    setExitCode: (c: number) => (exitCode = c),
+    action,
+  };
   registerGovernanceCommands(program, governanceContext);
   registerQuorumCommands(program, governanceContext);
 
