@@ -343,6 +343,8 @@ export class VectorIndex {
     });
     return this.#run(() => {
       this.#assertNotSaving('add');
+      // Labels only grow between saves (replacements take new ones); hnswlib-node reads them as uint32.
+      if (this.#nextLabel + checked.length > MAX_ELEMENTS) this.#compact();
       // Every add takes a new slot, including replacements, since the old one is only marked deleted.
       this.#ensureCapacity(this.#index.getCurrentCount() + checked.length);
       for (const { id, point } of checked) {
