@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   STORE_CLOSED: { exit: 1, summary: 'store is not open' },
   STORE_CORRUPT: { exit: 3, summary: 'store is corrupt' },
   CANCELLED: { exit: 1, summary: 'cancelled by the caller' },
+  CONFLICT: { exit: 7, summary: 'version conflict (compare-and-set failed)' },
 } as const;
 
 export type SigilErrorCode = keyof typeof ERROR_CODES;

@@ -182,7 +182,10 @@ const ENTRIES = [
   op('trust.feedback',      'operator', T.write,         'write',   'audit',        true,  'accept or reject what a subject did (updates its history and the model)'),
   // Memory, retrieval, datasets, modules.
   op('memory.list',         'observer', T.read,          'read',    'user_data',    false, 'list memory entries'),
+  op('memory.get',          'observer', T.read,          'read',    'user_data',    false, 'read a memory entry and its history'),
+  op('memory.search',       'observer', T.read,          'read',    'user_data',    false, 'search memory entries'),
   op('memory.write',        'mentor',   T.write,         'write',   'user_data',    true,  'write a memory entry'),
+  op('memory.forget',       'mentor',   T.write,         'write',   'user_data',    true,  'forget a memory entry (tombstone + key shredding)'),
   op('rag.query',           'operator', T.read,          'read',    'user_data',    false, 'query the retrieval index'),
   op('rag.upsert',          'mentor',   T.write,         'write',   'user_data',    true,  'add or replace documents in the retrieval index'),
   op('dataset.import',      'mentor',   T.write,         'write',   'user_data',    true,  'import a dataset'),

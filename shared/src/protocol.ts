@@ -10,6 +10,15 @@ import type { LicenseChain, RequestAuth, SignedLicense } from './license.js';
 import type { TrustFeatures, TrustWeights } from './trust.js';
 import type { SigilErrorCode, SigilErrorData } from './errors.js';
 import { SigilError } from './errors.js';
+import {
+  DEFAULT_LIST_LIMIT,
+  MAX_LIST_LIMIT,
+  MAX_TAGS,
+  keyProblem,
+  namespaceProblem,
+  tagProblem,
+  textProblem,
+} from './memory.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Result shapes (plain JSON; mirrored from the server's store types so the client needs no server code)
@@ -448,6 +457,128 @@ export const Params = {
   }),
 } as const;
 
+// Memory: names and texts are checked by the same functions the service uses, so every front door gets the
+// same words for the same mistake.
+const problemCheck = (problem: (s: string) => string | null) =>
+  z.string().superRefine((s, ctx) => {
+    const p = problem(s);
+    if (p) ctx.addIssue({ code: 'custom', message: p });
+  });
+const memoryNamespace = problemCheck(namespaceProblem);
+const memoryKey = problemCheck(keyProblem);
+const memoryTag = problemCheck(tagProblem);
+const rfc3339 = z.string().refine((s) => /^\d{4}-\d{2}-\d{2}T/.test(s) && !Number.isNaN(Date.parse(s)), {
+  error: 'must be an RFC 3339 timestamp such as 2026-12-31T23:59:59Z',
+});
+const loaName = z.enum(['guest', 'observer', 'operator', 'mentor', 'root'], {
+  error: 'must be guest, observer, operator, mentor or root',
+});
+
+export const MemoryParams = {
+  write: z.strictObject({
+    namespace: memoryNamespace,
+    key: memoryKey,
+    text: problemCheck(textProblem),
+    tags: z
+      .array(memoryTag)
+      .max(MAX_TAGS, { error: `at most ${MAX_TAGS} tags` })
+      .optional(),
+    expiresAt: rfc3339.optional(),
+    /** The lowest LOA that may read the entry (default operator). */
+    visibility: loaName.optional(),
+    /** Compare-and-set: the version the caller last saw (0: the entry must not exist yet). */
+    ifVersion: z
+      .int({ error: 'must be a whole number' })
+      .min(0, { error: 'must not be negative' })
+      .optional(),
+  }),
+  get: z.strictObject({ namespace: memoryNamespace, key: memoryKey, history: z.boolean().optional() }),
+  list: z.strictObject({
+    namespace: memoryNamespace.optional(),
+    prefix: z.string().max(256).optional(),
+    since: rfc3339.optional(),
+    until: rfc3339.optional(),
+    tag: memoryTag.optional(),
+    limit: z
+      .int({ error: `must be an integer from 1 to ${MAX_LIST_LIMIT}` })
+      .min(1, { error: `must be an integer from 1 to ${MAX_LIST_LIMIT}` })
+      .max(MAX_LIST_LIMIT, { error: `must be an integer from 1 to ${MAX_LIST_LIMIT}` })
+      .optional(),
+    cursor: z.string().max(2048).optional(),
+  }),
+  search: z.strictObject({
+    text: z.string().min(1, { error: 'must not be empty' }).max(4096),
+    k: z.int().min(1, { error: 'must be 1 to 100' }).max(100, { error: 'must be 1 to 100' }).optional(),
+    namespace: memoryNamespace.optional(),
+  }),
+  forget: z.strictObject({ namespace: memoryNamespace, key: memoryKey }),
+} as const;
+export { DEFAULT_LIST_LIMIT as MEMORY_DEFAULT_LIST_LIMIT };
+export type MemoryWriteParams = z.infer<typeof MemoryParams.write>;
+export type MemoryListParams = z.infer<typeof MemoryParams.list>;
+
+/** One version of a memory entry; `text` is null once the entry is forgotten (its key is destroyed). */
+export interface MemoryVersionView {
+  readonly version: number;
+  readonly text: string | null;
+  readonly tags: readonly string[];
+  readonly visibility: 'guest' | 'observer' | 'operator' | 'mentor' | 'root';
+  readonly expiresAt: string | null;
+  readonly actor: string;
+  readonly licenseId: string | null;
+  readonly time: string;
+  readonly recordId: string;
+  readonly seq: number;
+}
+
+export interface MemoryEntryView {
+  readonly namespace: string;
+  readonly key: string;
+  readonly version: number;
+  readonly text: string;
+  readonly tags: readonly string[];
+  readonly visibility: MemoryVersionView['visibility'];
+  readonly expiresAt: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly actor: string;
+  readonly recordId: string;
+}
+
+export interface MemoryWriteResult {
+  readonly entry: MemoryEntryView;
+  /** False when the text, tags, visibility and expiry equal the latest version's: nothing was written. */
+  readonly written: boolean;
+}
+
+export interface MemoryGetResult {
+  readonly entry: MemoryEntryView;
+  readonly history?: readonly MemoryVersionView[];
+}
+
+export interface MemoryListResult {
+  readonly entries: readonly MemoryEntryView[];
+  /** Pass back as `cursor` for the next page; null on the last page. */
+  readonly nextCursor: string | null;
+}
+
+export interface MemorySearchHit {
+  readonly entry: MemoryEntryView;
+  readonly score: number;
+}
+
+export interface MemorySearchResult {
+  readonly hits: readonly MemorySearchHit[];
+}
+
+export interface MemoryForgetResult {
+  readonly namespace: string;
+  readonly key: string;
+  readonly forgottenVersions: number;
+  readonly recordId: string;
+  readonly time: string;
+}
+
 export type AppendParams = z.infer<typeof Params.append>;
 export type ListParams = z.infer<typeof Params.list>;
 
@@ -630,6 +761,31 @@ export const REQUESTS = {
     Params.empty,
     'the latest cosigned checkpoint with its cosignatures',
     'canon.checkpoint',
+  ),
+  'sigil/memory.write': method<typeof MemoryParams.write, MemoryWriteResult>(
+    MemoryParams.write,
+    'write a version of a memory entry (compare-and-set with ifVersion; the same content again is a no-op)',
+    'memory.write',
+  ),
+  'sigil/memory.get': method<typeof MemoryParams.get, MemoryGetResult>(
+    MemoryParams.get,
+    'the latest version of a memory entry, and with history every version with actor, time and licence',
+    'memory.get',
+  ),
+  'sigil/memory.list': method<typeof MemoryParams.list, MemoryListResult>(
+    MemoryParams.list,
+    "memory entries the caller's LOA may read, by namespace and key, a page at a time",
+    'memory.list',
+  ),
+  'sigil/memory.search': method<typeof MemoryParams.search, MemorySearchResult>(
+    MemoryParams.search,
+    "search the texts of memory entries the caller's LOA may read",
+    'memory.search',
+  ),
+  'sigil/memory.forget': method<typeof MemoryParams.forget, MemoryForgetResult>(
+    MemoryParams.forget,
+    'forget a memory entry: a tombstone record, and the text of every version destroyed (its key is shredded)',
+    'memory.forget',
   ),
 } as const;
 

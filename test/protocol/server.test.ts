@@ -395,6 +395,11 @@ const VALID_PARAMS: { readonly [M in RequestMethod]: ParamsOf<M> } = {
   'sigil/checkpoint.request': { witnessId: 'owner' },
   'sigil/checkpoint.attach': { note: EXAMPLE_COSIGNED_NOTE },
   'sigil/checkpoint.cosigned': {},
+  'sigil/memory.write': { namespace: 'agent:example', key: 'k', text: 'remember this' },
+  'sigil/memory.get': { namespace: 'agent:example', key: 'k' },
+  'sigil/memory.list': {},
+  'sigil/memory.search': { text: 'remember' },
+  'sigil/memory.forget': { namespace: 'agent:example', key: 'k' },
 };
 
 /** The payload of an `audit.decision` record (server/src/governance/gate.ts, auditPayload). */

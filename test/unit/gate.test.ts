@@ -491,6 +491,11 @@ describe('the protocol handlers pass the gate under their policy operation', () 
       'sigil/checkpoint.request': { witnessId: 'owner' },
       'sigil/checkpoint.attach': { note: EXAMPLE_COSIGNED_NOTE },
       'sigil/checkpoint.cosigned': {},
+      'sigil/memory.write': { namespace: 'agent:sample', key: 'k', text: 'a fact' },
+      'sigil/memory.get': { namespace: 'agent:sample', key: 'absent' },
+      'sigil/memory.list': {},
+      'sigil/memory.search': { text: 'fact' },
+      'sigil/memory.forget': { namespace: 'agent:sample', key: 'absent' },
     };
   }
 

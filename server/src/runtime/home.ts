@@ -5,6 +5,7 @@
  */
 import { promises as fs, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { MemoryService } from '../memory/service.js';
 import os from 'node:os';
 import { SigilError } from '../../../shared/src/errors.js';
 import {
@@ -84,6 +85,8 @@ export interface SigilRuntime {
   readonly store: LevelCanonStore;
   /** The gate every operation passes: licences, policy, trust, audit. */
   readonly governance: Governance;
+  /** Agent memory (derived from the canon's memory records; entry keys under memory-keys/). */
+  readonly memory: MemoryService;
   close(): Promise<void>;
 }
 
@@ -215,7 +218,8 @@ async function ownedRuntime(
   store: LevelCanonStore,
   opts: OpenOptions,
 ): Promise<SigilRuntime> {
-  let governance: Governance;
+  let governance: Governance | undefined;
+  let memory: MemoryService;
   try {
     await writeOwner(home, opts.ownerDescription);
     governance = await Governance.open({
@@ -227,7 +231,15 @@ async function ownedRuntime(
       ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
       ...(opts.nonces ? { nonces: opts.nonces } : {}),
     });
+    memory = await MemoryService.open({
+      home,
+      store,
+      governance,
+      dataKey: keystore.dataKey,
+      ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
+    });
   } catch (e) {
+    await governance?.close();
     await store.close();
     await removeOwner(home);
     throw e;
@@ -238,7 +250,9 @@ async function ownedRuntime(
     keystore,
     store,
     governance,
+    memory,
     async close() {
+      await memory.close();
       await governance.close();
       await store.close();
       await removeOwner(home);

@@ -61,9 +61,12 @@ const RESERVED_KIND_PREFIXES = [
   'canon.',
   'checkpoint.',
   'license.',
+  'memory.',
+  'module.',
   'policy.',
   'proposal.',
   'quorum.',
+  'rag.',
   'trust.',
   'witness.',
 ];
@@ -245,6 +248,11 @@ export function createHandlers(session: HandlerHost): Handlers {
     'sigil/checkpoint.cosigned': gated('sigil/checkpoint.cosigned', (_p, _a, rt) =>
       cosign.cosignedCheckpoint(rt.governance),
     ),
+    'sigil/memory.write': gated('sigil/memory.write', (p, access, rt) => rt.memory.write(access, p)),
+    'sigil/memory.get': gated('sigil/memory.get', (p, access, rt) => rt.memory.get(access, p)),
+    'sigil/memory.list': gated('sigil/memory.list', (p, access, rt) => rt.memory.list(access, p)),
+    'sigil/memory.search': gated('sigil/memory.search', (p, access, rt) => rt.memory.search(access, p)),
+    'sigil/memory.forget': gated('sigil/memory.forget', (p, access, rt) => rt.memory.forget(access, p)),
   };
 }
 
