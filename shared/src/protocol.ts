@@ -462,7 +462,8 @@ export const Params = {
 const problemCheck = (problem: (s: string) => string | null) =>
   z.string().superRefine((s, ctx) => {
     const p = problem(s);
-    if (p) ctx.addIssue({ code: 'custom', message: p });
+    // The error names the field already ("namespace: …"), so the leading noun of the words is dropped.
+    if (p) ctx.addIssue({ code: 'custom', message: p.replace(/^(namespace|key|text|tag) /, '') });
   });
 const memoryNamespace = problemCheck(namespaceProblem);
 const memoryKey = problemCheck(keyProblem);

@@ -18,6 +18,7 @@ import { chooseIdentity, connectService, loadIdentity, signingClient } from './c
 import type { LoadedIdentity } from '../governance/identity.js';
 import { registerGovernanceCommands } from './governance-commands.js';
 import { registerQuorumCommands } from './quorum-commands.js';
+import { registerMemoryCommands } from './memory-commands.js';
 import { readPublicWitness } from '../governance/witness-keys.js';
 import { exportCanon, exportToFile, verifyExport } from '../canon/export.js';
 import { migrate } from '../canon/migrate.js';
@@ -543,6 +544,7 @@ export async function runCli(argv: string[]): Promise<number> {
   };
   registerGovernanceCommands(program, governanceContext);
   registerQuorumCommands(program, governanceContext);
+  registerMemoryCommands(program, governanceContext);
 
   const config = program.command('config').description('show the resolved configuration');
   config
