@@ -13,6 +13,7 @@ import type { LicenseSnapshot } from './licenses.js';
 import type { IdentityPresentation } from './identityStatus.js';
 import type { WitnessSnapshot } from './witnesses.js';
 import type { ProposalSnapshot } from './proposals.js';
+import type { MemorySnapshot } from './memory.js';
 
 export interface SigilApi {
   /** Duration of `activate` in ms (also returned by the hidden command `sigil.getActivationTime`). */
@@ -33,6 +34,8 @@ export interface SigilApi {
   witnesses(): Promise<WitnessSnapshot>;
   /** What the Proposals tree shows, by group, with each item's label, description and tooltip facts. */
   proposals(): Promise<ProposalSnapshot>;
+  /** What the Memory tree shows: namespaces and their keys (loads them if needed). */
+  memory(): Promise<MemorySnapshot>;
   /** Asks the server who the editor's requests act as, and updates the identity status bar item. */
   identity(): Promise<IdentityPresentation>;
   lastVerification(): VerificationRun | null;

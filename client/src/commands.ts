@@ -19,6 +19,7 @@ import * as gov from './governanceCommands.js';
 import * as quorum from './quorumCommands.js';
 import type { WitnessesProvider } from './witnesses.js';
 import type { ProposalsProvider } from './proposals.js';
+import { forgetMemory, writeMemory, type MemoryProvider } from './memory.js';
 
 /** What command handlers can reach. */
 export interface Env {
@@ -28,6 +29,7 @@ export interface Env {
   readonly licenses: LicensesProvider;
   readonly witnesses: WitnessesProvider;
   readonly proposals: ProposalsProvider;
+  readonly memory: MemoryProvider;
   readonly identityStatus: IdentityStatus;
   readonly activationMs: () => number;
 }
@@ -72,6 +74,9 @@ export const COMMANDS: Readonly<Record<string, Handler>> = {
   'sigil.revokeWitness': (env, args) => quorum.revokeWitness(env.ctx, args),
   'sigil.refreshWitnesses': (env) => env.witnesses.refresh(),
   'sigil.refreshProposals': (env) => env.proposals.refresh(),
+  'sigil.writeMemory': (env, args) => writeMemory(env.ctx, env.memory, args),
+  'sigil.forgetMemory': (env, args) => forgetMemory(env.ctx, env.memory, args),
+  'sigil.refreshMemory': (env) => env.memory.refresh(),
   // Internal (not in the palette): tree items, menus, tests.
   'sigil.copyLicenseId': (_env, node) => gov.copyLicenseId(node),
   'sigil.copyProposalId': (_env, node) => quorum.copyProposalId(node),

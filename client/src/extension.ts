@@ -19,6 +19,7 @@ import { LICENSES_VIEW_ID, LicensesProvider } from './licenses.js';
 import { IdentityStatus } from './identityStatus.js';
 import { WITNESSES_VIEW_ID, WitnessesProvider } from './witnesses.js';
 import { PROPOSALS_VIEW_ID, ProposalsProvider } from './proposals.js';
+import { MEMORY_VIEW_ID, MemoryProvider } from './memory.js';
 
 let ctx: Ctx | undefined;
 
@@ -53,6 +54,11 @@ export function activate(context: vscode.ExtensionContext): SigilApi {
     treeDataProvider: proposals,
     showCollapseAll: true,
   });
+  const memory = new MemoryProvider(c);
+  const memoryView = vscode.window.createTreeView(MEMORY_VIEW_ID, {
+    treeDataProvider: memory,
+    showCollapseAll: true,
+  });
   const identityStatus = new IdentityStatus(c);
   let activationMs = 0;
   // An encrypted store without a (valid) passphrase: say so once per home, with the way out.
@@ -76,6 +82,8 @@ export function activate(context: vscode.ExtensionContext): SigilApi {
     witnessesView,
     proposals,
     proposalsView,
+    memory,
+    memoryView,
     identityStatus,
     vscode.workspace.registerTextDocumentContentProvider(RECORD_SCHEME, docs),
     ...registerCommands({
@@ -85,6 +93,7 @@ export function activate(context: vscode.ExtensionContext): SigilApi {
       licenses,
       witnesses,
       proposals,
+      memory,
       identityStatus,
       activationMs: () => activationMs,
     }),
@@ -118,6 +127,7 @@ export function activate(context: vscode.ExtensionContext): SigilApi {
     licenses: () => licenses.snapshot(),
     witnesses: () => witnesses.snapshot(),
     proposals: () => proposals.snapshot(),
+    memory: () => memory.snapshot(),
     identity: () => identityStatus.refresh(),
     status: () => status.current,
     lastVerification: () => c.verification.last,

@@ -276,6 +276,48 @@ suite('Sigil extension (inside the extension host)', function () {
     assert.equal(doc.getText().split('\n')[0], cp.origin);
   });
 
+  test('the Memory view shows entries written from the CLI and the editor; Forget removes one', async function () {
+    this.timeout(60_000);
+    await runCli(['--home', home, 'memory', 'write', 'user:dev', 'style', '--text', 'prefers iterators']);
+    await waitFor('the CLI entry in the Memory view', async () => {
+      const snap = await api.memory();
+      return snap.namespaces.find((n) => n.namespace === 'user:dev')?.keys.includes('style')
+        ? snap
+        : undefined;
+    });
+    const written = await vscode.commands.executeCommand<{ version: number } | undefined>(
+      'sigil.writeMemory',
+      {
+        namespace: 'agent:editor',
+        key: 'note',
+        text: 'written from the editor',
+      },
+    );
+    assert.equal(written?.version, 1, `write failed: ${api.lastError()?.message ?? ''}`);
+    const both = await api.memory();
+    assert.deepEqual(
+      both.namespaces.map((n) => [n.namespace, n.keys]),
+      [
+        ['agent:editor', ['note']],
+        ['user:dev', ['style']],
+      ],
+    );
+    const forgot = await vscode.commands.executeCommand<{ forgottenVersions: number } | undefined>(
+      'sigil.forgetMemory',
+      { namespace: 'user:dev', key: 'style', confirm: true },
+    );
+    assert.equal(forgot?.forgottenVersions, 1, `forget failed: ${api.lastError()?.message ?? ''}`);
+    await waitFor('the forgotten entry to leave the Memory view', async () => {
+      const snap = await api.memory();
+      return snap.namespaces.some((n) => n.namespace === 'user:dev') ? undefined : snap;
+    });
+    const out = await runCli(['--home', home, '--json', 'memory', 'list']);
+    assert.deepEqual(
+      (JSON.parse(out) as { entries: { key: string }[] }).entries.map((e) => e.key),
+      ['note'],
+    );
+  });
+
   test('licences: issue one, switch to an observer identity, see a write refused and a read allowed', async function () {
     this.timeout(90_000);
     const owner = await api.identity();

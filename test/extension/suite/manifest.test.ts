@@ -84,6 +84,7 @@ suite('Sigil manifest (package.json)', () => {
     assert.ok(events.includes('onView:sigil.auditLog'));
     assert.ok(events.includes('onView:sigil.witnesses'));
     assert.ok(events.includes('onView:sigil.proposals'));
+    assert.ok(events.includes('onView:sigil.memory'));
     assert.ok(events.includes('workspaceContains:.sigil'));
     assert.ok(!events.includes('*') && !events.includes('onStartupFinished'));
   });
