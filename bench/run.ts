@@ -14,6 +14,7 @@ import { appendConcurrent, log, median, newHome, newStore, PAYLOAD, rate } from 
 import { readIdentityFile } from '../server/src/governance/identity.js';
 import { activation, BenchServer, treeRows, vsixSize } from './lsp.js';
 import { governanceBench, quorumBench } from './governance.js';
+import { memoryBench } from './memory.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -23,6 +24,7 @@ const PROOF_SIZE = Number(process.env.BENCH_PROOF_SIZE ?? 1_000_000);
 const SERVER_RUNS = Number(process.env.BENCH_SERVER_RUNS ?? 10);
 const PAGES = Number(process.env.BENCH_PAGES ?? 12);
 const PACKAGE = process.env.BENCH_PACKAGE === '1';
+const MEMORY_ENTRIES = Number(process.env.BENCH_MEMORY_ENTRIES ?? 100_000);
 /** What the Audit Log asks for: one space, newest first, 200 records (client/src/auditLog.ts PAGE_SIZE). */
 const PAGE_SIZE = 200;
 
@@ -176,6 +178,8 @@ async function main(): Promise<void> {
   }
   result.append_per_s = Math.round(median(appendRates));
   result.append_vs_sign_ratio = Number((median(appendRates) / base.sign).toFixed(3));
+
+  await memoryBench(result, RUNS, MEMORY_ENTRIES);
 
   log('append_single_p50_ms: 300 sequential appends');
   {
