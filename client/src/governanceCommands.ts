@@ -97,7 +97,10 @@ async function keepIdentity(
   seed: Uint8Array,
   args: LicenseArgs,
 ): Promise<LicenseCommandResult> {
-  const { createIdentity, writeIdentityFile } = await import('../../server/src/governance/identity.js');
+  const [{ createIdentity }, { writeIdentityFile }] = await Promise.all([
+    import('../../shared/src/identity-file.js'),
+    import('./keyFiles.js'),
+  ]);
   let doc;
   try {
     doc = await createIdentity(chain, seed);
@@ -272,7 +275,7 @@ export async function verifyLicenseFile(ctx: Ctx, raw: unknown): Promise<License
   }
   const [{ parseStrictJson }, { chainOfDocument }] = await Promise.all([
     import('../../shared/src/jcs.js'),
-    import('../../server/src/governance/identity.js'),
+    import('../../shared/src/identity-file.js'),
   ]);
   const chain = chainOfDocument(parseStrictJson(await readFile(file, 'utf8'), file), file);
   const r = await ctx.request('sigil/license.verify', { chain });

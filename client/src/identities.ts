@@ -9,13 +9,23 @@ import path from 'node:path';
 import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { SigilError, toSigilError } from '../../shared/src/errors.js';
-import type { LoadedIdentity, IdentityFile } from '../../server/src/governance/identity.js';
+import type { LoadedIdentity, IdentityFile } from '../../shared/src/identity-file.js';
 import type { Passphrases } from './passphrase.js';
 
 const KEY_PREFIX = 'sigil.identities:';
 
 /** The identity-file code (scrypt, AES-GCM, licence parsing) is loaded on first use, not at activation. */
-const identityModule = () => import('../../server/src/governance/identity.js');
+const identityModule = async () => {
+  const [format, files] = await Promise.all([
+    import('../../shared/src/identity-file.js'),
+    import('./keyFiles.js'),
+  ]);
+  return {
+    parseIdentity: format.parseIdentity,
+    unlockIdentity: format.unlockIdentity,
+    readIdentityFile: files.readIdentityFile,
+  };
+};
 /** Relative to the home; the same path server/src/runtime/home.ts writes. */
 export const OWNER_IDENTITY_FILE = path.join('identities', 'owner.json');
 export const OWNER = 'owner';

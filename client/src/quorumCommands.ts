@@ -13,7 +13,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { SigilError } from '../../shared/src/errors.js';
 import type { ProposalExport, ProposalView, WitnessView, PolicyRow } from '../../shared/src/protocol.js';
-import type { LoadedWitnessKey } from '../../server/src/governance/witness-keys.js';
+import type { LoadedWitnessKey } from '../../shared/src/witness-key-file.js';
 import type { Ctx } from './ctx.js';
 import type { ProposalNode } from './proposals.js';
 import type { WitnessNode } from './witnesses.js';
@@ -296,7 +296,7 @@ async function loadWitnessKey(
   file: string,
   given: string | undefined,
 ): Promise<LoadedWitnessKey> {
-  const { readWitnessKey } = await import('../../server/src/governance/witness-keys.js');
+  const { readWitnessKey } = await import('./keyFiles.js');
   if (given !== undefined) return readWitnessKey(file, { passphrase: () => Promise.resolve(given) });
   // The owner's witness key (made by init) is sealed with the store passphrase: try that one first.
   const known =
@@ -556,7 +556,7 @@ export async function addWitness(ctx: Ctx, raw: unknown): Promise<ProposalView |
     'Sigil: Add Witness — its public file (ID.pub.json from "sigil witness keygen")',
   );
   if (file === undefined) return undefined;
-  const { readPublicWitness } = await import('../../server/src/governance/witness-keys.js');
+  const { readPublicWitness } = await import('./keyFiles.js');
   const w = await readPublicWitness(file);
   return create(ctx, 'witness.add', { id: w.id, name: w.name, public_key: w.publicKey }, str(args.expires));
 }
@@ -568,7 +568,7 @@ export async function rotateWitness(ctx: Ctx, raw: unknown): Promise<ProposalVie
   if (id === undefined) return undefined;
   const file = await publicFile(args, `Sigil: Rotate Witness Key — the new public key file of ${id}`);
   if (file === undefined) return undefined;
-  const { readPublicWitness } = await import('../../server/src/governance/witness-keys.js');
+  const { readPublicWitness } = await import('./keyFiles.js');
   const w = await readPublicWitness(file);
   if (w.id !== id && !programmatic(raw)) {
     const go = 'Use It';

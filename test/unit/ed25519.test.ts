@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
+import * as ed from '@noble/ed25519';
 import {
   Ed25519Signer,
   PUBLIC_KEY_LENGTH,
@@ -41,53 +42,18 @@ const flipBit = (b: Uint8Array, bit: number): Uint8Array => {
 };
 
 // ---------------------------------------------------------------------------------------------------------
-// Independent BigInt reference for the curve (only for the tests): decode, add, encode.
+// The independent implementation is @noble/ed25519 (pure BigInt, no OpenSSL): it decodes, adds and
+// multiplies points, and gives the clamped secret scalar. What stays hand-written below is only what noble
+// cannot do: build malformed inputs (y >= p, S >= L). Its encoders emit canonical values only, and it has
+// no helper to write an arbitrary integer as 32 little-endian bytes.
+
+ed.hashes.sha512 = (m: Uint8Array): Uint8Array<ArrayBuffer> =>
+  new Uint8Array(createHash('sha512').update(m).digest());
 
 const P = (1n << 255n) - 19n;
 const L = (1n << 252n) + 27742317777372353535851937790883648493n;
-const mod = (a: bigint, m: bigint = P): bigint => ((a % m) + m) % m;
-const pow = (b: bigint, e: bigint): bigint => {
-  let r = 1n;
-  let x = mod(b);
-  for (let k = e; k > 0n; k >>= 1n) {
-    if (k & 1n) r = (r * x) % P;
-    x = (x * x) % P;
-  }
-  return r;
-};
-const inv = (a: bigint): bigint => pow(a, P - 2n);
-const D = mod(-121665n * inv(121666n));
-const I = pow(2n, (P - 1n) / 4n);
 const leToBig = (b: Uint8Array): bigint => BigInt('0x' + (toHex(Uint8Array.from(b).reverse()) || '0'));
 const bigToLe = (n: bigint): Uint8Array => hex(n.toString(16).padStart(64, '0')).reverse();
-type Point = readonly [bigint, bigint];
-const add = ([x1, y1]: Point, [x2, y2]: Point): Point => {
-  const t = (D * x1 * x2 * y1 * y2) % P;
-  return [mod((x1 * y2 + y1 * x2) * inv(1n + t)), mod((y1 * y2 + x1 * x2) * inv(1n - t))];
-};
-/** Legendre symbol of x² = (y² − 1)/(d·y² + 1): is y the y-coordinate of some curve point? (Euler's criterion) */
-const yOnCurve = (y: bigint): boolean => {
-  const x2 = mod((y * y - 1n) * inv(D * y * y + 1n));
-  return x2 === 0n || pow(x2, (P - 1n) / 2n) === 1n;
-};
-const decode = (enc: Uint8Array): Point => {
-  const b = Uint8Array.from(enc);
-  const sign = ((b[31] ?? 0) & 0x80) !== 0;
-  b[31] = (b[31] ?? 0) & 0x7f;
-  const y = leToBig(b);
-  assert.ok(y < P, 'reference decode: y < p');
-  const x2 = mod((y * y - 1n) * inv(D * y * y + 1n));
-  let x = pow(x2, (P + 3n) / 8n);
-  if (mod(x * x - x2) !== 0n) x = (x * I) % P;
-  assert.equal(mod(x * x - x2), 0n, 'reference decode: on curve');
-  if (((x & 1n) === 1n) !== sign) x = mod(-x);
-  return [x, y];
-};
-const encode = ([x, y]: Point): Uint8Array => {
-  const b = bigToLe(y);
-  if (x & 1n) b[31] = (b[31] ?? 0) | 0x80;
-  return b;
-};
 
 const SMALL_ORDER = [
   '0100000000000000000000000000000000000000000000000000000000000000',
@@ -268,14 +234,13 @@ describe('ed25519: mutations never verify', () => {
 });
 
 describe('ed25519: small-order public keys', () => {
-  it('the 8 listed encodings are exactly the 8-torsion subgroup (re-derived with BigInt)', () => {
-    const points = SMALL_ORDER.map((h) => decode(hex(h)));
-    assert.equal(new Set(points.map((p) => `${p[0]},${p[1]}`)).size, 8);
+  it('the 8 listed encodings are exactly the 8-torsion subgroup (re-derived with noble)', () => {
+    // Strict decoding (zip215: false) accepts canonical encodings only.
+    const points = SMALL_ORDER.map((h) => ed.Point.fromBytes(hex(h), false));
+    assert.equal(new Set(points.map((p) => `${p.x},${p.y}`)).size, 8);
     for (const [i, p] of points.entries()) {
-      assert.equal(toHex(encode(p)), SMALL_ORDER[i], 'canonical encoding round-trips');
-      let q = p;
-      for (let k = 0; k < 3; k++) q = add(q, q);
-      assert.deepEqual(q, [0n, 1n], `8·P = identity for ${SMALL_ORDER[i]}`);
+      assert.equal(toHex(p.toBytes()), SMALL_ORDER[i], 'canonical encoding round-trips');
+      assert.ok(p.double().double().double().is0(), `8·P = identity for ${SMALL_ORDER[i]}`);
     }
   });
 
@@ -312,15 +277,11 @@ describe('ed25519: small-order public keys', () => {
     // [S]B = R + [k]A. Honest signers never do this; verify refuses every small-order R.
     const v = VECTORS[0];
     assert.ok(v);
-    const h = createHash('sha512').update(hex(v.secretKey)).digest();
-    const aBytes = Uint8Array.from(h.subarray(0, 32));
-    aBytes[0] = (aBytes[0] ?? 0) & 248;
-    aBytes[31] = ((aBytes[31] ?? 0) & 127) | 64;
-    const a = leToBig(aBytes);
+    const a = ed.utils.getExtendedPublicKey(hex(v.secretKey)).scalar; // the clamped secret scalar
     const pub = hex(v.publicKey);
     const msg = Buffer.from('R is the identity');
-    const k = mod(leToBig(createHash('sha512').update(IDENTITY).update(pub).update(msg).digest()), L);
-    const sig = Uint8Array.of(...IDENTITY, ...bigToLe(mod(k * a, L)));
+    const k = ed.etc.mod(leToBig(createHash('sha512').update(IDENTITY).update(pub).update(msg).digest()), L);
+    const sig = Uint8Array.of(...IDENTITY, ...bigToLe(ed.etc.mod(k * a, L)));
     assert.equal(rawNodeVerify(pub, msg, sig), true, 'OpenSSL accepts a small-order R');
     assert.equal(verify(pub, msg, sig), false);
     assert.throws(() => verifyOrThrow(pub, msg, sig, 'x'), /x: signature R is a small-order point/);
@@ -351,25 +312,38 @@ describe('ed25519: encodings', () => {
   it('a y that is not on the curve is refused', () => {
     const enc = new Uint8Array(32);
     enc[0] = 2; // y = 2: (y² − 1)/(d·y² + 1) is not a square mod p
-    assert.equal(yOnCurve(2n), false);
+    assert.throws(() => ed.Point.fromBytes(enc, false), /y not sqrt/, 'noble: not on the curve either');
     assert.equal(checkPublicKey(enc), 'not a point on the curve');
     assert.throws(() => assertValidPublicKey(enc, 'k'), /k: not a point on the curve/);
     assert.equal(verify(enc, new Uint8Array(0), new Uint8Array(64)), false);
   });
 
-  it('property: on-curve classification agrees with Euler’s criterion for random encodings', () => {
+  it('property: classification of random encodings agrees with noble’s strict decoding', () => {
+    const seen = { onCurve: 0, offCurve: 0 };
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (enc) => {
-        const b = Uint8Array.from(enc);
-        b[31] = (b[31] ?? 0) & 0x7f;
-        const y = leToBig(b);
         const problem = checkPublicKey(enc);
-        if (y >= P) return /non-canonical/.test(problem ?? '');
-        if (!yOnCurve(y)) return problem === 'not a point on the curve';
-        return problem === null || /small-order|x = 0/.test(problem);
+        let point: ed.Point;
+        try {
+          point = ed.Point.fromBytes(enc, false);
+        } catch (e) {
+          const why = e instanceof Error ? e.message : String(e);
+          if (/out of range/.test(why)) return /non-canonical encoding \(y >= p\)/.test(problem ?? '');
+          if (/y not sqrt/.test(why)) {
+            seen.offCurve++;
+            return problem === 'not a point on the curve';
+          }
+          if (/x==0/.test(why)) return /x = 0 with the sign bit set/.test(problem ?? '');
+          throw e;
+        }
+        seen.onCurve++;
+        if (point.isSmallOrder()) return /small-order point/.test(problem ?? '');
+        return problem === null;
       }),
       { numRuns: 300 },
     );
+    // About half of all y values are on the curve: both branches must have run.
+    assert.ok(seen.onCurve > 0 && seen.offCurve > 0, JSON.stringify(seen));
   });
 
   it('generated keys are accepted, and the key cache survives eviction', () => {
