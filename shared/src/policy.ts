@@ -186,8 +186,11 @@ const ENTRIES = [
   op('memory.search',       'observer', T.read,          'read',    'user_data',    false, 'search memory entries'),
   op('memory.write',        'mentor',   T.write,         'write',   'user_data',    true,  'write a memory entry'),
   op('memory.forget',       'mentor',   T.write,         'write',   'user_data',    true,  'forget a memory entry (tombstone + key shredding)'),
-  op('rag.query',           'operator', T.read,          'read',    'user_data',    false, 'query the retrieval index'),
+  op('rag.query',           'observer', T.read,          'read',    'user_data',    false, 'query the retrieval index'),
+  op('rag.stats',           'observer', T.read,          'read',    'user_data',    false, 'documents, chunks and the state of the retrieval index'),
   op('rag.upsert',          'mentor',   T.write,         'write',   'user_data',    true,  'add or replace documents in the retrieval index'),
+  op('rag.remove',          'mentor',   T.write,         'write',   'user_data',    true,  'remove documents from the retrieval index'),
+  op('rag.rebuild',         'root',     T.admin,         'admin',   'user_data',    true,  'rebuild the retrieval indexes from the canon'),
   op('dataset.import',      'mentor',   T.write,         'write',   'user_data',    true,  'import a dataset'),
   op('module.run',          'operator', T.execute,       'execute', 'module',       true,  'run a module'),
   // Governance and keys.

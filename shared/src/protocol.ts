@@ -19,6 +19,7 @@ import {
   tagProblem,
   textProblem,
 } from './memory.js';
+import { MAX_CHUNKS_PER_DOCUMENT, MAX_CHUNK_CHARS, MAX_DOCUMENT_KEY_LENGTH, MAX_QUERY_K } from './rag.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Result shapes (plain JSON; mirrored from the server's store types so the client needs no server code)
@@ -515,6 +516,141 @@ export const MemoryParams = {
   forget: z.strictObject({ namespace: memoryNamespace, key: memoryKey }),
 } as const;
 export { DEFAULT_LIST_LIMIT as MEMORY_DEFAULT_LIST_LIMIT };
+
+const ragKey = z
+  .string()
+  .min(1, { error: 'must not be empty' })
+  .max(MAX_DOCUMENT_KEY_LENGTH, { error: `must be at most ${MAX_DOCUMENT_KEY_LENGTH} characters` })
+  .refine((s) => !/[\u0000-\u001f]/.test(s), { error: 'must not contain control characters' });
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, { error: 'must be 64 lowercase hex digits (SHA-256)' });
+const ragFilter = z.strictObject({
+  root: z.string().min(1).max(200).optional(),
+  pathPrefix: z.string().max(1000).optional(),
+  key: ragKey.optional(),
+});
+
+export const RagParams = {
+  upsert: z.strictObject({
+    key: ragKey,
+    /** One text; split into chunks at paragraph boundaries. Or pre-chunked `chunks` (an importer's). */
+    content: z
+      .string()
+      .min(1, { error: 'must not be empty' })
+      .max(4 * 1024 * 1024)
+      .optional(),
+    chunks: z
+      .array(
+        z.strictObject({
+          text: z
+            .string()
+            .min(1, { error: 'must not be empty' })
+            .max(MAX_CHUNK_CHARS, { error: `must be at most ${MAX_CHUNK_CHARS} characters` }),
+          headingPath: z.array(z.string().max(500)).max(12).optional(),
+          anchor: z.string().max(500).optional(),
+        }),
+      )
+      .min(1, { error: 'must hold at least one chunk' })
+      .max(MAX_CHUNKS_PER_DOCUMENT, { error: `at most ${MAX_CHUNKS_PER_DOCUMENT} chunks per document` })
+      .optional(),
+    /** The embedding of `content` when it is one chunk, computed by the caller with the index's embedder. */
+    embedding: z.array(z.number()).min(1).max(4096).optional(),
+    metadata: z.strictObject({
+      source: z.strictObject({
+        root: z.string().min(1).max(200),
+        path: z.string().min(1).max(1000),
+        url: z.string().max(2000).nullable().optional(),
+        title: z.string().max(500).optional(),
+      }),
+      licence: z.string().min(1).max(1000),
+      provenance: z.strictObject({
+        sourcePath: z.string().max(4096).optional(),
+        sourceSha256: sha256Hex.optional(),
+        licenceFrom: z.string().max(2000).optional(),
+        toolVersion: z.string().max(100).optional(),
+      }),
+    }),
+  }),
+  query: z.strictObject({
+    text: z.string().min(1, { error: 'must not be empty' }).max(8192).optional(),
+    embedding: z.array(z.number()).min(1).max(4096).optional(),
+    k: z
+      .int()
+      .min(1, { error: `must be 1 to ${MAX_QUERY_K}` })
+      .max(MAX_QUERY_K, { error: `must be 1 to ${MAX_QUERY_K}` })
+      .optional(),
+    filter: ragFilter.optional(),
+  }),
+  remove: z.strictObject({ key: ragKey, reason: z.string().max(500).optional() }),
+  documents: z.strictObject({ root: z.string().min(1).max(200).optional() }),
+} as const;
+export type RagUpsertParams = z.infer<typeof RagParams.upsert>;
+export type RagQueryParams = z.infer<typeof RagParams.query>;
+
+export interface RagCitationSource {
+  readonly root: string;
+  readonly path: string;
+  readonly url: string | null;
+  readonly title: string;
+  /** The heading path of the chunk's section, outermost first, joined with " > ". */
+  readonly heading: string;
+  readonly anchor: string;
+  readonly licence: string;
+}
+
+/** One retrieved chunk, as a citation. */
+export interface RagCitation {
+  readonly key: string;
+  readonly chunk: number;
+  readonly text: string;
+  readonly score: number;
+  readonly source: RagCitationSource;
+  readonly recordId: string;
+}
+
+export interface RagQueryResult {
+  readonly hits: readonly RagCitation[];
+  /** What ran: both retrievers, or only the lexical one when no embedder could be loaded (with why). */
+  readonly retrievers: { readonly lexical: boolean; readonly vector: boolean; readonly vectorError?: string };
+}
+
+export interface RagUpsertResult {
+  readonly key: string;
+  /** False when the document's content, source and licence equal what the index holds: nothing written. */
+  readonly written: boolean;
+  readonly replaced: boolean;
+  readonly chunks: number;
+  readonly recordId: string;
+  readonly contentSha256: string;
+}
+
+export interface RagRemoveResult {
+  readonly key: string;
+  readonly removed: boolean;
+  readonly recordId: string | null;
+}
+
+export interface RagDocumentEntry {
+  readonly key: string;
+  readonly root: string;
+  readonly path: string;
+  readonly contentSha256: string;
+  readonly sourceSha256: string | null;
+  readonly chunks: number;
+}
+
+export interface RagStats {
+  readonly documents: number;
+  readonly chunks: number;
+  readonly roots: ReadonlyArray<{
+    readonly root: string;
+    readonly documents: number;
+    readonly licences: readonly string[];
+  }>;
+  readonly embedder: { readonly id: string; readonly dim: number } | null;
+  readonly vectors: number;
+  /** The vector index: ready, or why not (no embedder, rebuilding). */
+  readonly index: { readonly state: 'ready' | 'empty' | 'unavailable'; readonly detail?: string };
+}
 export type MemoryWriteParams = z.infer<typeof MemoryParams.write>;
 export type MemoryListParams = z.infer<typeof MemoryParams.list>;
 
@@ -782,6 +918,36 @@ export const REQUESTS = {
     MemoryParams.search,
     "search the texts of memory entries the caller's LOA may read",
     'memory.search',
+  ),
+  'sigil/rag.upsert': method<typeof RagParams.upsert, RagUpsertResult>(
+    RagParams.upsert,
+    'add or replace a document of the retrieval index (signed records: metadata, licence, provenance, chunks)',
+    'rag.upsert',
+  ),
+  'sigil/rag.query': method<typeof RagParams.query, RagQueryResult>(
+    RagParams.query,
+    'hybrid retrieval (BM25 and vectors, fused): the best chunks as citations',
+    'rag.query',
+  ),
+  'sigil/rag.remove': method<typeof RagParams.remove, RagRemoveResult>(
+    RagParams.remove,
+    'remove a document from the retrieval index (a signed rag.remove record)',
+    'rag.remove',
+  ),
+  'sigil/rag.documents': method<typeof RagParams.documents, { documents: RagDocumentEntry[] }>(
+    RagParams.documents,
+    'the documents of the index (of one root), with their content and source hashes (for incremental imports)',
+    'rag.stats',
+  ),
+  'sigil/rag.stats': method<typeof Params.empty, RagStats>(
+    Params.empty,
+    'documents, chunks, roots with their licences, the embedder and the state of the vector index',
+    'rag.stats',
+  ),
+  'sigil/rag.rebuild': method<typeof Params.empty, RagStats>(
+    Params.empty,
+    'rebuild the vector and lexical indexes from the canon (+ LSP workDoneToken for progress)',
+    'rag.rebuild',
   ),
   'sigil/memory.forget': method<typeof MemoryParams.forget, MemoryForgetResult>(
     MemoryParams.forget,

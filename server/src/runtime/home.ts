@@ -6,6 +6,8 @@
 import { promises as fs, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { MemoryService } from '../memory/service.js';
+import { RagService } from '../rag/service.js';
+import { ragSettings, createEmbedder } from '../rag/settings.js';
 import os from 'node:os';
 import { SigilError } from '../../../shared/src/errors.js';
 import {
@@ -87,6 +89,8 @@ export interface SigilRuntime {
   readonly governance: Governance;
   /** Agent memory (derived from the canon's memory records; entry keys under memory-keys/). */
   readonly memory: MemoryService;
+  /** The retrieval index (derived from the canon's rag.* records; vectors saved under rag/). */
+  readonly rag: RagService;
   close(): Promise<void>;
 }
 
@@ -219,7 +223,7 @@ async function ownedRuntime(
   opts: OpenOptions,
 ): Promise<SigilRuntime> {
   let governance: Governance | undefined;
-  let memory: MemoryService;
+  let memory: MemoryService | undefined;
   try {
     await writeOwner(home, opts.ownerDescription);
     governance = await Governance.open({
@@ -239,11 +243,20 @@ async function ownedRuntime(
       ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
     });
   } catch (e) {
+    await memory?.close();
     await governance?.close();
     await store.close();
     await removeOwner(home);
     throw e;
   }
+  const rag = new RagService({
+    home,
+    store,
+    governance,
+    settings: ragSettings(config),
+    embedder: () => createEmbedder(config),
+    ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
+  });
   return {
     home,
     config,
@@ -251,7 +264,9 @@ async function ownedRuntime(
     store,
     governance,
     memory,
+    rag,
     async close() {
+      await rag.close();
       await memory.close();
       await governance.close();
       await store.close();

@@ -248,6 +248,26 @@ export function createHandlers(session: HandlerHost): Handlers {
     'sigil/checkpoint.cosigned': gated('sigil/checkpoint.cosigned', (_p, _a, rt) =>
       cosign.cosignedCheckpoint(rt.governance),
     ),
+    'sigil/rag.upsert': gated('sigil/rag.upsert', (p, access, rt) => rt.rag.upsert(access, p)),
+    'sigil/rag.query': gated('sigil/rag.query', (p, _a, rt) => rt.rag.query(p)),
+    'sigil/rag.remove': gated('sigil/rag.remove', (p, access, rt) => rt.rag.remove(access, p)),
+    'sigil/rag.documents': gated('sigil/rag.documents', async (p, _a, rt) => ({
+      documents: await rt.rag.documents(p),
+    })),
+    'sigil/rag.stats': gated('sigil/rag.stats', (_p, _a, rt) => rt.rag.stats()),
+    'sigil/rag.rebuild': gated('sigil/rag.rebuild', async (_p, access, rt, ctx) => {
+      const stats = await rt.rag.rebuild({
+        ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      });
+      // Nothing is appended but the derived indexes were replaced: the decision is recorded all the same.
+      await rt.governance.audit(access.method, access.caller, access.decision, access.trust, {
+        outcome: 'rebuilt',
+        documents: stats.documents,
+        chunks: stats.chunks,
+      });
+      return stats;
+    }),
     'sigil/memory.write': gated('sigil/memory.write', (p, access, rt) => rt.memory.write(access, p)),
     'sigil/memory.get': gated('sigil/memory.get', (p, access, rt) => rt.memory.get(access, p)),
     'sigil/memory.list': gated('sigil/memory.list', (p, access, rt) => rt.memory.list(access, p)),
