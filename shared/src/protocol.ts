@@ -521,6 +521,7 @@ const ragKey = z
   .string()
   .min(1, { error: 'must not be empty' })
   .max(MAX_DOCUMENT_KEY_LENGTH, { error: `must be at most ${MAX_DOCUMENT_KEY_LENGTH} characters` })
+  // eslint-disable-next-line no-control-regex
   .refine((s) => !/[\u0000-\u001f]/.test(s), { error: 'must not contain control characters' });
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, { error: 'must be 64 lowercase hex digits (SHA-256)' });
 const ragFilter = z.strictObject({
