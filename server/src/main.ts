@@ -15,6 +15,13 @@ import {
   type WorkDoneProgressReporter,
 } from 'vscode-languageserver/node';
 import { REQUESTS, type RequestMethod } from '../../shared/src/protocol.js';
+
+/** Long requests that report work-done progress when the client passes a token. */
+const PROGRESS_TITLES: Partial<Record<RequestMethod, { title: string; unit: string }>> = {
+  'sigil/canon.verify': { title: 'Verifying the canon', unit: 'records' },
+  'sigil/rag.import': { title: 'Importing documentation', unit: 'documents' },
+  'sigil/rag.rebuild': { title: 'Rebuilding the retrieval index', unit: 'chunks' },
+};
 import { SigilError } from '../../shared/src/errors.js';
 import { StoreSession } from './service/session.js';
 import { createHandlers, type Handlers } from './service/handlers.js';
@@ -100,16 +107,17 @@ export function startServer(connection: Connection): void {
         const { workDoneToken, ...params } = (raw ?? {}) as { workDoneToken?: string | number };
         let progress: ((checked: number, total: number) => void) | undefined;
         let reporter: WorkDoneProgressReporter | undefined;
-        if (method === 'sigil/canon.verify' && workDoneToken !== undefined) {
+        const shown = PROGRESS_TITLES[method];
+        if (shown && workDoneToken !== undefined) {
           const r = connection.window.attachWorkDoneProgress(workDoneToken);
-          r.begin('Verifying the canon', 0, undefined, true);
+          r.begin(shown.title, 0, undefined, true);
           reporter = r;
           let lastPct = -1;
           progress = (checked, total) => {
             const pct = total > 0 ? Math.floor((checked / total) * 100) : 100;
             if (pct !== lastPct) {
               lastPct = pct;
-              reporter?.report(pct, `${checked} of ${total} records`);
+              reporter?.report(pct, `${checked} of ${total} ${shown.unit}`);
             }
           };
         }

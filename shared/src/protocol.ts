@@ -583,7 +583,55 @@ export const RagParams = {
   }),
   remove: z.strictObject({ key: ragKey, reason: z.string().max(500).optional() }),
   documents: z.strictObject({ root: z.string().min(1).max(200).optional() }),
+  import: z.strictObject({
+    /** Absolute directories of HTML (mdBook, rustdoc) and Markdown. */
+    paths: z.array(z.string().min(1).max(4096)).max(64).optional(),
+    /** The local Rust documentation (rustup's rust-docs, else Debian's rust-doc). */
+    rustDocs: z.boolean().optional(),
+    /** With rustDocs: also the std API docs. */
+    include: z
+      .array(z.enum(['std'], { error: 'the only optional part is "std"' }))
+      .max(1)
+      .optional(),
+    /** The html directory of the Rust docs, instead of searching for it. */
+    htmlDir: z.string().min(1).max(4096).optional(),
+    /** The SPDX licence expression of every source, instead of its licence files or the built-in table. */
+    licence: z.string().min(1).max(1000).optional(),
+    /** The collection name of the one directory given (default: its base name). */
+    root: z.string().min(1).max(200).optional(),
+  }),
 } as const;
+export type RagImportParams = z.infer<typeof RagParams.import>;
+
+export interface RagImportRootSummary {
+  readonly root: string;
+  readonly dir: string;
+  readonly licence: string;
+  readonly licenceFrom: string;
+  readonly added: number;
+  readonly replaced: number;
+  readonly unchanged: number;
+  readonly removed: number;
+  readonly skipped: number;
+  readonly chunks: number;
+}
+
+export interface RagImportResult {
+  readonly roots: readonly RagImportRootSummary[];
+  readonly documents: number;
+  readonly chunks: number;
+  /** Chunks chunked, embedded and written in this run (not the unchanged ones). */
+  readonly embeddedChunks: number;
+  readonly seconds: number;
+  readonly chunksPerSecond: number;
+  /** Files left out and why (the first 200; skippedTotal counts all). */
+  readonly skipped: ReadonlyArray<{
+    readonly path: string;
+    readonly reason: string;
+    readonly detail?: string;
+  }>;
+  readonly skippedTotal: number;
+}
 export type RagUpsertParams = z.infer<typeof RagParams.upsert>;
 export type RagQueryParams = z.infer<typeof RagParams.query>;
 
@@ -925,6 +973,11 @@ export const REQUESTS = {
     'add or replace a document of the retrieval index (signed records: metadata, licence, provenance, chunks)',
     'rag.upsert',
   ),
+  'sigil/rag.import': method<typeof RagParams.import, RagImportResult>(
+    RagParams.import,
+    'import directories of HTML and Markdown, or the local Rust docs: licences checked first, incremental (+ LSP workDoneToken for progress)',
+    'rag.upsert',
+  ),
   'sigil/rag.query': method<typeof RagParams.query, RagQueryResult>(
     RagParams.query,
     'hybrid retrieval (BM25 and vectors, fused): the best chunks as citations',
@@ -1000,11 +1053,16 @@ export const NOTIFICATIONS = {
   'sigil/store.changed': {
     summary: 'server → client: the store status changed (initialized, opened, failed); carries StoreInfo',
   },
+  'sigil/progress': {
+    summary:
+      'owner socket, server → client: progress of a request that passed a workDoneToken ({ token, done, total })',
+  },
 } as const;
 export type NotificationMethod = keyof typeof NOTIFICATIONS;
 export interface NotificationParams {
   'sigil/canon.appended': AppendedNotice;
   'sigil/store.changed': StoreInfo;
+  'sigil/progress': { readonly token: string; readonly done: number; readonly total: number };
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -400,6 +400,7 @@ const VALID_PARAMS: { readonly [M in RequestMethod]: ParamsOf<M> } = {
     content: 'An example paragraph about borrowing.',
     metadata: { source: { root: 'docs', path: 'example.md' }, licence: 'MIT', provenance: {} },
   },
+  'sigil/rag.import': { paths: ['/nonexistent-sigil-import'] },
   'sigil/rag.query': { text: 'borrowing' },
   'sigil/rag.remove': { key: 'docs:absent' },
   'sigil/rag.documents': {},

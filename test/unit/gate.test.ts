@@ -496,6 +496,7 @@ describe('the protocol handlers pass the gate under their policy operation', () 
         content: 'An example paragraph about borrowing.',
         metadata: { source: { root: 'docs', path: 'example.md' }, licence: 'MIT', provenance: {} },
       },
+      'sigil/rag.import': { paths: ['/nonexistent-sigil-import'] },
       'sigil/rag.query': { text: 'borrowing' },
       'sigil/rag.remove': { key: 'docs:absent' },
       'sigil/rag.documents': {},

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { SigilError } from '../../../shared/src/errors.js';
 import type { ParamsOf, RequestMethod, ResultOf } from '../../../shared/src/protocol.js';
 import { signedParams } from '../../../shared/src/signed-request.js';
-import { connectOwner, type OwnerClient } from '../rpc/owner-socket.js';
+import { connectOwner, type OwnerClient, type RequestOptions } from '../rpc/owner-socket.js';
 import { runtimeHandlers } from '../service/handlers.js';
 import { openRuntime, readOwner, OWNER_IDENTITY_FILE } from '../runtime/home.js';
 import type { PassphraseSource } from '../runtime/passphrase.js';
@@ -50,12 +50,17 @@ export async function loadIdentity(
 /** Signs every request with `identity` (or sends it unsigned when there is none). */
 export function signingClient(base: OwnerClient, identity: LoadedIdentity | null): OwnerClient {
   return {
-    request: <M extends RequestMethod>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> =>
+    request: <M extends RequestMethod>(
+      method: M,
+      params: ParamsOf<M>,
+      options?: RequestOptions,
+    ): Promise<ResultOf<M>> =>
       base.request(
         method,
         (identity
           ? signedParams(method, params, { chain: identity.chain, signer: identity.signer })
           : params) as ParamsOf<M>,
+        options,
       ),
     close: () => base.close(),
   };
@@ -97,9 +102,16 @@ export async function connectService(opts: ConnectOptions): Promise<OwnerClient>
   const handlers = runtimeHandlers(rt);
   let closed: Promise<void> | null = null;
   return {
-    request: async <M extends RequestMethod>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> => {
+    request: async <M extends RequestMethod>(
+      method: M,
+      params: ParamsOf<M>,
+      options?: RequestOptions,
+    ): Promise<ResultOf<M>> => {
       if (closed) throw new SigilError('STORE_CLOSED', 'the store is closed');
-      return (await handlers[method](params, {})) as ResultOf<M>;
+      return (await handlers[method](
+        params,
+        options?.onProgress ? { onProgress: options.onProgress } : {},
+      )) as ResultOf<M>;
     },
     close: () => (closed ??= rt.close()),
   };

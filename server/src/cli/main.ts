@@ -19,6 +19,7 @@ import type { LoadedIdentity } from '../governance/identity.js';
 import { registerGovernanceCommands } from './governance-commands.js';
 import { registerQuorumCommands } from './quorum-commands.js';
 import { registerMemoryCommands } from './memory-commands.js';
+import { registerRagCommands } from './rag-commands.js';
 import { readPublicWitness } from '../governance/witness-keys.js';
 import { exportCanon, exportToFile, verifyExport } from '../canon/export.js';
 import { migrate } from '../canon/migrate.js';
@@ -545,6 +546,7 @@ export async function runCli(argv: string[]): Promise<number> {
   registerGovernanceCommands(program, governanceContext);
   registerQuorumCommands(program, governanceContext);
   registerMemoryCommands(program, governanceContext);
+  registerRagCommands(program, governanceContext);
 
   const config = program.command('config').description('show the resolved configuration');
   config

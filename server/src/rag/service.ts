@@ -325,6 +325,10 @@ export class RagService {
     await this.#vectors.save(this.#dir, this.#position);
   }
 
+  get allowedLicences(): readonly string[] {
+    return this.#opts.settings.allowedLicences;
+  }
+
   // -------------------------------------------------------------------------------------------------------
   // Operations
 

@@ -24,7 +24,7 @@ import {
   type ParamsOf,
   type ResultOf,
 } from '../../../shared/src/protocol.js';
-import type { Handlers } from '../service/handlers.js';
+import type { Handlers, RequestContext } from '../service/handlers.js';
 
 /** Unix socket paths are limited to ~104 bytes; long homes get a short path in a private temp folder. */
 const MAX_SOCKET_PATH = 100;
@@ -73,11 +73,27 @@ export function requestArgs(args: readonly unknown[]): {
 export function serveRequests(conn: MessageConnection, handlers: Handlers): void {
   for (const method of Object.keys(REQUESTS) as RequestMethod[]) {
     conn.onRequest(method, async (...args: unknown[]) => {
-      const { params } = requestArgs(args);
+      const { params, token } = requestArgs(args);
+      // A client that wants progress passes a work-done token (not covered by the request signature) and
+      // gets sigil/progress notifications carrying it.
+      const workDoneToken = (params as { workDoneToken?: unknown } | undefined)?.workDoneToken;
+      const abort = new AbortController();
+      const cancelled = token?.onCancellationRequested(() => abort.abort());
+      const ctx: RequestContext = {
+        signal: abort.signal,
+        ...(typeof workDoneToken === 'string'
+          ? {
+              onProgress: (done: number, total: number) =>
+                void conn.sendNotification('sigil/progress', { token: workDoneToken, done, total }),
+            }
+          : {}),
+      };
       try {
-        return await (handlers[method] as (p: unknown, c: object) => Promise<unknown>)(params, {});
+        return await (handlers[method] as (p: unknown, c: RequestContext) => Promise<unknown>)(params, ctx);
       } catch (e) {
         throw toResponseError(e);
+      } finally {
+        cancelled?.dispose();
       }
     });
   }
@@ -132,8 +148,17 @@ export async function listenOwnerSocket(socketPath: string, handlers: Handlers):
 }
 
 /** A client connection to a store owner; `null` when nobody is listening. */
+export interface RequestOptions {
+  /** Progress of a long request (import, rebuild, verify), when the handler reports any. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
 export interface OwnerClient {
-  request<M extends RequestMethod>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>>;
+  request<M extends RequestMethod>(
+    method: M,
+    params: ParamsOf<M>,
+    options?: RequestOptions,
+  ): Promise<ResultOf<M>>;
   /** Closes the connection (or the store opened for it); wait for it before exiting. */
   close(): void | Promise<void>;
 }
@@ -161,13 +186,24 @@ export async function connectOwner(socketPath: string, timeoutMs = 3000): Promis
   conn.onClose(() => {
     closed = true;
   });
+  const progress = new Map<string, (done: number, total: number) => void>();
+  conn.onNotification('sigil/progress', (p: { token?: unknown; done?: unknown; total?: unknown }) => {
+    const report = typeof p.token === 'string' ? progress.get(p.token) : undefined;
+    if (report && typeof p.done === 'number' && typeof p.total === 'number') report(p.done, p.total);
+  });
+  let nextToken = 0;
   return {
-    async request(method, params) {
+    async request(method, params, options) {
       if (closed) throw new SigilError('STORE_CLOSED', 'the store owner closed the connection');
+      const token = options?.onProgress ? `sigil-cli-${process.pid}-${++nextToken}` : undefined;
+      if (token) progress.set(token, options!.onProgress!);
       try {
-        return (await conn.sendRequest(method, params)) as ResultOf<typeof method>;
+        const sent = token ? { ...(params as object), workDoneToken: token } : params;
+        return (await conn.sendRequest(method, sent)) as ResultOf<typeof method>;
       } catch (e) {
         throw sigilErrorFromRpc(e);
+      } finally {
+        if (token) progress.delete(token);
       }
     },
     close() {

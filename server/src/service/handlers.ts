@@ -22,6 +22,7 @@ import * as quorum from '../governance/proposals.js';
 import * as cosign from '../governance/cosigning.js';
 import { checkSystemHistory } from '../governance/system-audit.js';
 import { recordView, storeInfo } from './canon-service.js';
+import { importSources } from '../rag/import.js';
 
 export interface RequestContext {
   readonly onProgress?: (checked: number, total: number) => void;
@@ -249,6 +250,13 @@ export function createHandlers(session: HandlerHost): Handlers {
       cosign.cosignedCheckpoint(rt.governance),
     ),
     'sigil/rag.upsert': gated('sigil/rag.upsert', (p, access, rt) => rt.rag.upsert(access, p)),
+    'sigil/rag.import': gated('sigil/rag.import', (p, access, rt, ctx) =>
+      importSources(rt.rag, access, p, {
+        allowedLicences: rt.rag.allowedLicences,
+        ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      }),
+    ),
     'sigil/rag.query': gated('sigil/rag.query', (p, _a, rt) => rt.rag.query(p)),
     'sigil/rag.remove': gated('sigil/rag.remove', (p, access, rt) => rt.rag.remove(access, p)),
     'sigil/rag.documents': gated('sigil/rag.documents', async (p, _a, rt) => ({
