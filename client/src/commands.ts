@@ -20,6 +20,7 @@ import * as quorum from './quorumCommands.js';
 import type { WitnessesProvider } from './witnesses.js';
 import type { ProposalsProvider } from './proposals.js';
 import { forgetMemory, writeMemory, type MemoryProvider } from './memory.js';
+import { importRustDocs, searchDocs, type CitationDocuments } from './docsSearch.js';
 
 /** What command handlers can reach. */
 export interface Env {
@@ -30,6 +31,7 @@ export interface Env {
   readonly witnesses: WitnessesProvider;
   readonly proposals: ProposalsProvider;
   readonly memory: MemoryProvider;
+  readonly citations: CitationDocuments;
   readonly identityStatus: IdentityStatus;
   readonly activationMs: () => number;
 }
@@ -77,6 +79,8 @@ export const COMMANDS: Readonly<Record<string, Handler>> = {
   'sigil.writeMemory': (env, args) => writeMemory(env.ctx, env.memory, args),
   'sigil.forgetMemory': (env, args) => forgetMemory(env.ctx, env.memory, args),
   'sigil.refreshMemory': (env) => env.memory.refresh(),
+  'sigil.searchDocs': (env, args) => searchDocs(env.ctx, env.citations, args),
+  'sigil.importRustDocs': (env, args) => importRustDocs(env.ctx, args),
   // Internal (not in the palette): tree items, menus, tests.
   'sigil.copyLicenseId': (_env, node) => gov.copyLicenseId(node),
   'sigil.copyProposalId': (_env, node) => quorum.copyProposalId(node),

@@ -357,7 +357,7 @@ export class Ctx implements vscode.Disposable {
   async request<M extends RequestMethod>(
     method: M,
     params: ParamsOf<M>,
-    extra?: { workDoneToken?: string },
+    extra?: { workDoneToken?: string; cancel?: vscode.CancellationToken },
   ): Promise<ResultOf<M>> {
     await this.whenStarted();
     const client = this.client;
@@ -373,7 +373,9 @@ export class Ctx implements vscode.Disposable {
     const body =
       extra?.workDoneToken !== undefined ? { ...(signed ?? {}), workDoneToken: extra.workDoneToken } : signed;
     try {
-      return (await client.sendRequest(method, body)) as ResultOf<M>;
+      return (await (extra?.cancel
+        ? client.sendRequest(method, body, extra.cancel)
+        : client.sendRequest(method, body))) as ResultOf<M>;
     } catch (e) {
       throw await rpcError(e);
     }

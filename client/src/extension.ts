@@ -20,6 +20,7 @@ import { IdentityStatus } from './identityStatus.js';
 import { WITNESSES_VIEW_ID, WitnessesProvider } from './witnesses.js';
 import { PROPOSALS_VIEW_ID, ProposalsProvider } from './proposals.js';
 import { MEMORY_VIEW_ID, MemoryProvider } from './memory.js';
+import { CITATION_SCHEME, CitationDocuments } from './docsSearch.js';
 
 let ctx: Ctx | undefined;
 
@@ -59,6 +60,7 @@ export function activate(context: vscode.ExtensionContext): SigilApi {
     treeDataProvider: memory,
     showCollapseAll: true,
   });
+  const citations = new CitationDocuments();
   const identityStatus = new IdentityStatus(c);
   let activationMs = 0;
   // An encrypted store without a (valid) passphrase: say so once per home, with the way out.
@@ -86,6 +88,7 @@ export function activate(context: vscode.ExtensionContext): SigilApi {
     memoryView,
     identityStatus,
     vscode.workspace.registerTextDocumentContentProvider(RECORD_SCHEME, docs),
+    vscode.workspace.registerTextDocumentContentProvider(CITATION_SCHEME, citations),
     ...registerCommands({
       ctx: c,
       tree,
@@ -94,6 +97,7 @@ export function activate(context: vscode.ExtensionContext): SigilApi {
       witnesses,
       proposals,
       memory,
+      citations,
       identityStatus,
       activationMs: () => activationMs,
     }),
