@@ -15,9 +15,38 @@ const common = {
   sourcemap: !production,
   minify: production,
   logLevel: 'warning',
-  external: ['vscode', 'hnswlib-node'],
-  plugins: [classicLevelPrebuilds()],
+  external: ['vscode'],
+  plugins: [classicLevelPrebuilds(), hnswlibNative()],
 };
+
+// hnswlib-node is a native addon compiled at install (no prebuilds), so a bundle cannot carry it: the
+// addon built here is copied to dist/native/<platform>-<arch>/ and `require('hnswlib-node')` loads it from
+// there. A bundle run on another platform loads fine and says so when the vector index is first used.
+function hnswlibNative() {
+  return {
+    name: 'hnswlib-native',
+    setup(build) {
+      const outDir = path.dirname(path.resolve(build.initialOptions.outfile));
+      const rel = path.relative(outDir, path.resolve('dist')).split(path.sep).join('/');
+      build.onResolve({ filter: /^hnswlib-node$/ }, () => ({ path: 'hnswlib-node', namespace: 'hnswlib-native' }));
+      build.onLoad({ filter: /.*/, namespace: 'hnswlib-native' }, () => ({
+        contents: `
+const path = require('path');
+const where = path.join(__dirname, ${JSON.stringify(rel)}, 'native', process.platform + '-' + process.arch, 'hnswlib-node.node');
+let addon;
+try {
+  addon = require(where);
+} catch (e) {
+  const why = 'the retrieval index needs hnswlib-node built for ' + process.platform + '-' + process.arch + ' at ' + where + ' (' + e.message + '); this build carries it only for the platform it was built on: install the VSIX for your platform, or run from a clone where npm ci builds it';
+  class Missing { constructor() { throw new Error(why); } }
+  addon = { HierarchicalNSW: Missing, BruteforceSearch: Missing };
+}
+module.exports = addon;`,
+        loader: 'js',
+      }));
+    },
+  };
+}
 
 // classic-level/binding.js is `require('node-gyp-build')(__dirname)`; inside a bundle __dirname is the
 // bundle's folder. Point it at dist/ instead, so one dist/prebuilds/<platform-arch>/ serves every bundle.
@@ -95,6 +124,17 @@ for (const f of readdirSync(useModelDir).filter(
 ))
   cpSync(path.join(useModelDir, f), path.join('dist/models/use-lite', f));
 cpSync(path.join(useModelDir, '..', 'LICENSE'), 'dist/models/use-lite/LICENSE');
+
+const hnswlibAddon = path.join(
+  path.dirname(esmRequire.resolve('hnswlib-node/package.json')),
+  'build',
+  'Release',
+  'addon.node',
+);
+const nativeDir = path.join('dist', 'native', `${process.platform}-${process.arch}`);
+rmSync('dist/native', { recursive: true, force: true });
+mkdirSync(nativeDir, { recursive: true });
+cpSync(hnswlibAddon, path.join(nativeDir, 'hnswlib-node.node'));
 
 const classicLevelDir = path.dirname(createRequire(import.meta.url).resolve('classic-level/package.json'));
 rmSync('dist/prebuilds', { recursive: true, force: true });

@@ -7,7 +7,9 @@
  * Sigil knows (the Rust documentation). This module does no I/O: the caller reads the files and passes
  * their texts, so it stays pure and testable.
  */
-import { createRequire } from 'node:module';
+import licenseIds from 'spdx-license-ids/index.json' with { type: 'json' };
+import deprecatedLicenseIds from 'spdx-license-ids/deprecated.json' with { type: 'json' };
+import exceptionIds from 'spdx-exceptions/index.json' with { type: 'json' };
 import parseSpdx from 'spdx-expression-parse';
 import spdxSatisfies from 'spdx-satisfies';
 import { SigilError } from '../../../shared/src/errors.js';
@@ -15,8 +17,8 @@ import { SigilError } from '../../../shared/src/errors.js';
 // ---------------------------------------------------------------------------------------------------------
 // SPDX identifiers
 
-/** The SPDX identifier lists that spdx-expression-parse itself validates against (a dependency of it). */
-const loadPackageJson = createRequire(import.meta.url);
+// The SPDX identifier lists that spdx-expression-parse itself validates against (a dependency of it),
+// imported statically so the bundles carry them.
 
 function stringList(value: unknown, what: string): readonly string[] {
   if (!Array.isArray(value) || !value.every((v): v is string => typeof v === 'string'))
@@ -37,10 +39,10 @@ function caseMap(lists: readonly (readonly string[])[]): ReadonlyMap<string, str
 }
 
 const LICENCE_IDS = caseMap([
-  stringList(loadPackageJson('spdx-license-ids'), 'spdx-license-ids'),
-  stringList(loadPackageJson('spdx-license-ids/deprecated.json'), 'spdx-license-ids/deprecated.json'),
+  stringList(licenseIds, 'spdx-license-ids'),
+  stringList(deprecatedLicenseIds, 'spdx-license-ids/deprecated.json'),
 ]);
-const EXCEPTION_IDS = caseMap([stringList(loadPackageJson('spdx-exceptions'), 'spdx-exceptions')]);
+const EXCEPTION_IDS = caseMap([stringList(exceptionIds, 'spdx-exceptions')]);
 
 /** Longer inputs are not licence expressions; refusing them early keeps error messages readable. */
 export const MAX_EXPRESSION_LENGTH = 1000;
