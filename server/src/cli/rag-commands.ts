@@ -225,6 +225,25 @@ export function registerRagCommands(program: Command, ctx: GovernanceCliContext)
     );
 
   rag
+    .command('list')
+    .description('the documents of the index (of one collection), with their content and source hashes')
+    .option('--root <name>', 'only this collection')
+    .action(
+      action(async (opts: { root?: string }) => {
+        const r = await withClient('rag list', (c) =>
+          c.request('sigil/rag.documents', opts.root ? { root: opts.root } : {}),
+        );
+        out().result(r, () =>
+          r.documents.length
+            ? r.documents
+                .map((d) => `${d.key}  ${d.chunks} chunks  ${d.contentSha256.slice(0, 12)}`)
+                .join('\n')
+            : '(no documents)',
+        );
+      }),
+    );
+
+  rag
     .command('remove')
     .description('remove a document from the index (a signed rag.remove record)')
     .argument('<key>', 'the document key, e.g. rust-docs/book:ch04-02-references-and-borrowing.html')
