@@ -11,14 +11,14 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { ClassicLevel } from 'classic-level';
 import { createKeystore, loadKeystore, type Keystore } from '../../server/src/canon/keystore.js';
-import {
-  LevelCanonStore,
-  type AppendInput,
-  type Head,
-  type ListQuery,
-  type OpenStoreOptions,
-  type VerifyReport,
-} from '../../server/src/canon/store.js';
+import { LevelCanonStore } from '../../server/src/canon/store.js';
+import type {
+  AppendInput,
+  Head,
+  ListQuery,
+  OpenStoreOptions,
+  VerifyReport,
+} from '../../server/src/canon/store-types.js';
 import { KEYS, aadFor, seqHex } from '../../server/src/canon/layout.js';
 import { seal, open as openSealed } from '../../shared/src/aead.js';
 import { fromBase64, fromHex, toHex, utf8 } from '../../shared/src/bytes.js';
