@@ -122,6 +122,13 @@ export class GroupCommit {
   private readonly kindTags = new Map<string, string>();
   /** Legacy tags of batches built but not yet durable. */
   private readonly inflightLegacy = new Set<string>();
+  /**
+   * Whether the seq slots past the durable state must be proven free before the next write: after opening
+   * the store (its state may be behind its records, e.g. restored from an older copy) and after a failed
+   * write (LevelDB may have logged a batch whose sync failed, and replay it on reopen). Otherwise this
+   * process holds the LevelDB lock and every batch it wrote advanced the state with it, so they are free.
+   */
+  private slotsUnproven = true;
 
   constructor(
     private readonly core: StoreCore,
@@ -337,16 +344,14 @@ export class GroupCommit {
       return false;
     }
     try {
-      await this.refuseOverwrites(
-        built.items.map((i) => ({ id: i.id, seq: i.seq })),
-        built.legacyTags,
-      );
+      await this.refuseOverwrites(built.items[0]?.seq ?? built.base.size, built.legacyTags);
       // The chained form skips abstract-level's per-operation option cloning: ~3x cheaper per batch here.
       const batch = this.core.db.batch();
       for (const op of built.ops) batch.put(op.key, op.value);
       for (const op of sealed) batch.put(op.key, op.value);
       await batch.write({ sync: true });
     } catch (e) {
+      this.slotsUnproven = true;
       this.failBatch(built, e);
       this.specBroken = true;
       return false;
@@ -474,16 +479,13 @@ export class GroupCommit {
   }
 
   /** Append-only: a batch that would overwrite an existing record, seq slot or legacy tag is refused whole. */
-  private async refuseOverwrites(
-    records: ReadonlyArray<{ id: string; seq: number }>,
-    tags: string[],
-  ): Promise<void> {
+  private async refuseOverwrites(first: number, tags: string[]): Promise<void> {
     const db = this.core.db;
     // A record id commits to its seq, so no existing record can be rewritten as long as no seq slot is
-    // reused: one seek past the first new slot proves that for the whole batch (point lookups of every id
-    // and slot cost a LevelDB read each for keys that are, by construction, absent).
-    const first = records.reduce((m, r) => Math.min(m, r.seq), Number.POSITIVE_INFINITY);
-    if (Number.isFinite(first)) {
+    // reused: one seek past the first new slot proves that for the whole batch and every later one this
+    // process writes (see slotsUnproven). Creating a LevelDB iterator costs more than the rest of a
+    // batch's index work, so it is not done for every batch.
+    if (this.slotsUnproven) {
       const it = db.keys({ gte: KEYS.bySeq(first), lt: prefixEnd(KEYS.seqPrefix), limit: 1 });
       const taken = await it.next().finally(() => it.close());
       if (taken !== undefined) {
@@ -492,6 +494,7 @@ export class GroupCommit {
           `seq slot ${parseSeqHex(taken.slice(KEYS.seqPrefix.length))} is already taken: the store state is behind its records; run "sigil canon verify"`,
         );
       }
+      this.slotsUnproven = false;
     }
     if (tags.length === 0) return;
     const existing = await db.getMany(tags.map((t) => KEYS.legacy(t)));
