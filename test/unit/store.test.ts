@@ -660,6 +660,19 @@ describe('concurrent appends', () => {
     });
   }
 
+  test('records signed and sealed on the signing worker read back and verify after reopening', async () => {
+    const env = await createEnv({ signWorkers: 1, verifyWorkers: 0 });
+    const records = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => env.store.append(note(i, i % 5 ? 'data' : 'system'))),
+    );
+    await env.store.close();
+    const store = await reopen(env, { signWorkers: 0, verifyWorkers: 0 });
+    for (const r of records) assert.deepEqual(await store.get(r.id), r);
+    assertChains(await allRecords(store));
+    assert.equal((await store.verify()).ok, true);
+    await destroy(env);
+  });
+
   test('appends racing with reads, checkpoints and more appends', async () => {
     const env = await createEnv({ groupCommitMaxBatch: 8 });
     const store = env.store;

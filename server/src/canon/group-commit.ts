@@ -420,23 +420,35 @@ export class GroupCommit {
     return { items, ops, legacyTags, base, next };
   }
 
-  /** Signs every record of the batch (runtime-key records split across threads) and seals the values. */
+  /**
+   * Signs and seals every record of the batch: runtime-key records split across threads (each thread signs
+   * and seals its share), others (the genesis record, signed by the root key) here.
+   */
   private async signAndSeal(built: BuiltBatch): Promise<PutOp[]> {
     const { keystore } = this.core;
     const dataKey = keystore.dataKey;
     const runtimeItems = built.items.filter((i) => i.p.signer === keystore.runtime);
-    const runtimeSigs = await this.batchSigner().signRecords(runtimeItems.map((i) => i.id));
-    const sigOf = new Map(runtimeItems.map((item, k) => [item, runtimeSigs[k] as Uint8Array]));
+    const done = await this.batchSigner().signAndSeal(runtimeItems);
+    const doneOf = new Map(
+      runtimeItems.map((item, k) => [
+        item,
+        { sig: done.sigs[k] as Uint8Array, value: done.sealed[k] as Uint8Array },
+      ]),
+    );
     const out: PutOp[] = [];
     for (const item of built.items) {
       const signer = item.p.signer;
-      const sig = sigOf.get(item) ?? signer.sign(recordSigningMessage(item.id));
       const rkey = KEYS.record(item.id);
-      out.push({
-        type: 'put',
-        key: rkey,
-        value: seal(dataKey, encodeStoredRecord(sig, signer.keyId, item.bodyBytes), aadFor(rkey)),
-      });
+      let d = doneOf.get(item);
+      if (d === undefined) {
+        const sig = signer.sign(recordSigningMessage(item.id));
+        d = {
+          sig,
+          value: seal(dataKey, encodeStoredRecord(sig, signer.keyId, item.bodyBytes), aadFor(rkey)),
+        };
+      }
+      const { sig } = d;
+      out.push({ type: 'put', key: rkey, value: d.value });
       item.record = {
         id: item.id,
         body: item.body,
@@ -464,8 +476,8 @@ export class GroupCommit {
   private batchSigner(): BatchSigner {
     const runtime = this.core.keystore.runtime;
     this.signerPool ??= this.opts.signWorkers
-      ? new WorkerBatchSigner(runtime)
-      : new InlineBatchSigner(runtime);
+      ? new WorkerBatchSigner(runtime, this.core.keystore.dataKey)
+      : new InlineBatchSigner(runtime, this.core.keystore.dataKey);
     return this.signerPool;
   }
 
