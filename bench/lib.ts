@@ -80,6 +80,22 @@ export async function appendConcurrent(
   return count / ((performance.now() - t0) / 1000);
 }
 
+/**
+ * appendConcurrent, also measuring CPU: `process.cpuUsage()` counts user + system time of every thread of
+ * the process (main thread, signing worker, LevelDB's threads, libuv's pool), so `cpuUs` is the CPU one
+ * append costs in all, not only on the main thread.
+ */
+export async function appendConcurrentCpu(
+  store: LevelCanonStore,
+  count: number,
+  writers: number,
+): Promise<{ perS: number; cpuUs: number }> {
+  const c0 = process.cpuUsage();
+  const perS = await appendConcurrent(store, count, writers);
+  const c = process.cpuUsage(c0);
+  return { perS, cpuUs: (c.user + c.system) / count };
+}
+
 /** Calls per second of `fn`, over about `ms` milliseconds, in batches of `batch` between clock reads. */
 export function rate(fn: () => void, ms = 700, batch = 50): number {
   let n = 0;

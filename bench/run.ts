@@ -10,7 +10,16 @@ import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { appendConcurrent, log, median, newHome, newStore, PAYLOAD, rate } from './lib.js';
+import {
+  appendConcurrent,
+  appendConcurrentCpu,
+  log,
+  median,
+  newHome,
+  newStore,
+  PAYLOAD,
+  rate,
+} from './lib.js';
 import { readIdentityFile } from '../server/src/governance/identity.js';
 import { activation, BenchServer, treeRows, vsixSize } from './lsp.js';
 import { governanceBench, quorumBench } from './governance.js';
@@ -170,14 +179,19 @@ async function main(): Promise<void> {
 
   log(`append_per_s: ${RUNS} runs x ${APPENDS} appends, 64 concurrent writers`);
   const appendRates: number[] = [];
+  const appendCpu: number[] = [];
   for (let r = 0; r < RUNS; r++) {
     const { dir, store } = await newStore();
-    appendRates.push(await appendConcurrent(store, APPENDS, 64));
+    const m = await appendConcurrentCpu(store, APPENDS, 64);
+    appendRates.push(m.perS);
+    appendCpu.push(m.cpuUs);
     await store.close();
     await rm(dir, { recursive: true, force: true });
   }
   result.append_per_s = Math.round(median(appendRates));
   result.append_vs_sign_ratio = Number((median(appendRates) / base.sign).toFixed(3));
+  // CPU of the whole process (every thread: main, signing worker, LevelDB, libuv) per append.
+  result.append_cpu_us = Number(median(appendCpu).toFixed(1));
 
   await memoryBench(result, RUNS, MEMORY_ENTRIES);
 

@@ -1,13 +1,12 @@
 /**
  * RFC 8785 JSON Canonicalization Scheme (JCS), plus a strict JSON parser for user-supplied text.
  *
- * `canonicalize` validates the whole value first and only then hands it to the `canonicalize` package,
- * which on its own would quietly drop `undefined`, turn `[undefined]` into `[null]`, call `toJSON`, and
- * throw plain `Error`s. Everything here throws `SigilError`:
+ * `canonicalize` validates the whole value first and only then serializes it (as the `canonicalize`
+ * package would, which on its own would quietly drop `undefined`, turn `[undefined]` into `[null]`, call
+ * `toJSON`, and throw plain `Error`s). Everything here throws `SigilError`:
  *  - `JCS_INVALID` (with `details.path`, an RFC 6901 JSON Pointer) for values that have no canonical form;
  *  - `BAD_INPUT` (with `details.source/line/column`) for JSON text that `parseStrictJson` refuses.
  */
-import canonicalizePackage from 'canonicalize';
 import { utf8 } from './bytes.js';
 import { SigilError } from './errors.js';
 
@@ -40,10 +39,31 @@ const isWellFormed: (s: string) => boolean =
  */
 export function canonicalize(value: unknown): string {
   check(value, 0, [], value);
-  const out = canonicalizePackage(value);
-  // Unreachable after validation; kept so a future package change cannot hand back `undefined`.
-  if (out === undefined) throw new SigilError('JCS_INVALID', 'value has no JSON form', { path: '' });
-  return out;
+  return serialize(value as JsonValue);
+}
+
+/**
+ * RFC 8785 serialization of a value `check` accepted: no `undefined`, no `toJSON`, no cycles, well-formed
+ * strings only, so each primitive is its `JSON.stringify` form (ECMAScript number serialization, JSON
+ * string escaping) and object keys are sorted by UTF-16 code units (the default sort). The `canonicalize`
+ * package does the same but checks everything again and builds intermediate arrays; the unit tests hold
+ * the two to the same output.
+ */
+function serialize(v: JsonValue): string {
+  if (v === null) return 'null';
+  if (typeof v !== 'object') return JSON.stringify(v);
+  if (Array.isArray(v)) {
+    let out = '[';
+    for (let i = 0; i < v.length; i++) out += (i === 0 ? '' : ',') + serialize(v[i] as JsonValue);
+    return out + ']';
+  }
+  const keys = Object.keys(v).sort();
+  let out = '{';
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    out += (i === 0 ? '' : ',') + JSON.stringify(k) + ':' + serialize(v[k] as JsonValue);
+  }
+  return out + '}';
 }
 
 /** UTF-8 bytes of `canonicalize(value)`: the bytes that get hashed and signed. */

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
+import canonicalizePackage from 'canonicalize';
 import { canonicalBytes, canonicalize, assertJsonValue, parseStrictJson } from '../../shared/src/jcs.js';
 import { sha256, sha256Hex } from '../../shared/src/hash.js';
 import { SigilError } from '../../shared/src/errors.js';
@@ -291,6 +292,23 @@ describe('properties', () => {
       { numRuns: 300 },
     );
     assert.equal(canonicalize({ z: -0, a: [-0] }), '{"a":[0],"z":0}');
+  });
+
+  it('(b2) the serializer agrees with the canonicalize package on every accepted value', () => {
+    fc.assert(
+      fc.property(jsonArb, fc.integer(), (v, seed) => {
+        const shuffled = shuffleKeys(v, mulberry32(seed));
+        assert.equal(canonicalize(shuffled), canonicalizePackage(shuffled));
+      }),
+      { numRuns: 1000 },
+    );
+    const odd = {
+      __proto__: null,
+      '\u00e9': [1e21, 1e-7, -0, 0.1 + 0.2],
+      'e\u0301': 'x',
+      '\ud83d\ude00': '\u2028',
+    };
+    assert.equal(canonicalize(odd), canonicalizePackage(odd));
   });
 
   it('(c) parseStrictJson agrees with JSON.parse on valid JSON without duplicate keys', () => {

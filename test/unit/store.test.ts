@@ -11,14 +11,14 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { ClassicLevel } from 'classic-level';
 import { createKeystore, loadKeystore, type Keystore } from '../../server/src/canon/keystore.js';
-import {
-  LevelCanonStore,
-  type AppendInput,
-  type Head,
-  type ListQuery,
-  type OpenStoreOptions,
-  type VerifyReport,
-} from '../../server/src/canon/store.js';
+import { LevelCanonStore } from '../../server/src/canon/store.js';
+import type {
+  AppendInput,
+  Head,
+  ListQuery,
+  OpenStoreOptions,
+  VerifyReport,
+} from '../../server/src/canon/store-types.js';
 import { KEYS, aadFor, seqHex } from '../../server/src/canon/layout.js';
 import { seal, open as openSealed } from '../../shared/src/aead.js';
 import { fromBase64, fromHex, toHex, utf8 } from '../../shared/src/bytes.js';
@@ -660,6 +660,19 @@ describe('concurrent appends', () => {
     });
   }
 
+  test('records signed and sealed on the signing worker read back and verify after reopening', async () => {
+    const env = await createEnv({ signWorkers: 1, verifyWorkers: 0 });
+    const records = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => env.store.append(note(i, i % 5 ? 'data' : 'system'))),
+    );
+    await env.store.close();
+    const store = await reopen(env, { signWorkers: 0, verifyWorkers: 0 });
+    for (const r of records) assert.deepEqual(await store.get(r.id), r);
+    assertChains(await allRecords(store));
+    assert.equal((await store.verify()).ok, true);
+    await destroy(env);
+  });
+
   test('appends racing with reads, checkpoints and more appends', async () => {
     const env = await createEnv({ groupCommitMaxBatch: 8 });
     const store = env.store;
@@ -854,6 +867,50 @@ describe('checkpoints', () => {
 });
 
 describe('reopening', () => {
+  test('a state rolled back behind its records: the first append is refused, nothing is overwritten', async () => {
+    const env = await createEnv({ verifyWorkers: 0 });
+    for (let i = 0; i < 3; i++) await env.store.append(note(i));
+    await env.store.close();
+    const oldState = await withRaw(env.location, (db) => mustGet(db, KEYS.state));
+    await reopen(env);
+    for (let i = 3; i < 6; i++) await env.store.append(note(i));
+    const kept = await allRecords(env.store);
+    await env.store.close();
+    await withRaw(env.location, (db) => db.put(KEYS.state, oldState));
+    const store = await reopen(env, { verifyWorkers: 0 });
+    assert.equal(store.size(), 4);
+    await rejectsWith(store.append(note(100)), 'STORE_CORRUPT', /seq slot 4 is already taken/);
+    // Still refused on the next try (the check is not a one-off), and the records are untouched.
+    await rejectsWith(store.append(note(101)), 'STORE_CORRUPT', /seq slot 4 is already taken/);
+    for (const r of kept.slice(0, 4)) assert.deepEqual(await store.get(r.id), r);
+    for (const r of kept.slice(4)) assert.deepEqual(await store.get(r.id), r);
+    await destroy(env);
+  });
+
+  test('a write reported as failed that still landed: the next append sees the taken slot', async () => {
+    const env = await createEnv({ verifyWorkers: 0 });
+    for (let i = 0; i < 3; i++) await env.store.append(note(i));
+    const db = (env.store as unknown as { db: { batch: BatchFn } }).db;
+    const original = db.batch;
+    // The batch is written, then reported failed (as a sync error after the log write could be).
+    db.batch = function (this: unknown, ...args: unknown[]): unknown {
+      const chained = original.apply(this, args) as ChainedBatch;
+      const write = chained.write.bind(chained);
+      chained.write = async (...a: unknown[]) => {
+        await write(...a);
+        throw new Error('sync failed');
+      };
+      return chained;
+    };
+    try {
+      await rejectsWith(env.store.append(note(100)), 'INTERNAL', /sync failed/);
+    } finally {
+      delete (db as { batch?: BatchFn }).batch;
+    }
+    await rejectsWith(env.store.append(note(101)), 'STORE_CORRUPT', /seq slot 4 is already taken/);
+    await destroy(env);
+  });
+
   test('size, root, heads and origin survive; appends continue both chains', async () => {
     const env = await createEnv({ verifyWorkers: 0 });
     for (let i = 0; i < 12; i++) await env.store.append(note(i, i % 3 === 0 ? 'system' : 'data'));

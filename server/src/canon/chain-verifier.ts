@@ -8,7 +8,7 @@ import { CompactRange, leafHash, type TreeNode } from '../../../shared/src/merkl
 import { fromHex, toHex, bytesEqual } from '../../../shared/src/bytes.js';
 import { checkBody, isSpace, type RecordBody, type Space } from '../../../shared/src/record.js';
 import type { SigVerifier, SigCheck } from './sig-pool.js';
-import type { Head, VerifyProblem } from './store.js';
+import type { Head, VerifyProblem } from './store-types.js';
 
 export interface LogEntry {
   readonly seq: number;

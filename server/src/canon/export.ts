@@ -20,7 +20,7 @@ import type { CanonicalRecord } from '../../../shared/src/record.js';
 import { ChainVerifier, type LogEntry, type BrokenEntry, type ChainResult } from './chain-verifier.js';
 import { createSigVerifier } from './sig-pool.js';
 import { genesisSignerRule } from './verify.js';
-import type { GenesisPayload, VerifyReport } from './store.js';
+import type { GenesisPayload, VerifyReport } from './store-types.js';
 import type { CheckpointResult, ListParams, ListResult } from '../../../shared/src/protocol.js';
 
 /** What export reads: satisfied by the store itself and by a remote canon API. */

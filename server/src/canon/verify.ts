@@ -1,4 +1,7 @@
-/** Streams the store's records in seq order into a ChainVerifier, one window at a time. */
+/**
+ * Verification of the canon store: its records streamed in seq order into a ChainVerifier, one window at a
+ * time, then the stored state, chain heads and latest checkpoint checked against what the stream found.
+ */
 import type { ClassicLevel } from 'classic-level';
 import { SigilError } from '../../../shared/src/errors.js';
 import { toHex, bytesEqual } from '../../../shared/src/bytes.js';
@@ -6,8 +9,9 @@ import type { TreeNode } from '../../../shared/src/merkle.js';
 import { ChainVerifier, type BrokenEntry, type ChainResult, type LogEntry } from './chain-verifier.js';
 import { createSigVerifier } from './sig-pool.js';
 import { KEYS, parseSeqHex, prefixEnd } from './layout.js';
-import type { VerifyOptions, VerifyReport, Head } from './store.js';
-import type { Space } from '../../../shared/src/record.js';
+import { SPACES, type Space } from '../../../shared/src/record.js';
+import { decodeStoredRecord, openValue } from './value-codec.js';
+import type { VerifyOptions, VerifyReport, Head, StoreCore, StoreState } from './store-types.js';
 
 const WINDOW = 512;
 
@@ -146,5 +150,89 @@ export async function verifyStream(
     rootHash: result.rootHash,
     firstBad,
     heads: result.heads,
+  };
+}
+
+/**
+ * Streams the whole log in seq order: every record must authenticate, hash to its id, carry its seq,
+ * chain to the previous record of its space and carry a valid signature by a certified key; the
+ * recomputed Merkle root must equal the stored state, the chain heads and the latest checkpoint.
+ * Memory is bounded by the read window, not by the log size.
+ */
+export async function verifyStore(
+  core: StoreCore,
+  /** The durable state when verification started (taken before the checkpoint was read). */
+  snapshotState: StoreState,
+  workers: number,
+  opts: VerifyOptions,
+  latest: CheckpointClaim,
+): Promise<VerifyReport> {
+  const { db } = core;
+  const dataKey = core.keystore.dataKey;
+  const ctx: VerifyContext = {
+    total: snapshotState.size,
+    trustedKeys: core.keys,
+    rootKeyId: core.keystore.root.keyId,
+    workers,
+    openRecord: (key: string, sealed: Uint8Array) => {
+      const plain = openValue(dataKey, key, sealed);
+      return plain ? decodeStoredRecord(plain) : null;
+    },
+  };
+  const report = await verifyStream(db, ctx, opts, latest);
+  if (!report.ok) {
+    return {
+      ok: false,
+      size: report.size,
+      checked: report.checked,
+      rootHash: report.rootHash,
+      firstBad: report.firstBad,
+    };
+  }
+  const fail = (reason: string): VerifyReport => ({
+    ok: false,
+    size: report.size,
+    checked: report.checked,
+    rootHash: report.rootHash,
+    firstBad: { seq: null, id: null, reason },
+  });
+  if (report.checked !== snapshotState.size) {
+    return fail(`the store state says ${snapshotState.size} records but ${report.checked} were found`);
+  }
+  if (report.rootHash !== toHex(snapshotState.range.root())) {
+    return fail('the recomputed Merkle root differs from the stored tree state');
+  }
+  for (const space of SPACES) {
+    const key = KEYS.head(space);
+    const sealed = await db.get(key);
+    const plain = openValue(dataKey, key, sealed);
+    const stored =
+      sealed === undefined
+        ? null
+        : plain
+          ? (JSON.parse(Buffer.from(plain).toString('utf8')) as Head | null)
+          : undefined;
+    if (stored === undefined)
+      return fail(`the chain head of space ${space} does not authenticate (tampered or swapped)`);
+    const expected = report.heads[space];
+    if (
+      (stored?.id ?? null) !== (expected?.id ?? null) ||
+      (stored?.seq ?? null) !== (expected?.seq ?? null)
+    ) {
+      return fail(`the stored chain head of space ${space} does not match the last record of that space`);
+    }
+    const inState = snapshotState.heads[space];
+    if ((inState?.id ?? null) !== (expected?.id ?? null)) {
+      return fail(
+        `the store state's chain head of space ${space} does not match the last record of that space`,
+      );
+    }
+  }
+  return {
+    ok: true,
+    size: report.size,
+    checked: report.checked,
+    rootHash: report.rootHash,
+    firstBad: null,
   };
 }

@@ -1,6 +1,6 @@
 /** Human-readable renderings of service results for the CLI's text mode. */
 import type { CanonicalRecord } from '../../../shared/src/record.js';
-import type { VerifyReport } from '../canon/store.js';
+import type { VerifyReport } from '../canon/store-types.js';
 
 export function formatRecord(r: CanonicalRecord): string {
   return [

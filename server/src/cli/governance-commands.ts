@@ -22,17 +22,15 @@ import { formatLoa } from '../../../shared/src/policy.js';
 import { parseStrictJson } from '../../../shared/src/jcs.js';
 import { parseExpiry } from '../../../shared/src/expiry.js';
 import type { LicenseCheckResult, LicenseEntry, TrustReport } from '../../../shared/src/protocol.js';
-import type { OwnerClient } from '../rpc/owner-socket.js';
 import {
   createIdentity,
   chainOfDocument,
   publicFromChain,
   writeIdentityFile,
-  type LoadedIdentity,
 } from '../governance/identity.js';
 import { writeNewFile, type Output } from './output.js';
 import { readInput } from './input.js';
-import type { GlobalOptions } from './main.js';
+import type { GovernanceCliContext } from './context.js';
 
 const DEFAULT_LIFETIME = '30d';
 
@@ -46,16 +44,6 @@ export function defaultDelegationExpiry(holderExpiresAt: string | undefined, now
 
 /** The environment variable that encrypts an identity file the CLI creates (issue/delegate --new-key). */
 export const NEW_IDENTITY_PASSPHRASE_ENV = 'SIGIL_NEW_IDENTITY_PASSPHRASE';
-
-export interface GovernanceCliContext {
-  readonly globals: () => GlobalOptions;
-  readonly out: () => Output;
-  readonly withClient: <T>(what: string, fn: (client: OwnerClient) => Promise<T>) => Promise<T>;
-  /** The identity that signs the command's requests (--identity, $SIGIL_IDENTITY or the owner's). */
-  readonly callerIdentity: () => Promise<LoadedIdentity | null>;
-  readonly setExitCode: (code: number) => void;
-  readonly action: <A extends unknown[]>(fn: (...args: A) => Promise<void>) => (...args: A) => Promise<void>;
-}
 
 function parseRole(v: string): Role {
   if (!(ROLES as readonly string[]).includes(v))

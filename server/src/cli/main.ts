@@ -17,6 +17,7 @@ import { protocolCanonApi } from '../rpc/remote-api.js';
 import { chooseIdentity, connectService, loadIdentity, signingClient } from './client.js';
 import type { LoadedIdentity } from '../governance/identity.js';
 import { registerGovernanceCommands } from './governance-commands.js';
+import type { GlobalOptions } from './context.js';
 import { registerQuorumCommands } from './quorum-commands.js';
 import { registerMemoryCommands } from './memory-commands.js';
 import { registerRagCommands } from './rag-commands.js';
@@ -29,12 +30,6 @@ import { loadConfig } from '../config/load.js';
 import { formatRecord, formatVerify } from './format.js';
 
 import { VERSION } from '../version.js';
-
-export interface GlobalOptions {
-  home?: string;
-  json?: boolean;
-  identity?: string;
-}
 
 function proofLines(proof: readonly string[]): string[] {
   return proof.length === 0

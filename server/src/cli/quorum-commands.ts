@@ -27,7 +27,7 @@ import {
   readWitnessKey,
   writeWitnessKeyFiles,
 } from '../governance/witness-keys.js';
-import type { GovernanceCliContext } from './governance-commands.js';
+import type { GovernanceCliContext } from './context.js';
 import type { OwnerClient } from '../rpc/owner-socket.js';
 
 /** Encrypts a witness key that `sigil witness keygen` makes, and unlocks one for `witness sign`. */

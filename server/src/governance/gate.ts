@@ -39,7 +39,8 @@ import {
 } from '../../../shared/src/trust.js';
 import type { ConfigSource, SigilConfig } from '../../../shared/src/config-schema.js';
 import type { CallerInfo } from '../../../shared/src/protocol.js';
-import type { AppendInput, LevelCanonStore } from '../canon/store.js';
+import type { LevelCanonStore } from '../canon/store.js';
+import type { AppendInput } from '../canon/store-types.js';
 import type { Keystore } from '../canon/keystore.js';
 import { AuditJournal, type JournalEntry } from './journal.js';
 import { GOVERNANCE_KINDS, GovernanceRegistry } from './registry.js';

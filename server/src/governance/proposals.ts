@@ -37,7 +37,7 @@ import type {
   ProposalView,
   WitnessListResult,
 } from '../../../shared/src/protocol.js';
-import type { AppendInput } from '../canon/store.js';
+import type { AppendInput } from '../canon/store-types.js';
 import { auditActor, type Access, type Governance } from './gate.js';
 import { paramsView } from './registry.js';
 import {
