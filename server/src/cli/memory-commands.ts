@@ -7,7 +7,7 @@ import { SigilError } from '../../../shared/src/errors.js';
 import { parseExpiry } from '../../../shared/src/expiry.js';
 import type { MemoryEntryView, MemoryVersionView } from '../../../shared/src/protocol.js';
 import { readInput } from './input.js';
-import type { GovernanceCliContext } from './governance-commands.js';
+import type { GovernanceCliContext } from './context.js';
 
 const LEVELS = ['guest', 'observer', 'operator', 'mentor', 'root'] as const;
 type Level = (typeof LEVELS)[number];

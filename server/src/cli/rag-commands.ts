@@ -8,7 +8,7 @@ import cliProgress from 'cli-progress';
 import { SigilError } from '../../../shared/src/errors.js';
 import type { RagCitation, RagImportResult, RagStats } from '../../../shared/src/protocol.js';
 import { readInput } from './input.js';
-import type { GovernanceCliContext } from './governance-commands.js';
+import type { GovernanceCliContext } from './context.js';
 
 function parseWhole(name: string) {
   return (v: string): number => {
