@@ -79,6 +79,8 @@ const SKIP_CLASSES = new Set([
   'tooltip',
   'notable-traits',
   'out-of-band',
+  // The Reference's rule labels ("[expr.if.syntax]") before each paragraph: ids for citing, noise in a passage
+  'rule-link',
 ]);
 
 const SKIP_IDS = new Set([
@@ -126,9 +128,7 @@ const BLOCK_TAGS = new Set([
   'summary',
   'table',
   'tbody',
-  'td',
   'tfoot',
-  'th',
   'thead',
   'tr',
   'ul',
@@ -316,7 +316,8 @@ function extract(html: string): Extraction {
         }
         if (BLOCK_TAGS.has(name)) flush();
         else if (name === 'br') inline.push('\n');
-        if ((name === 'td' || name === 'th') && inline.length > 0) inline.push(' | ');
+        // Cells of a row stay one block (the row), so a table row reads as one line.
+        if ((name === 'td' || name === 'th') && inline.join('').trim() !== '') inline.push(' | ');
       },
       ontext(data) {
         if (inTitle) {
