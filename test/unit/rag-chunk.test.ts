@@ -91,7 +91,7 @@ describe('chunkHtml: rustdoc pages', () => {
     assert.equal(page.info.flavour, 'rustdoc');
     assert.deepEqual(
       page.chunks.map((c) => c.anchor),
-      ['', 'variant.None', 'variant.Some', 'method.is_some', 'method.unwrap_or'],
+      ['', 'variant.None', 'variant.Some', 'method.is_some', 'method.unwrap_or', 'trait-implementations'],
     );
     assert.equal(
       page.chunks[0]?.text,
@@ -109,6 +109,16 @@ describe('chunkHtml: rustdoc pages', () => {
       'pub const fn is_some(&self) -> bool\n\nReturns true if the option is a Some value.\n\nExamples\n\n' +
         'let x: Option<u32> = Some(2);\nassert_eq!(x.is_some(), true);',
     );
+  });
+
+  test('trait impls are one listing of their headers; their methods (the trait docs again) are dropped', () => {
+    const listing = page.chunks.at(-1)!;
+    assert.deepEqual(listing.headingPath, ['Enum Option', 'Trait Implementations']);
+    assert.equal(
+      listing.text,
+      'impl<T> Clone for Option<T> where T: Clone,\n\nimpl<T: Copy> Copy for Option<T>',
+    );
+    assert.ok(!page.chunks.some((c) => c.text.includes('Returns a duplicate')));
   });
 
   test('chrome, auto-trait and blanket impls are left out', () => {
