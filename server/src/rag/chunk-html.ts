@@ -79,6 +79,8 @@ const SKIP_CLASSES = new Set([
   'tooltip',
   'notable-traits',
   'out-of-band',
+  // The Reference's rule labels ("[expr.if.syntax]") before each paragraph: ids for citing, noise in a passage
+  'rule-link',
 ]);
 
 const SKIP_IDS = new Set([
@@ -126,15 +128,20 @@ const BLOCK_TAGS = new Set([
   'summary',
   'table',
   'tbody',
-  'td',
   'tfoot',
-  'th',
   'thead',
   'tr',
   'ul',
 ]);
 
 const HEADING = /^h([1-6])$/;
+
+/**
+ * rustdoc lists of trait impls (a type's "Trait Implementations", a trait's "Implementors"): the impl
+ * headers are kept as one listing under the section's heading, and the methods below them dropped — their
+ * docs are the trait's own ("Returns a duplicate of the value. Read more"), repeated on every type.
+ */
+const IMPL_LIST_IDS = new Set(['trait-implementations-list', 'implementors-list']);
 
 // ---------------------------------------------------------------------------------------------------------
 // Events
@@ -154,6 +161,8 @@ type PageEvent =
       readonly id: string;
       /** A rustdoc item's signature (`h4.code-header` in `section#method.foo`, a struct field). */
       readonly item: boolean;
+      /** An impl header inside a list of trait impls: a line of that list, not a section of its own. */
+      readonly listed: boolean;
     }
   | { readonly type: 'block'; readonly roots: number; readonly text: string; readonly code: boolean };
 
@@ -167,11 +176,13 @@ interface Frame {
   readonly heading: boolean;
   readonly listItem: boolean;
   readonly link: boolean;
+  readonly implList: boolean;
 }
 
 interface HeadingCapture {
   readonly level: number;
   readonly item: boolean;
+  readonly listed: boolean;
   readonly roots: number;
   id: string;
   readonly parts: string[];
@@ -213,6 +224,7 @@ function extract(html: string): Extraction {
   const listItems = [0, 0, 0, 0, 0, 0, 0, 0];
   let linkDepth = 0;
   let listItemDepth = 0;
+  let implListDepth = 0;
 
   const count = (counter: number[], n: number): void => {
     for (const bit of [IN_BODY, IN_MAIN, IN_RUSTDOC_MAIN]) if ((roots & bit) !== 0) counter[bit]! += n;
@@ -234,6 +246,7 @@ function extract(html: string): Extraction {
       text,
       id: heading.id,
       item: heading.item,
+      listed: heading.listed,
     });
     heading = undefined;
   };
@@ -255,7 +268,8 @@ function extract(html: string): Extraction {
           SKIP_TAGS.has(name) ||
           SKIP_IDS.has(id) ||
           classes.some((c) => SKIP_CLASSES.has(c)) ||
-          (name === 'a' && classes.includes('src'));
+          (name === 'a' && classes.includes('src')) ||
+          (implListDepth > 0 && classes.includes('impl-items'));
         let root = 0;
         if (name === 'body') root = IN_BODY;
         else if (name === 'main') root = IN_MAIN;
@@ -273,13 +287,17 @@ function extract(html: string): Extraction {
           heading: (headingMatch !== null || structField) && skipDepth === 0 && !skip,
           listItem: name === 'li',
           link: name === 'a',
+          implList: IMPL_LIST_IDS.has(id),
         };
         stack.push(frame);
         if (skip) skipDepth++;
         if (skipDepth > 0) return;
+        // rustdoc puts where clauses in their own span right after the type: "Option<T> where T: Clone".
+        if (classes.includes('where')) (heading?.parts ?? (preDepth > 0 ? pre : inline))?.push(' ');
         roots |= root;
         rootsSeen |= root;
         if (frame.link) linkDepth++;
+        if (frame.implList) implListDepth++;
         if (frame.listItem) {
           listItemDepth++;
           count(listItems, 1);
@@ -291,6 +309,7 @@ function extract(html: string): Extraction {
           heading = {
             level: headingMatch !== null ? Number(headingMatch[1]) : 3,
             item: structField || classes.includes('code-header'),
+            listed: implListDepth > 0,
             roots,
             id: id !== '' ? id : enclosingId(stack),
             parts: [],
@@ -316,7 +335,8 @@ function extract(html: string): Extraction {
         }
         if (BLOCK_TAGS.has(name)) flush();
         else if (name === 'br') inline.push('\n');
-        if ((name === 'td' || name === 'th') && inline.length > 0) inline.push(' | ');
+        // Cells of a row stay one block (the row), so a table row reads as one line.
+        if ((name === 'td' || name === 'th') && inline.join('').trim() !== '') inline.push(' | ');
       },
       ontext(data) {
         if (inTitle) {
@@ -353,6 +373,7 @@ function extract(html: string): Extraction {
     }
     if (skipDepth > 0) return;
     if (frame.link) linkDepth--;
+    if (frame.implList) implListDepth--;
     if (frame.listItem) listItemDepth--;
     if (frame.heading && heading !== undefined) endHeading();
     else if (frame.pre && preDepth > 0) {
@@ -433,6 +454,10 @@ function toSections(events: readonly PageEvent[], root: number, rustdoc: boolean
     if (root !== 0 && (e.roots & root) === 0) continue;
     if (e.type === 'block') {
       current.blocks.push({ text: e.text, code: e.code });
+      continue;
+    }
+    if (rustdoc && e.listed) {
+      current.blocks.push({ text: e.text, code: true });
       continue;
     }
     if (rustdoc && current.item && !e.item && e.level > current.level) {

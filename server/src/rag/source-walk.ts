@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { sha256Hex } from '../../../shared/src/hash.js';
 import { SigilError } from '../../../shared/src/errors.js';
 import { inspectHtml } from './chunk-html.js';
+import { isLicenceFileName } from './licence.js';
 
 export type DocumentKind = 'html' | 'markdown';
 
@@ -128,7 +129,11 @@ export async function* walkSource(
     options.onSkip?.(detail === undefined ? { relPath, reason } : { relPath, reason, detail });
 
   async function* walkDir(absDir: string, relDir: string): AsyncGenerator<SourceDocument, void, undefined> {
-    options.signal?.throwIfAborted();
+    if (options.signal?.aborted === true)
+      throw new SigilError('CANCELLED', `the walk of ${root} was cancelled at ${relDir || '.'}`, {
+        reason: 'walk-cancelled',
+        file: root,
+      });
     let names: string[];
     try {
       names = await readdir(absDir);
@@ -231,4 +236,21 @@ export async function listSource(
   const skipped: SkippedPath[] = [];
   for await (const d of walkSource(root, { ...options, onSkip: (s) => skipped.push(s) })) documents.push(d);
   return { documents, skipped };
+}
+
+/**
+ * The licence files at the top of `root` (names per licence.ts's isLicenceFileName), as
+ * resolveLicence's `files`: name → text. Files over 1 MiB are not licence texts and are left out.
+ */
+export async function readLicenceFiles(root: string): Promise<Record<string, string>> {
+  const files: Record<string, string> = {};
+  const names = (await readdir(root).catch(() => [] as string[])).sort();
+  for (const name of names) {
+    if (!isLicenceFileName(name)) continue;
+    const abs = path.join(root, name);
+    const info = await stat(abs).catch(() => undefined);
+    if (info === undefined || !info.isFile() || info.size > 1024 * 1024) continue;
+    files[name] = await readFile(abs, 'utf8');
+  }
+  return files;
 }
