@@ -10,7 +10,7 @@
  * queries and checked on the odd ones, so the chosen defaults are not just fitted to the whole set.
  */
 import { readFileSync } from 'node:fs';
-import { UseLiteEmbedder } from '../../server/src/rag/embedder-use-lite.js';
+import { USE_LITE_DEFAULT_MAX_CHARS, UseLiteEmbedder } from '../../server/src/rag/embedder-use-lite.js';
 import { type EvalQuery, type EvalReport, evaluate, parseEvalQueries } from '../../server/src/rag/eval.js';
 import {
   DEFAULT_LEXICAL_WEIGHT,
@@ -46,8 +46,11 @@ for (const s of sections)
     ...(s.anchor === undefined ? {} : { anchor: s.anchor }),
   });
 
-const embedder = await UseLiteEmbedder.create();
-const sectionVectors = await embedCached(embedder, sections.map(sectionText), 'sections');
+// --max-chars N: evaluate vectors embedded with that USE-lite input budget (embed-corpus.ts --max-chars N first).
+const mc = args.indexOf('--max-chars');
+const maxChars = mc < 0 ? USE_LITE_DEFAULT_MAX_CHARS : Number(args[mc + 1]);
+const embedder = await UseLiteEmbedder.create({ maxChars });
+const sectionVectors = await embedCached(embedder, sections.map(sectionText), `sections-m${maxChars}`);
 const queryVectors = await embedCached(
   embedder,
   queries.map((q) => q.query),
