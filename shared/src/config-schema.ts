@@ -158,19 +158,69 @@ const PoliciesSection = z
     'Per-operation policy: operation name (e.g. "canon.append") → { loa?, trust_threshold? }. Layers merge per operation and field.',
   );
 
+/** Embedders the retrieval index can use (server/src/rag/embedder-*.ts). */
+export const RAG_EMBEDDERS = ['use-lite', 'openai-compatible'] as const;
+export type RagEmbedder = (typeof RAG_EMBEDDERS)[number];
+/** Hybrid ranking methods (server/src/rag/fusion.ts). */
+export const RAG_FUSION_METHODS = ['rrf', 'convex-max', 'convex-minmax'] as const;
+export type RagFusionMethod = (typeof RAG_FUSION_METHODS)[number];
+
+// The fusion defaults are server/src/rag/fusion.ts's DEFAULT_* constants (shared/ cannot import server/),
+// measured with bench/rag-eval/run.ts; a test keeps the two in step.
 const RagSection = z
   .strictObject({
-    dimension: intIn(8, 4096).default(384).describe('Embedding vector dimension.'),
+    dimension: intIn(8, 4096)
+      .optional()
+      .describe(
+        "Expected embedding dimension. Not set: the embedder's own (512 for use-lite; learnt from the first response for openai-compatible). An index built with another dimension is rebuilt.",
+      ),
     m: intIn(4, 64).default(16).describe('HNSW: maximum number of links per node.'),
     ef_construction: intIn(10, 1000)
       .default(200)
       .describe('HNSW: candidate list size while building the index.'),
     ef_search: intIn(10, 1000).default(64).describe('HNSW: candidate list size while searching.'),
-    embedder: oneOf(['hash'])
-      .default('hash')
-      .describe('Embedding function; "hash" is a deterministic, local feature-hashing embedder.'),
+    embedder: oneOf(RAG_EMBEDDERS)
+      .default('use-lite')
+      .describe(
+        'Embedding model: "use-lite" (Universal Sentence Encoder lite, 512-d, bundled, offline) or "openai-compatible" (POST {base_url}/v1/embeddings: Ollama, llama.cpp, LM Studio, vLLM).',
+      ),
+    base_url: text('URL (http/https, loopback host)', isHttpUrl, 'must be an http:// or https:// URL')
+      .optional()
+      .describe(
+        'Base URL of the embeddings server for embedder = "openai-compatible"; must be on a loopback host (127.0.0.0/8, localhost, ::1).',
+      ),
+    model: text('string', (s) => s.length > 0, 'must be a non-empty string')
+      .optional()
+      .describe('Embedding model name sent to the server (embedder = "openai-compatible").'),
+    timeout_ms: intIn(100, 600_000)
+      .default(30_000)
+      .describe('Timeout of one embeddings request (embedder = "openai-compatible"), in milliseconds.'),
+    batch_size: intIn(1, 4096)
+      .optional()
+      .describe('Texts per embedding call. Not set: 16 for use-lite, 64 for openai-compatible.'),
+    max_chars: intIn(64, 100_000)
+      .default(1000)
+      .describe(
+        'Characters of a chunk that use-lite embeds; the rest is cut (its cost grows with length and its vector blurs).',
+      ),
+    fusion: oneOf(RAG_FUSION_METHODS)
+      .default('rrf')
+      .describe(
+        "How keyword (BM25) and vector results are merged: weighted reciprocal rank fusion, or a weighted sum of scores normalized by each list's maximum or min-max.",
+      ),
+    rrf_k: numberIn(0, 1000)
+      .default(5)
+      .describe('Rank constant of reciprocal rank fusion: weight / (rrf_k + rank).'),
+    lexical_weight: numberIn(0, 100)
+      .default(1)
+      .describe('Weight of the BM25 keyword results in fusion; 0 disables them.'),
+    vector_weight: numberIn(0, 100)
+      .default(0.4)
+      .describe(
+        'Weight of the vector results in fusion; 0 disables them. Equal weights rank worse than BM25 alone on Rust documentation.',
+      ),
   })
-  .describe('Retrieval (vector index).');
+  .describe('Retrieval: embedder, vector index (HNSW) and hybrid ranking.');
 
 const TrustSection = z
   .strictObject({
@@ -589,6 +639,31 @@ export function mergeConfig(layers: ReadonlyArray<ConfigLayerInput>): ResolvedCo
           `because Sigil is local-first (llm.provider = ${show(llm.provider)} in ${providerSrc.name})`,
       },
     ]);
+  }
+
+  const rag = merged.rag ?? {};
+  if (rag.embedder === 'openai-compatible') {
+    const embedderSrc = origins['rag.embedder'] ?? DEFAULTS_SOURCE;
+    const ragProblems: Problem[] = [];
+    for (const key of ['base_url', 'model'] as const)
+      if (rag[key] === undefined)
+        ragProblems.push({
+          key: `rag.${key}`,
+          source: embedderSrc,
+          message: `rag.${key} must be set when rag.embedder = "openai-compatible" (in ${embedderSrc.name})`,
+        });
+    const baseUrl = rag.base_url;
+    if (typeof baseUrl === 'string' && !isLoopbackUrl(baseUrl)) {
+      const src = origins['rag.base_url'] ?? DEFAULTS_SOURCE;
+      ragProblems.push({
+        key: 'rag.base_url',
+        source: src,
+        message:
+          `rag.base_url = ${show(baseUrl)} in ${src.name}: must be on a loopback host (127.0.0.0/8, localhost or ::1) ` +
+          `because Sigil is local-first (rag.embedder = "openai-compatible" in ${embedderSrc.name})`,
+      });
+    }
+    if (ragProblems.length > 0) throwProblems(ragProblems);
   }
 
   const parsed = ConfigSchema.safeParse(merged);

@@ -70,7 +70,8 @@ describe('defaults', () => {
       ...DEFAULT_CONFIG,
       server: { ...DEFAULT_CONFIG.server, socket: path.join(dir, 'sigil.sock') },
     });
-    assert.equal(config.rag.dimension, 384);
+    assert.equal(config.rag.dimension, undefined);
+    assert.equal(config.rag.embedder, 'use-lite');
     assert.equal(config.keystore.passphrase_env, 'SIGIL_PASSPHRASE');
     assert.equal(config.canon.origin, undefined);
     for (const key of LEAF_KEYS) assert.equal(origins[key]?.kind, 'defaults', key);
@@ -471,6 +472,15 @@ describe('renderDefaultToml / describeConfig', () => {
         'rag.ef_construction',
         'rag.ef_search',
         'rag.embedder',
+        'rag.base_url',
+        'rag.model',
+        'rag.timeout_ms',
+        'rag.batch_size',
+        'rag.max_chars',
+        'rag.fusion',
+        'rag.rrf_k',
+        'rag.lexical_weight',
+        'rag.vector_weight',
         'trust.half_life_days',
         'trust.rate_window_s',
         'trust.rate_cap',
@@ -481,13 +491,13 @@ describe('renderDefaultToml / describeConfig', () => {
       assert.ok(d.type.length > 0, d.key);
       assert.ok(d.env.startsWith('SIGIL_'), d.key);
     }
-    const dim = docs.find((d) => d.key === 'rag.dimension');
-    assert.deepEqual(dim, {
-      key: 'rag.dimension',
-      type: 'integer 8..4096',
-      default: 384,
-      description: 'Embedding vector dimension.',
-      env: 'SIGIL_RAG_DIMENSION',
+    const m = docs.find((d) => d.key === 'rag.m');
+    assert.deepEqual(m, {
+      key: 'rag.m',
+      type: 'integer 4..64',
+      default: 16,
+      description: 'HNSW: maximum number of links per node.',
+      env: 'SIGIL_RAG_M',
     });
     // Every documented env var is accepted by envLayer.
     for (const d of docs.filter((x) => x.key !== 'policies')) {
@@ -531,7 +541,11 @@ describe('property: mergeConfig is a fold of its layers', () => {
       m: fc.integer({ min: 4, max: 64 }),
       ef_construction: fc.integer({ min: 10, max: 1000 }),
       ef_search: fc.integer({ min: 10, max: 1000 }),
-      embedder: fc.constant('hash'),
+      // openai-compatible needs base_url and model together (a cross-key rule the fold does not model).
+      embedder: fc.constant('use-lite'),
+      max_chars: fc.integer({ min: 64, max: 100_000 }),
+      rrf_k: fc.integer({ min: 0, max: 1000 }),
+      vector_weight: fc.double({ min: 0, max: 100, noNaN: true }),
     }),
   });
   const layer: fc.Arbitrary<ConfigLayerInput> = fc.record({
@@ -595,5 +609,49 @@ describe('unknown SIGIL_* variables in an editor environment', () => {
     assert.equal(config.rag.dimension, 512);
     assert.equal(warnings.length, 1);
     assert.match(warnings[0] ?? '', /SIGIL_NOT_A_KEY: not a Sigil configuration variable.*\(ignored\)/);
+  });
+});
+
+describe('[rag] embedder', () => {
+  const file = { kind: 'file', name: 'sigil.toml' } as const;
+  it('openai-compatible needs base_url and model, on a loopback host', () => {
+    assert.throws(
+      () => mergeConfig([{ source: file, values: { rag: { embedder: 'openai-compatible' } } }]),
+      /rag\.base_url must be set[\s\S]*rag\.model must be set/,
+    );
+    assert.throws(
+      () =>
+        mergeConfig([
+          {
+            source: file,
+            values: {
+              rag: { embedder: 'openai-compatible', base_url: 'http://example.com:11434', model: 'm' },
+            },
+          },
+        ]),
+      /rag\.base_url = "http:\/\/example\.com:11434" in sigil\.toml: must be on a loopback host/,
+    );
+    const { config } = mergeConfig([
+      {
+        source: file,
+        values: {
+          rag: {
+            embedder: 'openai-compatible',
+            base_url: 'http://127.0.0.1:11434',
+            model: 'nomic-embed-text',
+          },
+        },
+      },
+    ]);
+    assert.equal(config.rag.model, 'nomic-embed-text');
+    assert.equal(config.rag.timeout_ms, 30_000);
+  });
+  it('use-lite needs nothing else; fusion keys are validated', () => {
+    assert.equal(mergeConfig([]).config.rag.max_chars, 1000);
+    assert.throws(
+      () => mergeConfig([{ source: file, values: { rag: { vector_weight: -1 } } }]),
+      /rag\.vector_weight/,
+    );
+    assert.throws(() => mergeConfig([{ source: file, values: { rag: { fusion: 'sum' } } }]), /rag\.fusion/);
   });
 });

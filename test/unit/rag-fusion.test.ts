@@ -1,7 +1,17 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { type RankedList, convexFusion, fuse, reciprocalRankFusion } from '../../server/src/rag/fusion.js';
+import {
+  DEFAULT_FUSION_METHOD,
+  DEFAULT_LEXICAL_WEIGHT,
+  DEFAULT_RRF_K,
+  DEFAULT_VECTOR_WEIGHT,
+  type RankedList,
+  convexFusion,
+  fuse,
+  reciprocalRankFusion,
+} from '../../server/src/rag/fusion.js';
+import { DEFAULT_CONFIG } from '../../shared/src/config-schema.js';
 import { SigilError } from '../../shared/src/errors.js';
 
 // A ranked list: distinct ids (sometimes repeated, to check first-occurrence handling) with descending scores.
@@ -146,5 +156,14 @@ describe('fusion: parameters and examples', () => {
     assert.throws(() => reciprocalRankFusion([{ weight: -1, hits: [] }], 1), SigilError);
     assert.throws(() => reciprocalRankFusion(l, 1, Number.NaN), SigilError);
     assert.throws(() => convexFusion(l, 1), SigilError, 'convex needs scores');
+  });
+});
+
+describe('fusion defaults', () => {
+  test('the [rag] configuration defaults are the measured fusion defaults', () => {
+    assert.equal(DEFAULT_CONFIG.rag.fusion, DEFAULT_FUSION_METHOD);
+    assert.equal(DEFAULT_CONFIG.rag.rrf_k, DEFAULT_RRF_K);
+    assert.equal(DEFAULT_CONFIG.rag.lexical_weight, DEFAULT_LEXICAL_WEIGHT);
+    assert.equal(DEFAULT_CONFIG.rag.vector_weight, DEFAULT_VECTOR_WEIGHT);
   });
 });

