@@ -19,6 +19,12 @@ export interface AnalyzeOptions {
   /** `relaxed` (default): unwrap, expect, panic, … are allowed in test code; `normal`: treat it like any code;
    * `skip`: report nothing in test code (what `cargo clippy` without `--tests` sees). */
   readonly testCode?: 'relaxed' | 'normal' | 'skip';
+  /** Whether the file's module is public (reachable from other crates); default: only for a `lib.rs`. Rules
+   * about public API (missing_safety_doc) stay silent when this is not known to be true. */
+  readonly moduleExported?: boolean;
+  /** `skip`: report nothing under `#[cfg(…)]` gates (other than `cfg(test)`), which the build being compared
+   * with (clippy's) may not compile. Default `analyze`. */
+  readonly cfgGated?: 'analyze' | 'skip';
   /** Rule ids to run (default: all). */
   readonly rules?: readonly string[];
   /** Rule ids to leave out. */
@@ -45,7 +51,9 @@ export function analyzeRust(source: string, opts: AnalyzeOptions = {}): Finding[
 /** Analyses an already parsed tree of `source` (a RustDocument's, for instance). The tree is not deleted. */
 export function analyzeTree(tree: Tree, source: string, opts: AnalyzeOptions = {}): Finding[] {
   const wholeFileIsTest = opts.isTestFile ?? isTestPath(opts.path);
-  const ctx = new FileContext(source, tree, resolveCrateKind(opts), opts.path, wholeFileIsTest);
+  const crateKind = resolveCrateKind(opts);
+  const exported = opts.moduleExported ?? /(^|[\\/])lib\.rs$/.test(opts.path ?? '');
+  const ctx = new FileContext(source, tree, crateKind, opts.path, wholeFileIsTest, exported);
   const policy = opts.testCode ?? 'relaxed';
   const only = opts.rules ? new Set(opts.rules) : undefined;
   const off = new Set(opts.disabledRules ?? []);
@@ -60,6 +68,7 @@ export function analyzeTree(tree: Tree, source: string, opts: AnalyzeOptions = {
         ctx.isTestCode(hit.node)
       )
         continue;
+      if (opts.cfgGated === 'skip' && ctx.isCfgGated(hit.node)) continue;
       const start = hit.start ?? hit.node.startIndex;
       const end = hit.end ?? hit.node.endIndex;
       const range = { start: positionAt(ctx.lineStarts, start), end: positionAt(ctx.lineStarts, end) };

@@ -51,6 +51,7 @@ export class FileContext implements RuleContext {
     readonly crateKind: CrateKind,
     readonly path: string | undefined,
     private readonly wholeFileIsTest: boolean,
+    readonly moduleExported: boolean,
   ) {
     this.root = tree.rootNode;
     this.lineStarts = lineStarts(source);
@@ -73,6 +74,18 @@ export class FileContext implements RuleContext {
       if (innerAttributes(n).some(cfgRequiresTest)) return this.remember(node, true);
     }
     return this.remember(node, false);
+  }
+
+  /**
+   * Whether the node sits under a `#[cfg(…)]` (other than `cfg(test)`) or in a file with `#![cfg(…)]`: code
+   * that a given build may not compile at all.
+   */
+  isCfgGated(node: Node): boolean {
+    for (let n: Node | null = node; n; n = n.parent) {
+      if (outerAttributes(n).some((a) => /^\s*cfg\s*\(/.test(a) && !cfgRequiresTest(a))) return true;
+      if (innerAttributes(n).some((a) => /^\s*cfg\s*\(/.test(a) && !cfgRequiresTest(a))) return true;
+    }
+    return false;
   }
 
   /** Whether a finding of `rule` on `node` (starting on `line`) is allowed by an attribute or a comment. */

@@ -77,6 +77,9 @@ export interface RuleContext {
   isTestCode(node: Node): boolean;
   readonly crateKind: CrateKind;
   readonly path: string | undefined;
+  /** Whether this file's module is reachable from outside the crate: true for a crate root, otherwise only
+   * when the caller knows (one file says nothing about `mod` declarations elsewhere). */
+  readonly moduleExported: boolean;
 }
 
 /** How a rule treats test code: `relaxed` rules (unwrap, panic, …) are silent there unless configured. */

@@ -1,6 +1,6 @@
 /** Small idioms: field init shorthand, `if let` for one-armed matches, char patterns. */
 import type { Node } from 'web-tree-sitter';
-import { containsComment, field, methodCall, namedKids, stringLiteralValue } from '../syntax.js';
+import { containsComment, descendants, field, methodCall, namedKids, stringLiteralValue } from '../syntax.js';
 import { DOCS, defineRule } from './define.js';
 
 export const redundantFieldNames = defineRule({
@@ -66,6 +66,8 @@ export const singleMatch = defineRule({
       const p2 = field(second, 'pattern');
       if (!p1 || !p2 || field(p1, 'condition') || field(p2, 'condition')) continue;
       if (p2.text !== '_' || !isEmptyArmValue(field(second, 'value'))) continue;
+      // or-patterns: clippy leaves them (an `if let A | B` reads worse than the match)
+      if (descendants(p1, 'or_pattern').length > 0 || namedKids(p1)[0]?.type === 'or_pattern') continue;
       if (p1.text === '_' || first.previousNamedSibling?.type === 'attribute_item') continue;
       if (namedKids(first).some((c) => c.type === 'attribute_item')) continue;
       const value = field(first, 'value');

@@ -130,6 +130,7 @@ export const missingSafetyDoc = defineRule({
     learnMore: [DOCS.rustdocSections, DOCS.unsafeBook, DOCS.unsafeKeyword],
   },
   *check(ctx) {
+    if (!ctx.moduleExported) return; // a private module's unsafe fns are not public API
     for (const fn of ctx.nodesOfType('function_item', 'function_signature_item')) {
       if (!isUnsafeFn(fn)) continue;
       const inTrait = fn.parent?.parent?.type === 'trait_item';
