@@ -2,7 +2,7 @@
 // bundled too and its N-API prebuilds (every platform it ships) are copied to dist/prebuilds/, so dist/ runs
 // with no node_modules beside it (the VSIX, `npm run package`). Other native addons stay external.
 import * as esbuild from 'esbuild';
-import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -17,6 +17,9 @@ const common = {
   logLevel: 'warning',
   external: ['vscode', 'hnswlib-node'],
   plugins: [classicLevelPrebuilds()],
+  // import.meta.url → the bundle's own file URL (esbuild would leave it empty in CJS); see the inject file.
+  define: { 'import.meta.url': 'importMetaUrl' },
+  inject: ['scripts/esbuild-import-meta-url.mjs'],
 };
 
 // classic-level/binding.js is `require('node-gyp-build')(__dirname)`; inside a bundle __dirname is the
@@ -60,3 +63,14 @@ await Promise.all(entries.map((e) => esbuild.build({ ...common, ...e })));
 const classicLevelDir = path.dirname(createRequire(import.meta.url).resolve('classic-level/package.json'));
 rmSync('dist/prebuilds', { recursive: true, force: true });
 cpSync(path.join(classicLevelDir, 'prebuilds'), 'dist/prebuilds', { recursive: true });
+
+// RustMentor's parser: web-tree-sitter's runtime wasm and the Rust grammar's wasm, in dist/tree-sitter/, where
+// server/src/mentor/parser.ts looks first (beside the bundle or one folder up: dist/cli.cjs, dist/server/).
+const requireHere = createRequire(import.meta.url);
+rmSync('dist/tree-sitter', { recursive: true, force: true });
+mkdirSync('dist/tree-sitter', { recursive: true });
+cpSync(requireHere.resolve('web-tree-sitter/tree-sitter.wasm'), 'dist/tree-sitter/tree-sitter.wasm');
+cpSync(
+  requireHere.resolve('tree-sitter-rust/tree-sitter-rust.wasm'),
+  'dist/tree-sitter/tree-sitter-rust.wasm',
+);

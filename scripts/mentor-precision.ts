@@ -103,6 +103,19 @@ function prepare(src: string, work: string): void {
   );
 }
 
+/** Removes the `[dev-dependencies…]` tables (and test/bench/example targets that need them) from Cargo.toml. */
+function dropDevDependencies(work: string): void {
+  const file = path.join(work, 'Cargo.toml');
+  const out: string[] = [];
+  let skipping = false;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const header = /^\s*\[\[?([^\]]+)\]\]?\s*$/.exec(line);
+    if (header) skipping = /dev-dependencies|^(test|bench|example)$/.test(header[1] ?? '');
+    if (!skipping) out.push(line);
+  }
+  writeFileSync(file, out.join('\n'));
+}
+
 function clippy(
   work: string,
   lints: readonly string[],
@@ -255,7 +268,14 @@ async function main(): Promise<void> {
     const work = path.join(root, path.basename(c.dir ?? c.name));
     if (!keep || !existsSync(work)) prepare(c.dir ?? '', work);
     const lints = [...new Set(mainRules.map((r) => r.clippy ?? ''))];
-    const run = clippy(work, lints, false);
+    let run = clippy(work, lints, false);
+    let devDepsDropped = false;
+    if (!run.ok && /no matching package/.test(run.err)) {
+      // cargo resolves dev-dependencies even for a library build; Debian may not package them all
+      dropDevDependencies(work);
+      devDepsDropped = true;
+      run = clippy(work, lints, false);
+    }
     if (!run.ok) {
       console.log(`mentor-precision: ${c.name}: cargo clippy failed offline; skipped\n${run.err}`);
       continue;
@@ -272,7 +292,9 @@ async function main(): Promise<void> {
       tallies,
       c.name,
     );
-    const testRun = clippy(work, [...new Set(testRules.map((r) => r.clippy ?? ''))], true);
+    const testRun = devDepsDropped
+      ? { ok: false, diags: [], err: '' }
+      : clippy(work, [...new Set(testRules.map((r) => r.clippy ?? ''))], true);
     if (testRun.ok) {
       const testFiles = compiledFiles(work);
       match(

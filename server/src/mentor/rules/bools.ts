@@ -135,6 +135,8 @@ export const collapsibleIf = defineRule({
       const innerCond = field(inner, 'condition');
       const innerBody = field(inner, 'consequence');
       if (!innerBody || isLetCondition(innerCond) || !innerCond) continue;
+      // a condition over several lines: clippy leaves the nesting (the merged condition would read worse)
+      if (innerCond.startPosition.row !== innerCond.endPosition.row) continue;
       const newText = `if ${andOperand(cond)} && ${andOperand(innerCond)} ${innerBody.text}`;
       const edit: OffsetEdit = { start: outer.startIndex, end: outer.endIndex, newText };
       yield { node: outer, end: body.startIndex, fix: { title: 'Collapse the nested if', edits: [edit] } };

@@ -41,6 +41,12 @@ function safetyAbove(source: string, offset: number): boolean {
 
 function hasSafetyComment(ctx: RuleContext, block: Node): boolean {
   // inside the block's first line (`unsafe { // SAFETY: …`) — clippy wants it above, but it is documented
+  // or in the comments that open the block (clippy accepts both)
+  const body = namedKids(block).find((c) => c.type === 'block') ?? block;
+  for (const c of namedKids(body)) {
+    if (!isComment(c)) break;
+    if (/safety:/i.test(c.text)) return true;
+  }
   const firstLineEnd = ctx.source.indexOf('\n', block.startIndex);
   if (/safety:/i.test(ctx.source.slice(block.startIndex, firstLineEnd < 0 ? block.endIndex : firstLineEnd)))
     return true;
