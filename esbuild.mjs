@@ -139,3 +139,14 @@ cpSync(hnswlibAddon, path.join(nativeDir, 'hnswlib-node.node'));
 const classicLevelDir = path.dirname(createRequire(import.meta.url).resolve('classic-level/package.json'));
 rmSync('dist/prebuilds', { recursive: true, force: true });
 cpSync(path.join(classicLevelDir, 'prebuilds'), 'dist/prebuilds', { recursive: true });
+
+// RustMentor's parser: web-tree-sitter's runtime wasm and the Rust grammar's wasm, in dist/tree-sitter/, where
+// server/src/mentor/parser.ts looks first (beside the bundle or one folder up: dist/cli.cjs, dist/server/).
+const requireHere = createRequire(import.meta.url);
+rmSync('dist/tree-sitter', { recursive: true, force: true });
+mkdirSync('dist/tree-sitter', { recursive: true });
+cpSync(requireHere.resolve('web-tree-sitter/tree-sitter.wasm'), 'dist/tree-sitter/tree-sitter.wasm');
+cpSync(
+  requireHere.resolve('tree-sitter-rust/tree-sitter-rust.wasm'),
+  'dist/tree-sitter/tree-sitter-rust.wasm',
+);
