@@ -11,8 +11,7 @@ import type { RagImportParams, RagImportResult, RagImportRootSummary } from '../
 import type { Access } from '../governance/gate.js';
 import { VERSION } from '../version.js';
 import { resolveAllowedLicence, type ResolvedLicence } from './licence.js';
-import { walkSource, type SkippedPath } from './source-walk.js';
-import { readLicenceFiles } from './licence-files.js';
+import { readLicenceFiles, walkSource, type SkippedPath } from './source-walk.js';
 import { chunkHtml } from './chunk-html.js';
 import { chunkMarkdown } from './chunk-markdown.js';
 import { locateRustDocs, rustDocUrl, type RustDocBook } from './rust-docs.js';
