@@ -28,7 +28,10 @@ function hnswlibNative() {
     setup(build) {
       const outDir = path.dirname(path.resolve(build.initialOptions.outfile));
       const rel = path.relative(outDir, path.resolve('dist')).split(path.sep).join('/');
-      build.onResolve({ filter: /^hnswlib-node$/ }, () => ({ path: 'hnswlib-node', namespace: 'hnswlib-native' }));
+      build.onResolve({ filter: /^hnswlib-node$/ }, () => ({
+        path: 'hnswlib-node',
+        namespace: 'hnswlib-native',
+      }));
       build.onLoad({ filter: /.*/, namespace: 'hnswlib-native' }, () => ({
         contents: `
 const path = require('path');

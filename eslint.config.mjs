@@ -3,7 +3,17 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.sigil/**', 'demo-home/**', 'test/e2e/.cache/**', '*.vsix'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      '.sigil/**',
+      'demo-home/**',
+      'test/e2e/.cache/**',
+      'test/fixtures/**',
+      '*.vsix',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
