@@ -6,7 +6,8 @@
 import { promises as fs, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { MemoryService } from '../memory/service.js';
-import { RagService } from '../rag/service.js';
+import { RAG_DIR, RagService } from '../rag/service.js';
+import { MEMORY_KEYS_DIR } from '../memory/entry-keys.js';
 import { ragSettings, createEmbedder } from '../rag/settings.js';
 import os from 'node:os';
 import { SigilError } from '../../../shared/src/errors.js';
@@ -428,6 +429,9 @@ async function undoInit(home: string, removeHome: boolean): Promise<void> {
   await fs.rm(path.join(home, IDENTITIES_DIR), { recursive: true, force: true });
   await fs.rm(path.join(home, WITNESSES_DIR), { recursive: true, force: true });
   await fs.rm(path.join(home, STORE_DIR), { recursive: true, force: true });
+  // Made when the runtime opened: empty at this point, since init writes no memory or documents.
+  await fs.rm(path.join(home, MEMORY_KEYS_DIR), { recursive: true, force: true });
+  await fs.rm(path.join(home, RAG_DIR), { recursive: true, force: true });
   if (removeHome) await fs.rmdir(home).catch(() => undefined);
 }
 
