@@ -37,7 +37,8 @@ export function launchBrowser(profile) {
     .launchPersistentContext(udd, {
       executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
       headless: true,
-      viewport: { width: 1400, height: 900 },
+      // Tall enough that the Audit Log shows its first rows below the other Sigil views' headers.
+      viewport: { width: 1400, height: 1200 },
       args: BROWSER_ARGS,
     })
     .then((ctx) => ({
