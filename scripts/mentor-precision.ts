@@ -26,7 +26,7 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { analyzeRust } from '../server/src/mentor/analyze.js';
+import { analyzeRust, crateLintLevels } from '../server/src/mentor/analyze.js';
 import { loadRustGrammar } from '../server/src/mentor/parser.js';
 import { RULES } from '../server/src/mentor/rules/index.js';
 import type { Finding } from '../server/src/mentor/types.js';
@@ -188,6 +188,9 @@ function analyzeFiles(
   testCode: 'skip' | 'normal',
 ) {
   const hasLib = existsSync(path.join(work, 'src', 'lib.rs'));
+  // the crate root's #![allow(clippy::…)] applies to every file of the crate
+  const rootFile = path.join(work, 'src', hasLib ? 'lib.rs' : 'main.rs');
+  const inheritedLints = existsSync(rootFile) ? crateLintLevels(readFileSync(rootFile, 'utf8')) : new Map();
   const out: { file: string; finding: Finding }[] = [];
   for (const file of files) {
     const text = readFileSync(path.join(work, file), 'utf8');
@@ -197,6 +200,7 @@ function analyzeFiles(
       crateKind: isBin ? 'bin' : 'lib',
       testCode,
       cfgGated: 'skip',
+      inheritedLints,
       isTestFile: testCode === 'normal' ? false : undefined,
       rules: ruleIds,
     }))

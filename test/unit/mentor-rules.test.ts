@@ -5,7 +5,7 @@
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { analyzeRust } from '../../server/src/mentor/analyze.js';
+import { analyzeRust, crateLintLevels } from '../../server/src/mentor/analyze.js';
 import type { AnalyzeOptions } from '../../server/src/mentor/analyze.js';
 import { loadRustGrammar } from '../../server/src/mentor/parser.js';
 import { lineStarts, offsetAt } from '../../server/src/mentor/positions.js';
@@ -303,6 +303,44 @@ describe('test code and suppressions', () => {
         'needless_return',
       ).length,
       1,
+    );
+  });
+
+  test("the crate root's #![allow] reaches the crate's other files through inheritedLints", () => {
+    const levels = crateLintLevels(
+      '#![allow(clippy::needless_return, dead_code)]\n#![warn(clippy::unwrap_used)]\nmod a;',
+    );
+    assert.equal(levels.get('clippy::needless_return'), 'allow');
+    const ret = 'fn f() -> u8 { return 1; }';
+    assert.deepEqual(
+      only(analyzeRust(ret, { path: 'src/a.rs', inheritedLints: levels }), 'needless_return'),
+      [],
+    );
+    // the file's own attributes win
+    const own = `#![warn(clippy::needless_return)]\n${ret}`;
+    assert.equal(only(analyzeRust(own, { inheritedLints: levels }), 'needless_return').length, 1);
+  });
+
+  test('len_zero on self only when the impl has is_empty; cfg-gated code can be skipped', () => {
+    const without = 'impl T { fn f(&self) -> bool { self.len() == 0 } fn len(&self) -> usize { 0 } }';
+    assert.deepEqual(only(analyzeRust(without), 'len_zero'), []);
+    const withIt = 'impl T { fn f(&self) -> bool { self.len() == 0 } fn is_empty(&self) -> bool { true } }';
+    assert.equal(only(analyzeRust(withIt), 'len_zero').length, 1);
+    const gated = '#[cfg(feature = "x")]\nfn f() { todo!() }';
+    assert.equal(only(analyzeRust(gated), 'todo').length, 1);
+    assert.deepEqual(only(analyzeRust(gated, { cfgGated: 'skip' }), 'todo'), []);
+  });
+
+  test('missing_safety_doc needs a public module: silent in a file not known to be exported', () => {
+    const src = 'pub unsafe fn read(p: *const u8) -> u8 { *p }';
+    assert.deepEqual(only(analyzeRust(src, { path: 'src/x86/avx.rs' }), 'missing_safety_doc'), []);
+    assert.equal(
+      only(analyzeRust(src, { path: 'src/x86/avx.rs', moduleExported: true }), 'missing_safety_doc').length,
+      1,
+    );
+    assert.deepEqual(
+      only(analyzeRust(`mod private {\n${src}\n}`, { path: 'src/lib.rs' }), 'missing_safety_doc'),
+      [],
     );
   });
 

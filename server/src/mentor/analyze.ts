@@ -3,6 +3,8 @@
  * that test-code policy or suppressions silence, and return them sorted. Pure: no I/O, no LSP.
  */
 import type { Tree } from 'web-tree-sitter';
+import { innerAttributes, lintLevels } from './attributes.js';
+import type { LintLevel } from './attributes.js';
 import { FileContext, isTestPath } from './context.js';
 import { rustGrammarIfLoaded } from './parser.js';
 import { positionAt } from './positions.js';
@@ -25,6 +27,9 @@ export interface AnalyzeOptions {
   /** `skip`: report nothing under `#[cfg(…)]` gates (other than `cfg(test)`), which the build being compared
    * with (clippy's) may not compile. Default `analyze`. */
   readonly cfgGated?: 'analyze' | 'skip';
+  /** Lint levels set outside this file, e.g. by the crate root's `#![allow(clippy::x)]` (see
+   * `crateLintLevels`); the file's own attributes win over them. */
+  readonly inheritedLints?: ReadonlyMap<string, LintLevel>;
   /** Rule ids to run (default: all). */
   readonly rules?: readonly string[];
   /** Rule ids to leave out. */
@@ -53,7 +58,15 @@ export function analyzeTree(tree: Tree, source: string, opts: AnalyzeOptions = {
   const wholeFileIsTest = opts.isTestFile ?? isTestPath(opts.path);
   const crateKind = resolveCrateKind(opts);
   const exported = opts.moduleExported ?? /(^|[\\/])lib\.rs$/.test(opts.path ?? '');
-  const ctx = new FileContext(source, tree, crateKind, opts.path, wholeFileIsTest, exported);
+  const ctx = new FileContext(
+    source,
+    tree,
+    crateKind,
+    opts.path,
+    wholeFileIsTest,
+    exported,
+    opts.inheritedLints,
+  );
   const policy = opts.testCode ?? 'relaxed';
   const only = opts.rules ? new Set(opts.rules) : undefined;
   const off = new Set(opts.disabledRules ?? []);
@@ -109,6 +122,24 @@ function safeCheck(
   }
 }
 
+/**
+ * The lint levels a crate root (lib.rs, main.rs) sets for the whole crate with `#![allow(…)]`,
+ * `#![expect(…)]`, `#![warn(…)]`…: pass them as `inheritedLints` when analysing the crate's other files.
+ */
+export function crateLintLevels(rootSource: string): Map<string, LintLevel> {
+  const grammar = rustGrammarIfLoaded();
+  if (!grammar) throw new Error('RustMentor: call `await loadRustGrammar()` before crateLintLevels()');
+  const tree = grammar.parse(rootSource);
+  try {
+    const levels = new Map<string, LintLevel>();
+    for (const attr of innerAttributes(tree.rootNode))
+      for (const [k, v] of lintLevels(attr)) levels.set(k, v);
+    return levels;
+  } finally {
+    tree.delete();
+  }
+}
+
 function resolveCrateKind(opts: AnalyzeOptions): CrateKind {
   if (opts.crateKind && opts.crateKind !== 'unknown') return opts.crateKind;
   const p = (opts.path ?? '').replace(/\\/g, '/');
@@ -130,3 +161,4 @@ export function compareFindings(a: Finding, b: Finding): number {
 export { RULES, ruleById } from './rules/index.js';
 export { loadRustGrammar } from './parser.js';
 export type { Finding, Rule } from './types.js';
+export type { LintLevel } from './attributes.js';

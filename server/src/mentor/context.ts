@@ -52,6 +52,7 @@ export class FileContext implements RuleContext {
     readonly path: string | undefined,
     private readonly wholeFileIsTest: boolean,
     readonly moduleExported: boolean,
+    private readonly inherited: ReadonlyMap<string, LintLevel> = new Map(),
   ) {
     this.root = tree.rootNode;
     this.lineStarts = lineStarts(source);
@@ -104,6 +105,11 @@ export class FileContext implements RuleContext {
         const level = levels.get(name);
         if (level) return level === 'allow';
       }
+    }
+    // levels set outside this file: the crate root's `#![allow(…)]`, passed in by the caller
+    for (const name of names) {
+      const level = this.inherited.get(name);
+      if (level) return level === 'allow';
     }
     return false;
   }

@@ -147,7 +147,7 @@ export const collapsibleIf = defineRule({
 export const collapsibleElseIf = defineRule({
   id: 'collapsible_else_if',
   clippy: 'clippy::collapsible_else_if',
-  clippyGroup: 'style',
+  clippyGroup: 'pedantic', // allow-by-default in clippy 1.95 (checked: silent without -W)
   category: 'style',
   defaultSeverity: 'hint',
   hasQuickFix: true,
@@ -225,6 +225,16 @@ export const lenZero = defineRule({
       let fn: Node | null = bin.parent;
       while (fn && fn.type !== 'function_item') fn = fn.parent;
       if (fn && field(fn, 'name')?.text === 'is_empty') continue;
+      // `self.len()`: clippy only lints when the type has an `is_empty`, which must then be in this impl
+      if (recv.type === 'self') {
+        let impl: Node | null = bin.parent;
+        while (impl && impl.type !== 'impl_item') impl = impl.parent;
+        const body = impl ? field(impl, 'body') : null;
+        const hasIsEmpty = body
+          ? namedKids(body).some((f) => f.type === 'function_item' && field(f, 'name')?.text === 'is_empty')
+          : false;
+        if (!hasIsEmpty) continue;
+      }
       const newText = `${empty ? '' : '!'}${recv.text}.is_empty()`;
       yield {
         node: bin,
