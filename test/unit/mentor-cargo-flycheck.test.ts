@@ -5,7 +5,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,6 +48,20 @@ function collect(mode: 'clippy' | 'check' | 'off' = 'clippy', tc?: Promise<Toolc
     ...(tc ? { toolchain: tc } : {}),
   });
   return { fc, statuses, results };
+}
+
+/** Whether a live process (other than this one) has the path in its command line (Linux /proc). */
+function processesMentioning(p: string, also = ''): boolean {
+  if (!existsSync('/proc/self/cmdline')) return false;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid)) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmd.includes(p) && cmd.includes(also)) return true;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return false;
 }
 
 const until = async (cond: () => boolean, ms = 60_000): Promise<void> => {
@@ -136,12 +151,36 @@ describe('flycheck with the real toolchain', { skip }, () => {
       ['running', 'cancelled', 'running', 'finished'],
     );
     assert.equal(results.length, 1, 'only the finished run reports findings');
-    const third = fc.runNow();
-    await until(() => fc.running);
+  });
+
+  test('dispose kills the whole process group (a build script that sleeps a minute is gone at once)', async () => {
+    const slow = path.join(tmp, 'slow');
+    await mkdir(path.join(slow, 'src'), { recursive: true });
+    await writeFile(
+      path.join(slow, 'Cargo.toml'),
+      '[package]\nname = "slow"\nversion = "0.1.0"\nedition = "2021"\n',
+    );
+    await writeFile(path.join(slow, 'src', 'lib.rs'), 'pub fn f() {}\n');
+    await writeFile(
+      path.join(slow, 'build.rs'),
+      'fn main() { std::thread::sleep(std::time::Duration::from_secs(60)); }\n',
+    );
+    const statuses: FlycheckStatus[] = [];
+    const fc = new Flycheck({
+      root: slow,
+      mode: 'check',
+      onFindings: () => undefined,
+      onStatus: (s) => statuses.push(s),
+    });
+    const run = fc.runNow();
+    const script = path.join(slow, 'target', 'debug', 'build');
+    await until(() => processesMentioning(script, 'build-script-build'), 60_000);
     fc.dispose();
-    await third;
+    await run;
     assert.equal(fc.running, false);
     assert.equal(statuses.at(-1)?.state, 'cancelled');
+    // killing cargo alone would leave the build script sleeping for a minute
+    await until(() => !processesMentioning(script, 'build-script-build'), 5_000);
   });
 
   test('explanations from the toolchain, cached on disk per version', async () => {

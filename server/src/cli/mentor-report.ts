@@ -100,8 +100,10 @@ async function compilerFindingsFor(
   if (mode === 'check')
     opts.notice('clippy is not installed (rustup component add clippy): ran cargo check instead');
   const roots = new Set<string>();
-  for (const f of files) {
-    const root = await workspaceRoot(f, toolchain.cargo, opts.env);
+  // one `cargo locate-project` per package, not per file
+  const packages = new Set(files.map((f) => nearestManifestDir(f)).filter((d): d is string => d !== null));
+  for (const pkg of packages) {
+    const root = await workspaceRoot(pkg, toolchain.cargo, opts.env);
     if (root) roots.add(root);
   }
   const wanted = new Set(files);
