@@ -81,8 +81,9 @@ export function summarizeToolchainText(text: string): string {
   if (what)
     return [what, section('Why is this bad\\?')]
       .filter(Boolean)
-      .join('\n\n')
-      .replace(/\n(?!\n)/g, ' ');
+      .flatMap((t) => t.split(/\n\s*\n/))
+      .map((p) => p.replace(/\s*\n\s*/g, ' ').trim())
+      .join('\n\n');
   return (text.split(/\n\s*\n/)[0] ?? '').replace(/\n/g, ' ').trim();
 }
 
