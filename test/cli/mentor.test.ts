@@ -299,8 +299,25 @@ describe('sigil mentor --with-clippy', { skip: noClippy }, () => {
   test('clippy twins of RustMentor findings are merged, not repeated', async () => {
     const alone = await report(['ws']);
     const merged = await report(['--with-clippy', 'ws']);
-    assert.deepEqual(merged.diagnostics.map(at), alone.diagnostics.map(at));
+    // RustMentor has no clone_on_copy: clippy's finding joins, with the toolchain's explanation
+    const extra = 'ws/src/lib.rs:clippy::clone_on_copy@34:29';
+    assert.deepEqual(merged.diagnostics.map(at), [...alone.diagnostics.map(at), extra]);
     assert.ok(merged.diagnostics.every((d) => d.rule !== 'clippy::len_zero'));
+    const copy = merged.diagnostics.find((d) => at(d) === extra);
+    assert.equal(copy?.clippy, 'clippy::clone_on_copy');
+    assert.equal(copy?.severity, 'warning');
+    assert.match(copy?.explanation ?? '', /Copy/);
+    assert.equal(
+      copy?.citations[0]?.url,
+      'https://rust-lang.github.io/rust-clippy/master/index.html#clone_on_copy',
+    );
+    assert.equal(copy?.fix?.edits[0]?.newText, 'x');
+    // RustMentor's findings (and their own fixes) are what stays of the twins
+    for (const d of alone.diagnostics)
+      assert.ok(
+        merged.diagnostics.some((m) => JSON.stringify(m) === JSON.stringify(d)),
+        at(d),
+      );
   });
 
   test("compiler errors join the report, with the error index and the toolchain's explanation", async () => {

@@ -149,6 +149,7 @@ describe('findings from recorded clippy output', () => {
     const list = byFile.get(path.join(LIB_CRATE, 'src', 'lib.rs')) ?? [];
     assert.deepEqual(list.map(at).sort(), [
       'clippy::bool_comparison@15:7-15:16',
+      'clippy::clone_on_copy@34:29-34:38',
       // after "🦀é": 38 scalar values, 39 UTF-16 units
       'clippy::len_zero@32:39-32:51',
       'clippy::len_zero@3:7-3:22',
