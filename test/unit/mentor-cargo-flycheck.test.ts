@@ -127,6 +127,34 @@ describe('flycheck with the real toolchain', { skip }, () => {
     assert.deepEqual((await readdir(crate)).sort(), ['Cargo.lock', 'Cargo.toml', 'src', 'target']);
   });
 
+  test('a virtual workspace: the root is found from a member, spans land in the member files', async () => {
+    const ws = path.join(tmp, 'virtual');
+    await mkdir(path.join(ws, 'crates', 'a', 'src'), { recursive: true });
+    await writeFile(path.join(ws, 'Cargo.toml'), '[workspace]\nmembers = ["crates/a"]\nresolver = "2"\n');
+    await writeFile(
+      path.join(ws, 'crates', 'a', 'Cargo.toml'),
+      '[package]\nname = "a"\nversion = "0.1.0"\nedition = "2021"\n',
+    );
+    await writeFile(
+      path.join(ws, 'crates', 'a', 'src', 'lib.rs'),
+      'pub fn e(v: &[u8]) -> bool {\n    v.len() == 0\n}\n',
+    );
+    const root = await workspaceRoot(
+      path.join(ws, 'crates', 'a', 'src', 'lib.rs'),
+      toolchain.available ? toolchain.cargo : null,
+    );
+    assert.equal(root, ws);
+    const results: FindingsByFile[] = [];
+    const fc = new Flycheck({ root: ws, mode: 'clippy', onFindings: (f) => results.push(f) });
+    await fc.runNow();
+    fc.dispose();
+    const list = results[0]?.get(path.join(ws, 'crates', 'a', 'src', 'lib.rs')) ?? [];
+    assert.deepEqual(
+      list.map((f) => [f.ruleId, f.range.start.line, f.range.start.character]),
+      [['clippy::len_zero', 1, 4]],
+    );
+  });
+
   test('requests within the debounce window make one run', async () => {
     const { fc, statuses, results } = collect('check');
     fc.request();
