@@ -46,6 +46,7 @@ export interface BuiltPrompt {
 
 /** Code windows shorter than this are not worth sending; the passages give way first below it. */
 const MIN_CODE_CHARS = 400;
+const MARKER_RESERVE = 80;
 
 function offsetOf(text: string, p: Position): number {
   let offset = 0;
@@ -61,9 +62,12 @@ function offsetOf(text: string, p: Position): number {
 export function codeWindow(
   code: string,
   selection: PromptInput['selection'],
-  budget: number,
+  limit: number,
 ): { text: string; cut: number } {
+  let budget = limit;
   if (code.length <= budget) return { text: code, cut: 0 };
+  // The "left out" markers count against the budget too.
+  budget -= MARKER_RESERVE;
   if (budget <= 0) return { text: '', cut: code.length };
   const from = selection ? offsetOf(code, selection.start) : 0;
   const to = selection ? Math.max(from, offsetOf(code, selection.end)) : 0;

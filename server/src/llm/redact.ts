@@ -60,11 +60,15 @@ export function entropy(s: string): number {
   return h;
 }
 
-/** Plain words and paths assigned to a `*_key` name are not secrets; random-looking strings are. */
+/**
+ * Plain words, sentences and paths assigned to a `*_key` name are not secrets; random-looking strings are:
+ * no spaces, and either many distinct symbols or letters mixed with digits.
+ */
 function looksRandom(value: string): boolean {
   const v = value.replace(/^["']|["']$/g, '');
-  if (v === REDACTED || v.length < 12) return false;
-  return entropy(v) >= 3.2 && /[0-9]/.test(v) && /[A-Za-z]/.test(v);
+  if (v === REDACTED || v.length < 12 || /\s/.test(v)) return false;
+  const h = entropy(v);
+  return h >= 3.5 || (h >= 3 && /[0-9]/.test(v) && /[A-Za-z]/.test(v));
 }
 
 export function redact(input: string): Redaction {
