@@ -483,6 +483,7 @@ describe('guard rails, unit by unit', () => {
       alnum(36, 40).map((s) => ({ whole: `ghp_${s}`, core: `ghp_${s}` })),
       fc.stringMatching(/^[A-Z0-9]{16}$/).map((s) => ({ whole: `AKIA${s}`, core: `AKIA${s}` })),
       alnum(8, 30).map((s) => ({ whole: `password = "${s}"`, core: `"${s}"` })),
+      alnum(8, 30).map((s) => ({ whole: `db_password: ${s}\n`, core: s })),
       randomish.map((s) => ({ whole: `Authorization: Bearer ${s}`, core: s })),
       randomish.map((s) => ({ whole: `let api_token = "${s}";`, core: s })),
       fc.array(randomish, { minLength: 1, maxLength: 4 }).map((lines) => {
@@ -506,6 +507,7 @@ describe('guard rails, unit by unit', () => {
 
   test('redaction leaves ordinary code alone', () => {
     const code =
+      'let passed = check();\nlet password = read_password();\nlet token = tokenizer.next_token_value_long();\n' +
       'let key = "name";\nlet token_count = 3;\nfn password_policy() -> bool { true }\nlet path_key = "src/main.rs";\n';
     const out = redact(code);
     assert.equal(out.text, code);

@@ -22,7 +22,8 @@ interface SecretPattern {
   readonly group?: number;
 }
 
-// Order matters: whole blocks first, so a key inside a PEM block is counted once, as the block.
+// Unquoted values count only where a value ends (line end, `,`, `;`, `}`, `]`): in code, `x = f()` is an
+// expression, not a secret. Order matters: whole blocks first, so a key inside a PEM block is counted once, as the block.
 const PATTERNS: readonly SecretPattern[] = [
   {
     name: 'private-key-block',
@@ -37,13 +38,14 @@ const PATTERNS: readonly SecretPattern[] = [
   { name: 'bearer-token', pattern: /\b(Bearer\s+)([A-Za-z0-9._~+/=-]{8,})/gi, group: 2 },
   {
     name: 'password',
-    pattern: /\b((?:pass(?:word|wd)?|pwd)\w*["']?\s*[:=]\s*)("[^"\n]*"|'[^'\n]*'|[^\s,;]+)/gi,
+    pattern:
+      /\b(\w*(?:password|passwd|passphrase|pwd)\w*["']?\s*[:=]\s*)("[^"\n]*"|'[^'\n]*'|[^\s,;()"']+(?=\s*(?:$|[,;}\]])))/gim,
     group: 2,
   },
   {
     name: 'assigned-secret',
     pattern:
-      /\b([A-Za-z_][A-Za-z0-9_]*(?:key|secret|token|credential|auth)[A-Za-z0-9_]*["']?\s*[:=]\s*)("[^"\n]{12,}"|'[^'\n]{12,}'|[A-Za-z0-9+/=_.-]{16,})/gi,
+      /\b([A-Za-z_][A-Za-z0-9_]*(?:key|secret|token|credential|auth)[A-Za-z0-9_]*["']?\s*[:=]\s*)("[^"\n]{12,}"|'[^'\n]{12,}'|[A-Za-z0-9+/=_.-]{16,}(?=\s*(?:$|[,;}\]])))/gim,
     group: 2,
   },
 ];
