@@ -35,18 +35,22 @@ function percentile(xs: readonly number[], p: number): number {
 }
 
 async function corpus(): Promise<{ paths: string[]; licence: string; what: string }> {
-  try {
-    const docs = await locateRustDocs({});
-    const book = docs.books.find((b) => b.book === 'book');
-    if (book)
-      return { paths: [book.root], licence: 'MIT OR Apache-2.0', what: `the Rust Book (${book.root})` };
-  } catch {
-    // no local Rust docs: the fixtures below
-  }
+  if (process.env.BENCH_RAG_DOCS !== 'fixtures')
+    try {
+      const docs = await locateRustDocs({});
+      const book = docs.books.find((b) => b.book === 'book');
+      if (book)
+        return { paths: [book.root], licence: 'MIT OR Apache-2.0', what: `the Rust Book (${book.root})` };
+    } catch {
+      // no local Rust docs: the fixtures below
+    }
   return {
     paths: ['markdown', 'mdbook'].map((d) => path.join(FIXTURE_DOCS, d)),
     licence: 'MIT',
-    what: 'the fixture docs (no local Rust docs on this machine)',
+    what:
+      process.env.BENCH_RAG_DOCS === 'fixtures'
+        ? 'the fixture docs (BENCH_RAG_DOCS=fixtures)'
+        : 'the fixture docs (no local Rust docs on this machine)',
   };
 }
 

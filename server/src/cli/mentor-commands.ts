@@ -13,6 +13,47 @@ import { ruleById } from '../mentor/analyze.js';
 import type { GovernanceCliContext } from './context.js';
 import { buildMentorReport, type MentorDiagnostic, type MentorReport } from './mentor-report.js';
 import { toSarif } from './mentor-sarif.js';
+import { collectRustFiles } from './mentor-files.js';
+import { readFile } from 'node:fs/promises';
+
+/** One analysis stored by `--record`: RustMentor's Rule Zero result for a file, as a signed record. */
+export interface RecordedAnalysis {
+  readonly file: string;
+  readonly recordId: string | null;
+  readonly verdict: string;
+  readonly findings: number;
+}
+
+/**
+ * `--record`: each file's analysis runs again as `sigil/module.run` through the service layer (signed with
+ * the caller's identity, gated, audited), which stores it as a `module.result` record with the citations
+ * of the local docs index. The printed report stays the local one (clippy's findings are not RustMentor's
+ * to sign).
+ */
+async function recordAnalyses(
+  ctx: GovernanceCliContext,
+  paths: readonly string[],
+  cwd: string,
+): Promise<RecordedAnalysis[]> {
+  const { files } = await collectRustFiles(paths, cwd);
+  return ctx.withClient('mentor --record', async (c) => {
+    const out: RecordedAnalysis[] = [];
+    for (const abs of files) {
+      const text = await readFile(abs, 'utf8');
+      const r = await c.request('sigil/module.run', {
+        module: 'rustmentor',
+        input: { action: 'analyze', path: abs, text },
+      });
+      out.push({
+        file: path.relative(cwd, abs).split(path.sep).join('/'),
+        recordId: r.recordId,
+        verdict: r.verdict,
+        findings: r.diagnostics.length,
+      });
+    }
+    return out;
+  });
+}
 
 export const FINDINGS_EXIT = 3;
 
@@ -77,10 +118,16 @@ function explanationWhy(d: MentorDiagnostic): string {
 export function registerMentorCommands(program: Command, ctx: GovernanceCliContext): void {
   program
     .command('mentor')
-    .description('RustMentor as a linter: analyse Rust files or directories (no Sigil home needed)')
+    .description(
+      'RustMentor as a linter: analyse Rust files or directories (no Sigil home needed unless --record)',
+    )
     .argument('<paths...>', 'Rust files, or directories searched for *.rs (target/ and hidden ones left out)')
     .option('--sarif', 'print SARIF 2.1.0 (GitHub code scanning) instead of text')
     .option('--with-clippy', 'also run cargo clippy once per cargo workspace and merge its findings')
+    .option(
+      '--record',
+      "store each file's analysis as a signed module.result record (needs a Sigil home and a licence at operator or above)",
+    )
     .option(
       '--fail-on <severity>',
       'exit 3 when a finding is this severe or more: error, warning, information, hint (default) or never',
@@ -88,7 +135,10 @@ export function registerMentorCommands(program: Command, ctx: GovernanceCliConte
     )
     .action(
       ctx.action(
-        async (paths: string[], opts: { sarif?: boolean; withClippy?: boolean; failOn?: FailOn }) => {
+        async (
+          paths: string[],
+          opts: { sarif?: boolean; withClippy?: boolean; failOn?: FailOn; record?: boolean },
+        ) => {
           const json = ctx.globals().json === true;
           if (json && opts.sarif)
             throw new SigilError('BAD_USAGE', '--json and --sarif are two output formats; choose one');
@@ -111,12 +161,22 @@ export function registerMentorCommands(program: Command, ctx: GovernanceCliConte
               process.stderr.write(`sigil: ${m}\n`);
             },
           });
+          const records = opts.record ? await recordAnalyses(ctx, paths, cwd) : undefined;
           if (opts.sarif) process.stdout.write(JSON.stringify(toSarif(report, cwd), null, 2) + '\n');
-          else if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+          else if (json)
+            process.stdout.write(JSON.stringify(records ? { ...report, records } : report, null, 2) + '\n');
           else {
             const colour = process.stdout.isTTY === true && !env.NO_COLOR;
             process.stdout.write(formatHuman(report, colour) + '\n');
+            if (records)
+              for (const r of records)
+                process.stdout.write(
+                  `recorded ${r.file}: module.result ${r.recordId ?? '(not stored)'} (${r.findings} finding${r.findings === 1 ? '' : 's'}, ${r.verdict})\n`,
+                );
           }
+          if (records && opts.sarif)
+            for (const r of records)
+              process.stderr.write(`sigil: recorded ${r.file} as ${r.recordId ?? '-'}\n`);
           ctx.setExitCode(mentorExitCode(report, opts.failOn ?? 'hint'));
         },
       ),
