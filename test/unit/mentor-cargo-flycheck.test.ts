@@ -14,6 +14,7 @@ import { detectToolchain, type Toolchain } from '../../server/src/mentor/cargo/d
 import { Flycheck, type FlycheckStatus } from '../../server/src/mentor/cargo/flycheck.js';
 import type { FindingsByFile } from '../../server/src/mentor/cargo/findings.js';
 import { workspaceRoot } from '../../server/src/mentor/cargo/workspace.js';
+import { FlycheckPool } from '../../server/src/mentor/cargo/pool.js';
 import { CompilerExplainer } from '../../server/src/mentor/cargo/explain.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/mentor-crate/', import.meta.url));
@@ -153,6 +154,27 @@ describe('flycheck with the real toolchain', { skip }, () => {
       list.map((f) => [f.ruleId, f.range.start.line, f.range.start.character]),
       [['clippy::len_zero', 1, 4]],
     );
+  });
+
+  test('the pool: one flycheck per workspace, saves of its files within the window make one run', async () => {
+    const runs: string[] = [];
+    const found: string[] = [];
+    const pool = new FlycheckPool({
+      mode: 'check',
+      debounceMs: 50,
+      onFindings: (root) => found.push(root),
+      onStatus: (root, s) => {
+        if (s.state === 'running') runs.push(root);
+      },
+    });
+    assert.equal(await pool.requestFor(path.join(crate, 'src', 'lib.rs')), crate);
+    assert.equal(await pool.requestFor(path.join(crate, 'Cargo.toml')), crate);
+    assert.equal(await pool.requestFor(path.join(os.tmpdir(), 'no-package-here.rs')), null);
+    await until(() => found.length === 1);
+    await new Promise((r) => setTimeout(r, 200));
+    pool.dispose();
+    assert.deepEqual(runs, [crate]);
+    assert.equal(await pool.requestFor(path.join(crate, 'src', 'lib.rs')), null, 'disposed');
   });
 
   test('requests within the debounce window make one run', async () => {

@@ -1,6 +1,7 @@
 /** cargo check / clippy for RustMentor: detection, the flycheck, compiler findings, merging, explanations. */
 export { detectToolchain, findCargo, CARGO_MISSING, type Toolchain } from './detect.js';
 export { workspaceRoot, nearestManifestDir } from './workspace.js';
+export { FlycheckPool, type FlycheckPoolOptions } from './pool.js';
 export { Flycheck, type FlycheckMode, type FlycheckOptions, type FlycheckStatus } from './flycheck.js';
 export { startCargoRun, cargoArgs, type CheckMode, type CargoRunResult } from './run.js';
 export {
