@@ -26,10 +26,11 @@ import type {
   PublishDiagnosticsParams,
   TextDocumentContentChangeEvent,
 } from 'vscode-languageserver';
-import { ensureBuilt, envWithoutSigil } from '../support/process.js';
+import { collect, ensureBuilt, envWithoutSigil, show } from '../support/process.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SERVER = path.join(ROOT, 'dist', 'server', 'main.cjs');
+const BIN = path.join(ROOT, 'bin', 'sigil.js');
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'mentor-lsp', 'mistakes.rs');
 const TIMEOUT_MS = 30_000;
 
@@ -283,5 +284,64 @@ describe('RustMentor over the bundled language server', { concurrency: 1 }, () =
     await client.conn.sendRequest('shutdown');
     void client.conn.sendNotification('exit');
     assert.equal(await client.exited, 0, client.stderr);
+  });
+});
+
+describe('sigil.toml [mentor] through the server', { concurrency: 1 }, () => {
+  let scratch = '';
+
+  before(async () => {
+    await ensureBuilt([SERVER, path.join(ROOT, 'dist', 'cli.cjs')]);
+    scratch = await mkdtemp(path.join(os.tmpdir(), 'sigil-mentor-toml-'));
+  });
+
+  after(async () => {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('disabled_rules of the store’s sigil.toml apply once the store is open; editor settings add to them', async () => {
+    const home = path.join(scratch, 'home');
+    const init = await collect(
+      spawn(process.execPath, [BIN, '--json', '--home', home, 'init'], {
+        env: envWithoutSigil(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
+    assert.equal(init.code, 0, show(init));
+    const toml = path.join(home, 'sigil.toml');
+    const text = await readFile(toml, 'utf8');
+    assert.ok(text.includes('\n[mentor]\n'), 'sigil init writes a [mentor] section');
+    await writeFile(toml, text.replace('\n[mentor]\n', '\n[mentor]\ndisabled_rules = ["todo"]\n'));
+
+    const file = path.join(scratch, 'src', 'lib.rs');
+    await mkdir(path.dirname(file), { recursive: true });
+    const uri = pathToFileURL(file).href;
+    const client = new Client(
+      spawn(process.execPath, [SERVER, '--stdio'], {
+        cwd: scratch,
+        env: envWithoutSigil(),
+        stdio: ['pipe', 'pipe', 'pipe'],
+      }),
+    );
+    try {
+      await client.conn.sendRequest('initialize', {
+        processId: process.pid,
+        rootUri: pathToFileURL(scratch).href,
+        capabilities: {},
+        initializationOptions: { home, mentor: { disabledRules: ['needless_return'] } },
+      });
+      await client.conn.sendNotification('initialized', {});
+      client.open(uri, await readFile(FIXTURE, 'utf8'), 1);
+      // before the store is open only the editor's list applies; after it, both
+      const p = await client.diagnostics(uri, 0, (x) => !codes(x.diagnostics).includes('todo'));
+      const c = codes(p.diagnostics);
+      assert.ok(!c.includes('needless_return'), c.join());
+      assert.ok(c.includes('unwrap_used'), c.join());
+      await client.conn.sendRequest('shutdown');
+      void client.conn.sendNotification('exit');
+      assert.equal(await client.exited, 0, client.stderr);
+    } finally {
+      client.child.kill('SIGKILL');
+    }
   });
 });
