@@ -257,8 +257,11 @@ export class Ctx implements vscode.Disposable {
       options: { env },
     };
     const serverOptions: ServerOptions = { run, debug: run };
+    const rustRoots = vscode.workspace.createFileSystemWatcher('**/{Cargo.toml,src/lib.rs,src/main.rs}');
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file', language: 'rust' }],
+      // RustMentor reads crate-level lint attributes from the crate root; tell it when one changes on disk.
+      synchronize: { fileEvents: rustRoots },
       outputChannel: this.output,
       traceOutputChannel: silentTraceChannel(),
       revealOutputChannelOn: RevealOutputChannelOn.Never,
@@ -309,10 +312,13 @@ export class Ctx implements vscode.Disposable {
     this.launchedWith = passphrase;
     this.mentorWatch?.dispose();
     // Sent by hand (not `synchronize`): only the settings the user set, so sigil.toml [mentor] shows through.
-    this.mentorWatch = watchMentorSettings((mentor) => {
-      if (this.client === client && client.isRunning())
-        void client.sendNotification('workspace/didChangeConfiguration', { settings: { mentor } });
-    });
+    this.mentorWatch = vscode.Disposable.from(
+      rustRoots,
+      watchMentorSettings((mentor) => {
+        if (this.client === client && client.isRunning())
+          void client.sendNotification('workspace/didChangeConfiguration', { settings: { mentor } });
+      }),
+    );
     try {
       await client.start();
     } catch (e) {

@@ -263,6 +263,20 @@ describe('RustMentor over the bundled language server', { concurrency: 1 }, () =
     assert.ok(codes(p.diagnostics).includes('wildcard_imports'), 'the root no longer allows it');
   });
 
+  it('a closed crate root is read from disk again; a watched-file event re-reads a changed one', async () => {
+    let since = client.published.length;
+    void client.conn.sendNotification('textDocument/didClose', { textDocument: { uri: rootUri } });
+    let p = await client.diagnostics(fileUri, since);
+    assert.ok(!codes(p.diagnostics).includes('wildcard_imports'), 'src/lib.rs on disk allows it');
+    await writeFile(path.join(crate, 'src', 'lib.rs'), 'pub mod util;\n');
+    since = client.published.length;
+    void client.conn.sendNotification('workspace/didChangeWatchedFiles', {
+      changes: [{ uri: rootUri, type: 2 }],
+    });
+    p = await client.diagnostics(fileUri, since);
+    assert.ok(codes(p.diagnostics).includes('wildcard_imports'), 'the root on disk no longer allows it');
+  });
+
   it('a file that does not parse still gets an answer, and the server stays up', async () => {
     const bad = pathToFileURL(path.join(crate, 'src', 'bad.rs')).href;
     const since = client.published.length;

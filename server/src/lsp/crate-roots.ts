@@ -56,6 +56,11 @@ export class CrateLints {
     return levels;
   }
 
+  /** Forgets every cached level (a Cargo.toml or root may have appeared, moved or changed on disk). */
+  clear(): void {
+    this.cache.clear();
+  }
+
   /** An open document's text changed: if it is a crate root, its levels are recomputed on next use. */
   noteText(file: string, text: string | undefined): boolean {
     if (!/[\\/]src[\\/](lib|main)\.rs$/.test(file)) return false;

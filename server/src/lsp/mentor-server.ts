@@ -226,6 +226,16 @@ export function registerMentor(connection: Connection, opts: MentorServerOptions
     }),
   );
 
+  // Cargo.toml or a crate root changed on disk (when the client watches them): other files' inherited lints
+  connection.onDidChangeWatchedFiles(
+    guard('watched files', undefined, ({ changes }) => {
+      if (changes.some((c) => /(Cargo\.toml|[\\/]src[\\/](lib|main)\.rs)$/.test(c.uri))) {
+        lints.clear();
+        republishAll();
+      }
+    }),
+  );
+
   connection.onDidChangeConfiguration(
     guard('changing settings', undefined, ({ settings }) => {
       const s = settings as { mentor?: unknown; sigil?: { mentor?: unknown } } | null | undefined;
