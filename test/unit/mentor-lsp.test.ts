@@ -48,7 +48,7 @@ function actionsAt(text: string, finding: Finding): CodeAction[] {
   const tree = grammar.parse(text);
   try {
     return codeActionsFor(
-      { uri: URI, text, tree },
+      { uri: URI, text, tree, version: 1 },
       analyzeTree(tree, text, OPTS),
       finding.range,
       ruleCitations,
@@ -132,7 +132,7 @@ describe('code actions', () => {
     try {
       const blank = { start: { line: 2, character: 0 }, end: { line: 2, character: 0 } };
       assert.deepEqual(
-        codeActionsFor({ uri: URI, text: SOURCE, tree }, findings(), blank, ruleCitations),
+        codeActionsFor({ uri: URI, text: SOURCE, tree, version: 1 }, findings(), blank, ruleCitations),
         [],
       );
     } finally {
@@ -184,6 +184,25 @@ describe('code actions', () => {
       );
     }
     assert.ok(seen.attribute > 0 && seen.comment > 0, JSON.stringify(seen));
+  });
+
+  test('`only` filters by kind prefix; quick fixes name the diagnostic they resolve', () => {
+    const f = findings().find((x) => x.ruleId === 'needless_return');
+    assert.ok(f);
+    const tree = grammar.parse(SOURCE);
+    try {
+      const doc = { uri: URI, text: SOURCE, tree, version: 4 };
+      const all = codeActionsFor(doc, [f], f.range, ruleCitations);
+      const quick = codeActionsFor(doc, [f], f.range, ruleCitations, ['quickfix']);
+      assert.ok(all.length > quick.length && quick.length >= 2);
+      assert.ok(quick.every((a) => a.kind === 'quickfix'));
+      assert.deepEqual(codeActionsFor(doc, [f], f.range, ruleCitations, ['source.organizeImports']), []);
+      const fix = quick.find((a) => a.isPreferred);
+      assert.equal(fix?.diagnostics?.[0]?.code, 'needless_return');
+      assert.deepEqual(fix?.diagnostics?.[0]?.data, { ruleId: 'needless_return', version: 4 });
+    } finally {
+      tree.delete();
+    }
   });
 
   test('explain, ask and not-helpful commands carry their arguments', () => {

@@ -16,6 +16,7 @@ import { ruleById } from '../mentor/rules/index.js';
 import { lineStarts, offsetAt } from '../mentor/positions.js';
 import type { Finding, Range, Rule } from '../mentor/types.js';
 import type { CitationProvider } from './citations.js';
+import { toDiagnostic } from './diagnostics.js';
 import { explanationMarkdown } from './markdown.js';
 
 /** Nodes a `#[allow(…)]` attribute can sit on and that context.ts reads outer attributes of. */
@@ -38,6 +39,14 @@ export interface ActionDocument {
   readonly uri: string;
   readonly text: string;
   readonly tree: Tree;
+  /** The version the findings are of; the quick fixes name the diagnostics they resolve. */
+  readonly version: number;
+}
+
+/** Whether an action of `kind` was asked for: LSP's `only` is a list of kind prefixes (`quickfix`, `source`). */
+export function kindRequested(kind: string, only: readonly string[] | undefined): boolean {
+  if (!only || only.length === 0) return true;
+  return only.some((o) => kind === o || (o !== '' && kind.startsWith(`${o}.`)));
 }
 
 export function rangesOverlap(a: Range, b: Range): boolean {
@@ -103,10 +112,12 @@ export function codeActionsFor(
   findings: readonly Finding[],
   range: Range,
   citations: CitationProvider,
+  only?: readonly string[],
 ): CodeAction[] {
   const actions: CodeAction[] = [];
   for (const finding of findings) {
     if (!rangesOverlap(finding.range, range)) continue;
+    const diagnostics = [toDiagnostic(finding, doc.version, citations)];
     const rule = ruleById(finding.ruleId);
     if (!rule) continue;
     const text = textOf(doc, finding.range);
@@ -120,6 +131,7 @@ export function codeActionsFor(
       actions.push({
         title: finding.fix.title,
         kind: CodeActionKind.QuickFix,
+        diagnostics,
         isPreferred: true,
         edit: {
           changes: { [doc.uri]: finding.fix.edits.map((e) => ({ range: e.range, newText: e.newText })) },
@@ -131,6 +143,7 @@ export function codeActionsFor(
     actions.push({
       title: allow.title,
       kind: CodeActionKind.QuickFix,
+      diagnostics,
       edit: { changes: { [doc.uri]: [allow.edit] } },
     });
     const explain: ExplainArgs = {
@@ -155,5 +168,5 @@ export function codeActionsFor(
       command: command('Not helpful', MENTOR_COMMANDS.notHelpful, notHelpful),
     });
   }
-  return actions;
+  return actions.filter((a) => kindRequested(a.kind ?? '', only));
 }

@@ -263,15 +263,16 @@ export function registerMentor(connection: Connection, opts: MentorServerOptions
   );
 
   connection.onCodeAction(
-    guard('code actions', [], ({ textDocument, range }): CodeAction[] => {
+    guard('code actions', [], ({ textDocument, range, context }): CodeAction[] => {
       const open = docs.get(textDocument.uri);
       if (!open) return [];
       const findings = analyze(open);
       return codeActionsFor(
-        { uri: open.uri, text: open.doc.text, tree: open.doc.tree },
+        { uri: open.uri, text: open.doc.text, tree: open.doc.tree, version: open.doc.version },
         findings,
         range,
         citations,
+        context.only,
       );
     }),
   );
