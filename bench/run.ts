@@ -25,6 +25,7 @@ import { activation, BenchServer, treeRows, vsixSize } from './lsp.js';
 import { governanceBench, quorumBench } from './governance.js';
 import { memoryBench } from './memory.js';
 import { mentorBench } from './mentor.js';
+import { ragBench } from './rag.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -38,6 +39,7 @@ const MEMORY_ENTRIES = Number(process.env.BENCH_MEMORY_ENTRIES ?? 100_000);
 const MENTOR_RUNS = Number(process.env.BENCH_MENTOR_RUNS ?? 30);
 const MENTOR_FILES = Number(process.env.BENCH_MENTOR_FILES ?? 500);
 const MENTOR_LATENCY_RUNS = Number(process.env.BENCH_MENTOR_LATENCY_RUNS ?? 20);
+const VECTORS = Number(process.env.BENCH_VECTORS ?? 50_000);
 /** What the Audit Log asks for: one space, newest first, 200 records (client/src/auditLog.ts PAGE_SIZE). */
 const PAGE_SIZE = 200;
 
@@ -199,6 +201,9 @@ async function main(): Promise<void> {
 
   await memoryBench(result, RUNS, MEMORY_ENTRIES);
   await mentorBench(result, { runs: MENTOR_RUNS, files: MENTOR_FILES, latencyRuns: MENTOR_LATENCY_RUNS });
+  await ragBench(result, RUNS, VECTORS);
+  result.rag_ingest_meets_target =
+    typeof result.rag_ingest_vs_embed_ratio === 'number' ? result.rag_ingest_vs_embed_ratio >= 0.8 : null;
 
   log('append_single_p50_ms: 300 sequential appends');
   {

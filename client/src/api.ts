@@ -14,6 +14,7 @@ import type { IdentityPresentation } from './identityStatus.js';
 import type { WitnessSnapshot } from './witnesses.js';
 import type { ProposalSnapshot } from './proposals.js';
 import type { MemorySnapshot } from './memory.js';
+import type { MentorSnapshot } from './mentorRecords.js';
 
 export interface SigilApi {
   /** Duration of `activate` in ms (also returned by the hidden command `sigil.getActivationTime`). */
@@ -36,6 +37,10 @@ export interface SigilApi {
   proposals(): Promise<ProposalSnapshot>;
   /** What the Memory tree shows: namespaces and their keys (loads them if needed). */
   memory(): Promise<MemorySnapshot>;
+  /** What the Mentor tree shows (recorded analyses, newest first) and the last on-save run's outcome. */
+  mentor(): Promise<MentorSnapshot>;
+  /** The status bar's RustMentor text for the active editor, or undefined when it is hidden. */
+  mentorStatus(): string | undefined;
   /** Asks the server who the editor's requests act as, and updates the identity status bar item. */
   identity(): Promise<IdentityPresentation>;
   lastVerification(): VerificationRun | null;

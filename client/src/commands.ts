@@ -21,6 +21,7 @@ import type { WitnessesProvider } from './witnesses.js';
 import type { ProposalsProvider } from './proposals.js';
 import { forgetMemory, writeMemory, type MemoryProvider } from './memory.js';
 import { importRustDocs, searchDocs, type CitationDocuments } from './docsSearch.js';
+import type { MentorProvider } from './mentorRecords.js';
 
 /** What command handlers can reach. */
 export interface Env {
@@ -31,6 +32,7 @@ export interface Env {
   readonly witnesses: WitnessesProvider;
   readonly proposals: ProposalsProvider;
   readonly memory: MemoryProvider;
+  readonly mentor: MentorProvider;
   readonly citations: CitationDocuments;
   readonly identityStatus: IdentityStatus;
   readonly activationMs: () => number;
@@ -79,6 +81,8 @@ export const COMMANDS: Readonly<Record<string, Handler>> = {
   'sigil.writeMemory': (env, args) => writeMemory(env.ctx, env.memory, args),
   'sigil.forgetMemory': (env, args) => forgetMemory(env.ctx, env.memory, args),
   'sigil.refreshMemory': (env) => env.memory.refresh(),
+  'sigil.refreshMentor': (env) => env.mentor.refresh(),
+  'sigil.mentor.analyzeFile': (env) => analyzeActiveFile(env),
   'sigil.searchDocs': (env, args) => searchDocs(env.ctx, env.citations, args),
   'sigil.importRustDocs': (env, args) => importRustDocs(env.ctx, args),
   // Internal (not in the palette): tree items, menus, tests.
@@ -445,4 +449,19 @@ async function appendRecord(env: Env, params: unknown): Promise<CanonicalRecord>
     ...(Array.isArray(p.links) ? { links: p.links as AppendParams['links'] } : {}),
   };
   return env.ctx.request('sigil/canon.append', req);
+}
+
+/** Runs RustMentor on the active Rust editor and records the analysis (also what saving does). */
+async function analyzeActiveFile(env: Env): Promise<string | null> {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor || editor.document.languageId !== 'rust') {
+    void vscode.window.showInformationMessage('RustMentor: open a Rust file first.');
+    return null;
+  }
+  const r = await env.mentor.analyze(editor.document);
+  if (r)
+    void vscode.window.showInformationMessage(
+      `RustMentor: ${r.diagnostics.length} finding(s), verdict ${r.verdict}${r.recordId ? `, recorded as ${r.recordId.slice(0, 12)}…` : ''}.`,
+    );
+  return r?.recordId ?? null;
 }

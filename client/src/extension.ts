@@ -22,6 +22,7 @@ import { PROPOSALS_VIEW_ID, ProposalsProvider } from './proposals.js';
 import { MEMORY_VIEW_ID, MemoryProvider } from './memory.js';
 import { CITATION_SCHEME, CitationDocuments } from './docsSearch.js';
 import { registerMentorCommands } from './mentor.js';
+import { MENTOR_VIEW_ID, MentorProvider, MentorStatus } from './mentorRecords.js';
 
 let ctx: Ctx | undefined;
 
@@ -61,6 +62,12 @@ export function activate(context: vscode.ExtensionContext): SigilApi {
     treeDataProvider: memory,
     showCollapseAll: true,
   });
+  const mentor = new MentorProvider(c, (m) => output.info(m));
+  const mentorView = vscode.window.createTreeView(MENTOR_VIEW_ID, {
+    treeDataProvider: mentor,
+    showCollapseAll: true,
+  });
+  const mentorStatus = new MentorStatus();
   const citations = new CitationDocuments();
   const identityStatus = new IdentityStatus(c);
   let activationMs = 0;
@@ -87,6 +94,9 @@ export function activate(context: vscode.ExtensionContext): SigilApi {
     proposalsView,
     memory,
     memoryView,
+    mentor,
+    mentorView,
+    mentorStatus,
     identityStatus,
     vscode.workspace.registerTextDocumentContentProvider(RECORD_SCHEME, docs),
     vscode.workspace.registerTextDocumentContentProvider(CITATION_SCHEME, citations),
@@ -98,6 +108,7 @@ export function activate(context: vscode.ExtensionContext): SigilApi {
       witnesses,
       proposals,
       memory,
+      mentor,
       citations,
       identityStatus,
       activationMs: () => activationMs,
@@ -134,6 +145,8 @@ export function activate(context: vscode.ExtensionContext): SigilApi {
     witnesses: () => witnesses.snapshot(),
     proposals: () => proposals.snapshot(),
     memory: () => memory.snapshot(),
+    mentor: () => mentor.snapshot(),
+    mentorStatus: () => mentorStatus.text(),
     identity: () => identityStatus.refresh(),
     status: () => status.current,
     lastVerification: () => c.verification.last,

@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import type { Ctx, StoreView } from './ctx.js';
 import { passphraseProblem } from './present.js';
 import type { VerificationRun } from './verification.js';
+import type { RagStats } from '../../shared/src/protocol.js';
 
 export interface StatusPresentation {
   readonly text: string;
@@ -15,7 +16,35 @@ export interface StatusPresentation {
   readonly severity: 'ok' | 'warning' | 'error' | 'none';
 }
 
-export function presentStatus(view: StoreView, run: VerificationRun | null): StatusPresentation {
+/** The retrieval index as the tooltip shows it: null until known (or when this identity may not read it). */
+export type IndexState = Pick<RagStats, 'documents' | 'chunks' | 'embedder'> | null;
+
+export function indexLine(index: IndexState): string {
+  if (!index) return '';
+  if (index.documents === 0) return '\nDocs index: empty (Sigil: Import Rust Documentation)';
+  const embedder = index.embedder
+    ? `${index.embedder.id}, ${index.embedder.dim}-d`
+    : 'no embedder (lexical only)';
+  return `\nDocs index: ${index.documents} document${index.documents === 1 ? '' : 's'}, ${index.chunks} chunk${index.chunks === 1 ? '' : 's'} (${embedder})`;
+}
+
+export function presentStatus(
+  view: StoreView,
+  run: VerificationRun | null,
+  index: IndexState = null,
+): StatusPresentation {
+  const p = presentStore(view, run);
+  if (view.phase !== 'ready' || !index) return p;
+  // The index line goes before the click hint, which stays last.
+  const cut = p.tooltip.lastIndexOf('\n\n');
+  const tooltip =
+    cut < 0
+      ? p.tooltip + indexLine(index)
+      : p.tooltip.slice(0, cut) + indexLine(index) + p.tooltip.slice(cut);
+  return { ...p, tooltip };
+}
+
+function presentStore(view: StoreView, run: VerificationRun | null): StatusPresentation {
   const home = view.home ?? 'this workspace';
   const problem = view.problem ? `\n\n${view.problem.message}` : '';
   switch (view.phase) {
@@ -102,19 +131,43 @@ export class StatusBar implements vscode.Disposable {
   );
   private readonly disposables: vscode.Disposable[] = [this.item];
   current: StatusPresentation;
+  private index: IndexState = null;
+  private indexLoading = false;
 
   constructor(private readonly ctx: Ctx) {
     this.item.name = 'Sigil';
     this.current = this.render();
     this.item.show();
     this.disposables.push(
-      ctx.onDidChangeStore(() => this.render()),
+      ctx.onDidChangeStore((v) => {
+        if (v.phase === 'ready') void this.loadIndex();
+        else this.index = null;
+        this.render();
+      }),
       ctx.verification.onDidChange(() => this.render()),
+      ctx.onDidAppend((n) => {
+        if (n.records.some((r) => r.kind.startsWith('rag.'))) void this.loadIndex();
+      }),
     );
   }
 
+  /** Asks for the index state; an identity that may not read it just sees no index line. */
+  private async loadIndex(): Promise<void> {
+    if (this.indexLoading) return;
+    this.indexLoading = true;
+    try {
+      const s = await this.ctx.request('sigil/rag.stats', {});
+      this.index = { documents: s.documents, chunks: s.chunks, embedder: s.embedder };
+    } catch {
+      this.index = null;
+    } finally {
+      this.indexLoading = false;
+    }
+    this.render();
+  }
+
   private render(): StatusPresentation {
-    const p = presentStatus(this.ctx.store, this.ctx.verification.last);
+    const p = presentStatus(this.ctx.store, this.ctx.verification.last, this.index);
     this.current = p;
     this.item.text = p.text;
     this.item.tooltip = p.tooltip;

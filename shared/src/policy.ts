@@ -193,6 +193,7 @@ const ENTRIES = [
   op('rag.rebuild',         'root',     T.admin,         'admin',   'user_data',    true,  'rebuild the retrieval indexes from the canon'),
   op('dataset.import',      'mentor',   T.write,         'write',   'user_data',    true,  'import a dataset'),
   op('module.run',          'operator', T.execute,       'execute', 'module',       true,  'run a module'),
+  op('module.list',         'guest',    T.introspection, 'read',    'module',       false, 'list the built-in modules and their manifests'),
   // Governance and keys.
   op('system.show',         'observer', T.read,          'read',    'canon_system', false, 'list witnesses and proposals, with what a commit would need'),
   op('system.propose',      'root',     T.admin,         'admin',   'canon_system', true,  'propose a system change, or attach a witness signature to one'),

@@ -19,6 +19,7 @@ import {
   tagProblem,
   textProblem,
 } from './memory.js';
+import { ModuleParams, type ModuleManifestView, type ModuleRunResult } from './modules.js';
 import { MAX_CHUNKS_PER_DOCUMENT, MAX_CHUNK_CHARS, MAX_DOCUMENT_KEY_LENGTH, MAX_QUERY_K } from './rag.js';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1007,6 +1008,16 @@ export const REQUESTS = {
     MemoryParams.forget,
     'forget a memory entry: a tombstone record, and the text of every version destroyed (its key is shredded)',
     'memory.forget',
+  ),
+  'sigil/module.run': method<typeof ModuleParams.run, ModuleRunResult>(
+    ModuleParams.run,
+    'run a built-in module (RustMentor): a Rule Zero result, stored as a signed module.result record',
+    'module.run',
+  ),
+  'sigil/module.list': method<typeof ModuleParams.list, { modules: ModuleManifestView[] }>(
+    ModuleParams.list,
+    'the built-in modules and their manifests (required LOA, capabilities)',
+    'module.list',
   ),
 } as const;
 

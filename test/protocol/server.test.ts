@@ -411,6 +411,8 @@ const VALID_PARAMS: { readonly [M in RequestMethod]: ParamsOf<M> } = {
   'sigil/memory.list': {},
   'sigil/memory.search': { text: 'remember' },
   'sigil/memory.forget': { namespace: 'agent:example', key: 'k' },
+  'sigil/module.run': { module: 'rustmentor', input: { action: 'analyze', text: 'fn main() {}' } },
+  'sigil/module.list': {},
 };
 
 /** The payload of an `audit.decision` record (server/src/governance/gate.ts, auditPayload). */

@@ -507,6 +507,8 @@ describe('the protocol handlers pass the gate under their policy operation', () 
       'sigil/memory.list': {},
       'sigil/memory.search': { text: 'fact' },
       'sigil/memory.forget': { namespace: 'agent:sample', key: 'absent' },
+      'sigil/module.run': { module: 'rustmentor', input: { action: 'analyze', text: 'fn main() {}' } },
+      'sigil/module.list': {},
     };
   }
 

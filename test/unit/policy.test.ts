@@ -95,6 +95,7 @@ describe('the policy table', () => {
     'rag.rebuild': 'root',
     'dataset.import': 'mentor',
     'module.run': 'operator',
+    'module.list': 'guest',
     'system.show': 'observer',
     'system.propose': 'root',
     'system.commit': 'root',

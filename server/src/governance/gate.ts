@@ -7,7 +7,8 @@
  */
 import path from 'node:path';
 import { SigilError, toSigilError } from '../../../shared/src/errors.js';
-import type { JsonValue } from '../../../shared/src/jcs.js';
+import { canonicalize, type JsonValue } from '../../../shared/src/jcs.js';
+import { sha256Hex } from '../../../shared/src/hash.js';
 import type { CanonicalRecord } from '../../../shared/src/record.js';
 import {
   NonceCache,
@@ -376,6 +377,40 @@ export class Governance {
       });
     }
     return { method, operation, caller, decision, trust };
+  }
+
+  /**
+   * The gate for an operation a module performs on behalf of the request that runs it: the same caller
+   * (the module never holds more than the licence that runs it), judged again for `operation` (its LOA,
+   * its trust threshold), and audited as done `via` the module. A denial is audited and thrown like any.
+   */
+  async authorizeWithin(parent: Access, operation: OperationName, via: string): Promise<Access> {
+    const policy = this.table[operation];
+    const damage = this.registry.damage;
+    if (damage) throw damage;
+    const method = `${parent.method}>${via}:${operation}`;
+    const caller = parent.caller;
+    const trust = this.explainFor(caller.subject, caller.loa, policy, false);
+    const decision = decide(operation, caller.loa, trust.score, { table: this.table, storeExists: true });
+    if (!decision.allowed) {
+      await this.audit(method, caller, decision, trust, { via });
+      throw new SigilError('ACCESS_DENIED', `${via}: ${decision.reason}`, {
+        operation,
+        cause: decision.cause,
+        subject: caller.subject,
+        via,
+        required: { loa: decision.required.loa, trust_threshold: decision.required.trustThreshold },
+        actual: { loa: formatLoa(caller.loa), loa_rank: caller.loa, score: trust.score },
+      });
+    }
+    return { method, operation, caller, decision, trust };
+  }
+
+  /** An identifier of the trust parameters in force (the prior, or what was learnt), for results to cite. */
+  trustModelId(): string {
+    // The parameters decay toward the prior over time, so the id names the weights actually used now.
+    const { w, b } = this.trustParams();
+    return `logistic/${sha256Hex(canonicalize({ w, b })).slice(0, 16)}`;
   }
 
   /**

@@ -129,6 +129,9 @@ function subjectKeyParam(b64: string): Uint8Array {
 export function reservedSubjectProblem(subject: string): string | null {
   if (subject === 'anonymous' || subject.startsWith('sigil:'))
     return `subject ${JSON.stringify(subject)} is reserved (anonymous and sigil:… name callers without a licence)`;
+  // A module's trust history is its own: a licence named like it could judge it or borrow its standing.
+  if (subject.startsWith('module:'))
+    return `subject ${JSON.stringify(subject)} is reserved (module:… names a built-in module's trust subject)`;
   return null;
 }
 

@@ -23,6 +23,15 @@ import * as cosign from '../governance/cosigning.js';
 import { checkSystemHistory } from '../governance/system-audit.js';
 import { recordView, storeInfo } from './canon-service.js';
 import { importSources } from '../rag/import.js';
+import { ModuleHost } from '../modules/host.js';
+import { RUSTMENTOR } from '../modules/rustmentor/module.js';
+import { HOME_DIR_NAME } from '../runtime/home.js';
+import path from 'node:path';
+
+/** The project a store serves: the folder holding its `.sigil` home; none for a home elsewhere. */
+function workspaceOf(home: string): string | null {
+  return path.basename(home) === HOME_DIR_NAME ? path.dirname(home) : null;
+}
 
 export interface RequestContext {
   readonly onProgress?: (checked: number, total: number) => void;
@@ -92,6 +101,7 @@ export interface HandlerHost {
 }
 
 export function createHandlers(session: HandlerHost): Handlers {
+  const modules = new ModuleHost([RUSTMENTOR]);
   function gated<M extends RequestMethod>(
     method: M,
     run: Run<M>,
@@ -281,6 +291,10 @@ export function createHandlers(session: HandlerHost): Handlers {
     'sigil/memory.list': gated('sigil/memory.list', (p, access, rt) => rt.memory.list(access, p)),
     'sigil/memory.search': gated('sigil/memory.search', (p, access, rt) => rt.memory.search(access, p)),
     'sigil/memory.forget': gated('sigil/memory.forget', (p, access, rt) => rt.memory.forget(access, p)),
+    'sigil/module.run': gated('sigil/module.run', (p, access, rt) =>
+      modules.run(rt, access, p, workspaceOf(rt.home)),
+    ),
+    'sigil/module.list': gated('sigil/module.list', () => ({ modules: modules.list() })),
   };
 }
 

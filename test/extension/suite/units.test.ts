@@ -86,6 +86,30 @@ suite('Sigil extension units', () => {
     assert.match(wrong.tooltip, /the key passphrase of \/h is wrong: cannot decrypt the root key/);
   });
 
+  test('the status tooltip shows the docs index state before the click hint', () => {
+    const info: StoreInfo = { status: 'ready', home: '/h', size: 5 };
+    const view = { phase: 'ready', home: '/h', info } as const;
+    const withIndex = presentStatus(view, null, {
+      documents: 3,
+      chunks: 44,
+      embedder: { id: 'use-lite', dim: 512 },
+    });
+    assert.match(
+      withIndex.tooltip,
+      /Docs index: 3 documents, 44 chunks \(use-lite, 512-d\)\n\nClick to verify/,
+    );
+    assert.match(
+      presentStatus(view, null, { documents: 0, chunks: 0, embedder: null }).tooltip,
+      /Docs index: empty \(Sigil: Import Rust Documentation\)/,
+    );
+    assert.doesNotMatch(presentStatus(view, null, null).tooltip, /Docs index/);
+    assert.doesNotMatch(
+      presentStatus({ phase: 'locked', home: '/h' }, null, { documents: 1, chunks: 1, embedder: null })
+        .tooltip,
+      /Docs index/,
+    );
+  });
+
   test('a store that needs a passphrase leaves the Audit Log without a message, so its welcome button shows', () => {
     const problem = {
       code: 'PASSPHRASE_REQUIRED' as const,

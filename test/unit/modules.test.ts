@@ -1,0 +1,444 @@
+/**
+ * The module host and RustMentor through the service handlers: Rule Zero results stored as signed
+ * module.result records, LOA gating of module runs and of each capability the module uses, the workspace
+ * boundary, refusal of invalid results, citations from the local index, and adaptive mentoring.
+ */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { initHome, type SigilRuntime } from '../../server/src/runtime/home.js';
+import type { PassphraseSource } from '../../server/src/runtime/passphrase.js';
+import { runtimeHandlers, type Handlers } from '../../server/src/service/handlers.js';
+import { readIdentityFile } from '../../server/src/governance/identity.js';
+import type { Identity, LicenseChain, Role, SignedLicense } from '../../shared/src/license.js';
+import { signedParams } from '../../shared/src/signed-request.js';
+import { splitAuth, type RequestMethod } from '../../shared/src/protocol.js';
+import { publicKeyFromSeed } from '../../shared/src/ed25519.js';
+import { toBase64 } from '../../shared/src/bytes.js';
+import { SigilError } from '../../shared/src/errors.js';
+import type { ModuleRunResult } from '../../shared/src/modules.js';
+import { RuleZeroManifest } from '../../shared/src/rule-zero.js';
+import type { CanonicalRecord, RecordLink } from '../../shared/src/record.js';
+import { ModuleHost, type BuiltinModule } from '../../server/src/modules/host.js';
+import { PROGRESS_KEY } from '../../server/src/modules/rustmentor/progress.js';
+
+const DAY = 24 * 60 * 60 * 1000;
+const noPassphrase: PassphraseSource = { get: async () => undefined };
+
+const SAMPLE = `use std::collections::HashMap;
+
+pub fn total(values: &Vec<u32>) -> u32 {
+    let map: HashMap<u32, u32> = HashMap::new();
+    let first = values.first().unwrap();
+    return *first + map.len() as u32;
+}
+`;
+
+interface Home {
+  readonly dir: string;
+  readonly workspace: string;
+  rt: SigilRuntime;
+  handlers: Handlers;
+  owner: Identity;
+}
+
+async function newHome(name: string): Promise<Home> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `sigil-modules-${name}-`));
+  const workspace = path.join(dir, 'project');
+  await mkdir(path.join(workspace, 'src'), { recursive: true });
+  const init = await initHome({
+    home: path.join(workspace, '.sigil'),
+    env: {},
+    passphrase: noPassphrase,
+    ownerDescription: `modules test ${name}`,
+  });
+  const owner = await readIdentityFile(init.ownerIdentity.file);
+  return { dir, workspace, rt: init.runtime, handlers: runtimeHandlers(init.runtime), owner };
+}
+
+async function dispose(h: Home | undefined): Promise<void> {
+  if (!h) return;
+  await h.rt.close();
+  await rm(h.dir, { recursive: true, force: true });
+}
+
+function call<T>(
+  h: Home,
+  method: RequestMethod,
+  params: Record<string, unknown>,
+  who: Identity | null,
+): Promise<T> {
+  const raw = who ? signedParams(method, params, who) : params;
+  return h.handlers[method](raw, {}) as Promise<T>;
+}
+
+async function issue(h: Home, subject: string, role: Role): Promise<Identity> {
+  const seed = new Uint8Array(randomBytes(32));
+  const r = await call<{ license: SignedLicense; chain: LicenseChain }>(
+    h,
+    'sigil/license.issue',
+    {
+      subject,
+      role,
+      expiresAt: new Date(Date.now() + DAY).toISOString(),
+      subjectKey: toBase64(publicKeyFromSeed(seed)),
+    },
+    h.owner,
+  );
+  return { chain: r.chain, seed } as unknown as Identity;
+}
+
+async function rejects(p: Promise<unknown>, code: string, message?: RegExp): Promise<SigilError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof SigilError, `expected a SigilError, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    if (message) assert.match(e.message, message);
+    return e;
+  }
+  assert.fail(`expected ${code}`);
+}
+
+async function records(rt: SigilRuntime, kind: string): Promise<CanonicalRecord[]> {
+  return (await rt.store.list({ kind, limit: 1000 })).records;
+}
+
+function analyze(
+  h: Home,
+  who: Identity,
+  input: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+) {
+  return call<ModuleRunResult>(
+    h,
+    'sigil/module.run',
+    { module: 'rustmentor', input: { action: 'analyze', ...input }, ...extra },
+    who,
+  );
+}
+
+describe('module.run: RustMentor results are Rule Zero records', () => {
+  let h: Home;
+  let operator: Identity;
+  let observer: Identity;
+  before(async () => {
+    h = await newHome('results');
+    operator = await issue(h, 'agent:operator', 'operator');
+    observer = await issue(h, 'agent:observer', 'observer');
+  });
+  after(() => dispose(h));
+
+  test('an analysis returns findings with mentoring and stores one signed, schema-valid module.result', async () => {
+    const before = (await records(h.rt, 'module.result')).length;
+    const r = await analyze(h, operator, { path: 'src/lib.rs', text: SAMPLE });
+    const rules = new Set(r.diagnostics.map((d) => d.rule));
+    for (const id of ['unwrap_used', 'ptr_arg', 'needless_return']) assert.ok(rules.has(id), `${id} fired`);
+    const unwrap = r.diagnostics.find((d) => d.rule === 'unwrap_used');
+    assert.ok(unwrap);
+    assert.equal(unwrap.file, 'src/lib.rs');
+    assert.equal(unwrap.range.start.line, 4);
+    assert.match(unwrap.explanation, /Why it matters/);
+    assert.ok(unwrap.citations.some((c) => c.url?.startsWith('https://doc.rust-lang.org/')));
+    assert.equal(r.verdict, 'Allow');
+    assert.ok(r.recordId);
+
+    const stored = await records(h.rt, 'module.result');
+    assert.equal(stored.length, before + 1);
+    const rec = stored.find((x) => x.id === r.recordId);
+    assert.ok(rec, 'the returned record id is in the canon');
+    assert.equal(rec.body.space, 'data');
+    assert.equal(rec.body.actor, 'module:rustmentor');
+    const manifest = RuleZeroManifest.parse(rec.body.payload);
+    assert.deepEqual(manifest, r.result);
+    assert.equal(manifest.audit.loa, 'operator');
+    assert.equal(manifest.scope.user_id, 'agent:operator');
+    assert.equal(manifest.scope.module_id, 'rustmentor');
+    assert.equal(manifest.input.path, 'src/lib.rs');
+    assert.match(manifest.input.content_sha256 ?? '', /^[0-9a-f]{64}$/);
+    assert.deepEqual(new Set(manifest.reasoning.rules), rules);
+    assert.equal(manifest.suggestion.findings.length, r.diagnostics.length);
+    assert.ok(rec.body.links.some((l: RecordLink) => l.rel === 'input' && l.hash === manifest.input.content_sha256));
+    assert.ok(rec.body.links.some((l: RecordLink) => l.rel === 'licence' && l.note === manifest.audit.chain_id));
+  });
+
+  test('an operator may not write memory, so progress is not remembered, and the result says so', async () => {
+    const r = await analyze(h, operator, { text: SAMPLE });
+    assert.equal(r.result.context.parameters.progress_remembered, false);
+    assert.ok(
+      r.notes.some((n) => /not remembered/.test(n) && /mentor/.test(n)),
+      r.notes.join('\n'),
+    );
+    const audits = await records(h.rt, 'audit.decision');
+    assert.ok(
+      audits.some((a) => {
+        const p = a.body.payload as { operation?: string; decision?: string; method?: string };
+        return (
+          p.operation === 'memory.write' &&
+          p.decision === 'denied' &&
+          /module:rustmentor/.test(p.method ?? '')
+        );
+      }),
+      'the refused capability use is audited as done via the module',
+    );
+  });
+
+  test('record: false runs the analysis and stores nothing', async () => {
+    const before = (await records(h.rt, 'module.result')).length;
+    const r = await analyze(h, operator, { text: SAMPLE }, { record: false });
+    assert.equal(r.recordId, null);
+    assert.ok(r.diagnostics.length > 0);
+    assert.equal((await records(h.rt, 'module.result')).length, before);
+  });
+
+  test('an observer may not run a module: denied, audited, nothing stored', async () => {
+    const before = (await records(h.rt, 'module.result')).length;
+    await rejects(analyze(h, observer, { text: SAMPLE }), 'ACCESS_DENIED', /operator/);
+    assert.equal((await records(h.rt, 'module.result')).length, before);
+    const last = (await records(h.rt, 'audit.decision')).at(-1)?.body.payload as {
+      operation: string;
+      decision: string;
+    };
+    assert.equal(last.operation, 'module.run');
+    assert.equal(last.decision, 'denied');
+  });
+
+  test('an unauthenticated request is refused', async () => {
+    await rejects(analyze(h, null as unknown as Identity, { text: SAMPLE }), 'ACCESS_DENIED');
+  });
+
+  test('bad input names the field and writes nothing', async () => {
+    const before = (await records(h.rt, 'module.result')).length;
+    await rejects(
+      call(h, 'sigil/module.run', { module: 'rustmentor', input: { action: 'analyze' } }, operator),
+      'BAD_INPUT',
+      /path|text/,
+    );
+    await rejects(
+      call(h, 'sigil/module.run', { module: 'nope', input: { action: 'analyze', text: '' } }, operator),
+      'BAD_INPUT',
+      /module/,
+    );
+    await rejects(
+      call(
+        h,
+        'sigil/module.run',
+        { module: 'rustmentor', input: { action: 'feedback', rule: 'no_such_rule', outcome: 'fixed' } },
+        operator,
+      ),
+      'BAD_INPUT',
+      /no_such_rule/,
+    );
+    assert.equal((await records(h.rt, 'module.result')).length, before);
+  });
+
+  test('a file is read only from inside the workspace, links included', async () => {
+    await writeFile(
+      path.join(h.workspace, 'src', 'main.rs'),
+      'fn main() { let x: Option<u8> = None; x.unwrap(); }\n',
+    );
+    const r = await analyze(h, operator, { path: 'src/main.rs' });
+    assert.equal(r.result.input.path, 'src/main.rs');
+    assert.ok(r.diagnostics.some((d) => d.rule === 'unwrap_used'));
+
+    const outside = path.join(h.dir, 'outside.rs');
+    await writeFile(outside, 'fn main() {}\n');
+    const before = (await records(h.rt, 'module.result')).length;
+    await rejects(analyze(h, operator, { path: outside }), 'ACCESS_DENIED', /outside the workspace/);
+    await rejects(analyze(h, operator, { path: '../outside.rs' }), 'ACCESS_DENIED', /outside the workspace/);
+    await symlink(outside, path.join(h.workspace, 'src', 'link.rs'));
+    await rejects(analyze(h, operator, { path: 'src/link.rs' }), 'ACCESS_DENIED', /outside the workspace/);
+    await rejects(analyze(h, operator, { path: 'src/absent.rs' }), 'NOT_FOUND', /absent\.rs/);
+    assert.equal((await records(h.rt, 'module.result')).length, before);
+  });
+
+  test('a file that does not parse still gets findings, and the verdict defers', async () => {
+    const r = await analyze(h, operator, {
+      text: 'fn f() -> u8 { let v: Option<u8> = None; v.unwrap() }\nfn g( {',
+    });
+    assert.equal(r.verdict, 'Defer');
+    assert.ok(r.diagnostics.some((d) => d.rule === 'unwrap_used'));
+  });
+
+  test('a module.result cannot be forged through a raw append', async () => {
+    await rejects(
+      call(h, 'sigil/canon.append', { kind: 'module.result', space: 'data', payload: {} }, h.owner),
+      'BAD_INPUT',
+      /reserved/,
+    );
+  });
+
+  test('module.list shows the manifest', async () => {
+    const r = await call<{ modules: { id: string; requiredLoa: string; capabilities: string[] }[] }>(
+      h,
+      'sigil/module.list',
+      {},
+      null,
+    );
+    const m = r.modules.find((x) => x.id === 'rustmentor');
+    assert.ok(m);
+    assert.equal(m.requiredLoa, 'operator');
+    assert.ok(m.capabilities.includes('rag.query'));
+  });
+
+  test('a licence cannot be issued for a module subject', async () => {
+    await rejects(issue(h, 'module:rustmentor', 'operator'), 'BAD_INPUT', /reserved/);
+  });
+});
+
+describe('module host: an invalid result is refused, audited and never stored', () => {
+  let h: Home;
+  before(async () => {
+    h = await newHome('invalid');
+  });
+  after(() => dispose(h));
+
+  test('a body missing its reasoning summary is MODULE_RESULT_INVALID', async () => {
+    const broken: BuiltinModule = {
+      manifest: {
+        id: 'broken',
+        version: '1',
+        description: 'returns a bad result',
+        requiredLoa: 'operator',
+        capabilities: [],
+      },
+      run: async () => ({
+        body: {
+          input: { kind: 'snippet', path: null, content_sha256: null, bytes: null, language: null },
+          context: { module_id: 'broken', module_version: '1', parameters: {} },
+          reasoning: { summary: '', rules: [], citations: [], llm: null },
+          suggestion: { summary: 'x', findings: [], truncated: 0, text: null },
+          verdict: 'Allow',
+        },
+      }),
+    };
+    const host = new ModuleHost([broken]);
+    const params = { module: 'broken', input: { action: 'analyze', text: 'fn main() {}' } };
+    const { params: p, auth } = splitAuth(signedParams('sigil/module.run', params, h.owner));
+    const access = await h.rt.governance.authorize('sigil/module.run', p, auth, 'module.run');
+    const before = (await records(h.rt, 'module.result')).length;
+    await rejects(
+      host.run(h.rt, access, params as never, h.workspace),
+      'MODULE_RESULT_INVALID',
+      /reasoning\.summary/,
+    );
+    assert.equal((await records(h.rt, 'module.result')).length, before);
+    const last = (await records(h.rt, 'audit.decision')).at(-1)?.body.payload as {
+      decision: string;
+      reason: string;
+    };
+    assert.equal(last.decision, 'denied');
+    assert.match(last.reason, /not a valid Rule Zero manifest/);
+  });
+});
+
+describe('RustMentor: citations from the local index, and adaptive mentoring through memory', () => {
+  let h: Home;
+  let mentor: Identity;
+  before(async () => {
+    h = await newHome('adaptive');
+    mentor = await issue(h, 'agent:mentor', 'mentor');
+  });
+  after(() => dispose(h));
+
+  test('with docs in the index, a finding cites the indexed section and the record links the chunk', async () => {
+    await call(
+      h,
+      'sigil/rag.upsert',
+      {
+        key: 'book:ch09-02',
+        content:
+          'Recoverable Errors with Result. Most errors are not serious enough to stop the program. The ? operator propagates errors: use Result and ? instead of unwrap when a function can fail.',
+        metadata: {
+          source: {
+            root: 'rust-docs/book',
+            path: 'ch09-02-recoverable-errors-with-result.html',
+            title: 'Recoverable Errors with Result',
+            url: 'https://doc.rust-lang.org/book/ch09-02-recoverable-errors-with-result.html',
+          },
+          licence: 'MIT OR Apache-2.0',
+          provenance: {},
+        },
+      },
+      h.owner,
+    );
+    const r = await analyze(h, mentor, { text: SAMPLE });
+    const unwrap = r.diagnostics.find((d) => d.rule === 'unwrap_used');
+    assert.ok(unwrap);
+    const indexed = r.result.reasoning.citations.find((c) => c.root === 'rust-docs/book');
+    assert.ok(indexed, JSON.stringify(r.result.reasoning.citations));
+    assert.equal(indexed.licence, 'MIT OR Apache-2.0');
+    assert.match(indexed.record_id ?? '', /^[0-9a-f]{64}$/);
+    assert.ok(unwrap.citations.some((c) => c.path === 'ch09-02-recoverable-errors-with-result.html'));
+    const rec = (await records(h.rt, 'module.result')).find((x) => x.id === r.recordId);
+    assert.ok(rec?.body.links.some((l: RecordLink) => l.rel === 'cites' && l.id === indexed.record_id));
+  });
+
+  test('a mentor run remembers which rules were seen; three applied fixes shorten the explanation', async () => {
+    const first = await analyze(h, mentor, { text: SAMPLE });
+    assert.equal(first.result.context.parameters.progress_remembered, true);
+    assert.equal(first.diagnostics.find((d) => d.rule === 'unwrap_used')?.brief, false);
+    const trustBefore = (await records(h.rt, 'trust.feedback')).length;
+    for (let i = 1; i <= 3; i++) {
+      const fb = await call<ModuleRunResult>(
+        h,
+        'sigil/module.run',
+        {
+          module: 'rustmentor',
+          input: { action: 'feedback', rule: 'unwrap_used', outcome: 'fixed', path: 'src/lib.rs' },
+        },
+        mentor,
+      );
+      assert.equal(fb.progress?.fixed, i);
+      assert.ok(fb.recordId);
+    }
+    assert.equal((await records(h.rt, 'trust.feedback')).length, trustBefore + 3);
+    const fbRecord = (await records(h.rt, 'trust.feedback')).at(-1)?.body.payload as {
+      subject: string;
+      outcome: string;
+    };
+    assert.equal(fbRecord.subject, 'module:rustmentor');
+    assert.equal(fbRecord.outcome, 'good');
+
+    const later = await analyze(h, mentor, { text: SAMPLE });
+    const unwrap = later.diagnostics.find((d) => d.rule === 'unwrap_used');
+    assert.equal(unwrap?.brief, true);
+    assert.doesNotMatch(unwrap?.explanation ?? '', /Why it matters/);
+    assert.equal(
+      later.diagnostics.find((d) => d.rule === 'ptr_arg')?.brief,
+      false,
+      'other rules stay in full',
+    );
+    assert.deepEqual(later.result.context.parameters.brief_rules, ['unwrap_used']);
+
+    const mem = await call<{ entry: { text: string } }>(
+      h,
+      'sigil/memory.get',
+      { namespace: 'user:agent:mentor', key: PROGRESS_KEY },
+      mentor,
+    );
+    const progress = JSON.parse(mem.entry.text) as { rules: Record<string, { seen: number; fixed: number }> };
+    assert.equal(progress.rules.unwrap_used?.fixed, 3);
+    assert.ok((progress.rules.unwrap_used?.seen ?? 0) >= 2);
+  });
+
+  test('"not helpful" lowers the module\'s trust, recorded as bad feedback', async () => {
+    const fb = await call<ModuleRunResult>(
+      h,
+      'sigil/module.run',
+      { module: 'rustmentor', input: { action: 'feedback', rule: 'ptr_arg', outcome: 'not-helpful' } },
+      mentor,
+    );
+    assert.equal(fb.progress?.notHelpful, 1);
+    const last = (await records(h.rt, 'trust.feedback')).at(-1)?.body.payload as {
+      outcome: string;
+      score_before: number;
+      score_after: number;
+    };
+    assert.equal(last.outcome, 'bad');
+    assert.ok(last.score_after < last.score_before);
+  });
+});
