@@ -288,6 +288,21 @@ describe('RustMentor over the bundled language server', { concurrency: 1 }, () =
       position: { line: 0, character: 200 },
     });
     assert.equal(hover, null);
+    // nonsense from the client: a change to a document never opened, settings of the wrong shape, a change
+    // whose range lies past the end of the text
+    client.change(pathToFileURL(path.join(crate, 'src', 'never.rs')).href, 5, [{ text: 'fn x() {}' }]);
+    void client.conn.sendNotification('workspace/didChangeConfiguration', {
+      settings: { mentor: 'nonsense' },
+    });
+    const since2 = client.published.length;
+    client.change(bad, 2, [
+      {
+        range: { start: { line: 99, character: 0 }, end: { line: 120, character: 3 } },
+        text: '\nfn y() { todo!() }',
+      },
+    ]);
+    const after = await client.diagnostics(bad, since2, (x) => x.version === 2);
+    assert.ok(codes(after.diagnostics).includes('todo'), 'the out-of-range change was clamped to the end');
   });
 
   it('close clears the diagnostics; shutdown + exit ends the server with 0', async () => {
