@@ -113,7 +113,7 @@ export function activate(context: vscode.ExtensionContext): SigilApi {
       identityStatus,
       activationMs: () => activationMs,
     }),
-    ...registerMentorCommands(),
+    ...registerMentorCommands(mentor),
     c.onDidChangeStore((v) => {
       offerPassphrase(v);
       treeView.message = viewMessage(v);

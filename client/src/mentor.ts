@@ -1,7 +1,7 @@
 /**
  * RustMentor in the editor, client side: the settings sent to the server, and the commands its code actions
  * name. `sigil.mentor.explain` opens the explanation as a read-only markdown preview; ask, notHelpful and
- * fixApplied are placeholders that say what they will do (their bodies come with the memory/LLM work).
+ * fixApplied go to the RustMentor module (`sigil/module.run`, signed with the editor's identity).
  */
 import * as vscode from 'vscode';
 import {
@@ -13,6 +13,7 @@ import {
   type MentorSettings,
   type NotHelpfulArgs,
 } from '../../shared/src/mentor.js';
+import type { ModuleRunResult } from '../../shared/src/modules.js';
 
 export const MENTOR_SECTION = 'sigil.mentor';
 /** Virtual documents are read-only in VS Code: the explanation cannot be edited by mistake. */
@@ -76,31 +77,112 @@ async function explain(docs: ExplanationDocuments, args: unknown): Promise<void>
   await vscode.commands.executeCommand('markdown.showPreview', docs.add(args));
 }
 
-async function ask(args: AskArgs): Promise<void> {
-  await vscode.window.showInformationMessage(
-    `RustMentor will answer questions about \`${args.ruleId}\` here, from the local documentation index (not yet available).`,
+/** The editor's way into the signed side of RustMentor (module.run): analyses, feedback and answers. */
+export interface MentorModule {
+  feedback(rule: string, outcome: 'fixed' | 'not-helpful', path?: string): Promise<ModuleRunResult | null>;
+  ask(input: {
+    text: string;
+    path?: string;
+    selection?: AskArgs['range'];
+    rule?: string;
+    question?: string;
+  }): Promise<ModuleRunResult>;
+}
+
+function workspacePath(uri: string): string | undefined {
+  const u = vscode.Uri.parse(uri);
+  return u.scheme === 'file' ? vscode.workspace.asRelativePath(u, false) : undefined;
+}
+
+/** The answer as a read-only markdown document: verdict first, then flags, the text and the sources. */
+export function answerMarkdown(rule: string, r: ModuleRunResult): string {
+  const a = r.answer;
+  const badge =
+    r.verdict === 'ManualReview'
+      ? '**Review before applying**: generated code is never applied for you.'
+      : r.verdict === 'Deny'
+        ? '**Refused** by the guard rails.'
+        : '';
+  const lines = [
+    `# RustMentor: ${rule}`,
+    '',
+    `_Answered by ${a?.model ?? 'the rules and the docs (no model)'}_`,
+  ];
+  if (badge) lines.push('', badge);
+  for (const f of a?.flags ?? []) lines.push('', `> ⚠ ${f}`);
+  lines.push('', a?.text ?? r.result.suggestion.summary);
+  const cites = r.result.reasoning.citations;
+  if (cites.length > 0) {
+    lines.push('', '## Sources');
+    for (const c of cites)
+      lines.push(`- ${c.url ? `[${c.title}](${c.url})` : c.title}${c.licence ? ` (${c.licence})` : ''}`);
+  }
+  for (const n of r.notes) lines.push('', `_${n}_`);
+  if (r.recordId) lines.push('', `Recorded as signed record \`${r.recordId}\`.`);
+  return lines.join('\n');
+}
+
+async function ask(docs: ExplanationDocuments, mentor: MentorModule, args: AskArgs): Promise<void> {
+  const question = await vscode.window.showInputBox({
+    title: `Ask RustMentor about ${args.ruleId}`,
+    prompt: 'Your question (optional): press Enter to ask about the finding',
+  });
+  if (question === undefined) return;
+  const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === args.uri);
+  const path = workspacePath(args.uri);
+  try {
+    const r = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `RustMentor: asking about ${args.ruleId}…` },
+      () =>
+        mentor.ask({
+          text: doc?.getText() ?? args.text,
+          ...(path ? { path } : {}),
+          ...(doc ? { selection: args.range } : {}),
+          rule: args.ruleId,
+          ...(question.trim() ? { question: question.trim() } : {}),
+        }),
+    );
+    await vscode.commands.executeCommand(
+      'markdown.showPreview',
+      docs.add({ ruleId: `ask-${args.ruleId}`, markdown: answerMarkdown(args.ruleId, r) }),
+    );
+  } catch (e) {
+    void vscode.window.showErrorMessage(
+      `RustMentor could not answer: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+}
+
+async function notHelpful(mentor: MentorModule, args: NotHelpfulArgs): Promise<void> {
+  const r = await mentor.feedback(args.ruleId, 'not-helpful', workspacePath(args.uri));
+  void vscode.window.showInformationMessage(
+    r
+      ? `RustMentor: noted that ${args.ruleId} did not help (signed record ${r.recordId?.slice(0, 12) ?? '-'}…).`
+      : `RustMentor: the feedback on ${args.ruleId} could not be recorded; see the Sigil output.`,
   );
 }
 
-async function notHelpful(args: NotHelpfulArgs): Promise<void> {
-  await vscode.window.showInformationMessage(
-    `RustMentor will remember that \`${args.ruleId}\` was not helpful here and show it less (not yet recorded).`,
-  );
+/** Runs after the quick fix's edit was applied: the acceptance is trust feedback and learning progress. */
+async function fixApplied(mentor: MentorModule, args: FixAppliedArgs): Promise<void> {
+  const r = await mentor.feedback(args.ruleId, 'fixed', workspacePath(args.uri));
+  const p = r?.progress;
+  if (p && r?.result.context.parameters.adaptive_after === p.fixed)
+    void vscode.window.showInformationMessage(
+      `RustMentor: you have fixed ${args.ruleId} ${p.fixed} times; its explanation is one line from now on.`,
+    );
 }
 
-async function fixApplied(args: FixAppliedArgs): Promise<void> {
-  await vscode.window.showInformationMessage(
-    `RustMentor will record that you accepted the \`${args.ruleId}\` fix (not yet recorded).`,
-  );
-}
-
-export function registerMentorCommands(): vscode.Disposable[] {
+export function registerMentorCommands(mentor: MentorModule): vscode.Disposable[] {
   const docs = new ExplanationDocuments();
   return [
     vscode.workspace.registerTextDocumentContentProvider(EXPLAIN_SCHEME, docs),
     vscode.commands.registerCommand(MENTOR_COMMANDS.explain, (args: unknown) => explain(docs, args)),
-    vscode.commands.registerCommand(MENTOR_COMMANDS.ask, (args: AskArgs) => ask(args)),
-    vscode.commands.registerCommand(MENTOR_COMMANDS.notHelpful, (args: NotHelpfulArgs) => notHelpful(args)),
-    vscode.commands.registerCommand(MENTOR_COMMANDS.fixApplied, (args: FixAppliedArgs) => fixApplied(args)),
+    vscode.commands.registerCommand(MENTOR_COMMANDS.ask, (args: AskArgs) => ask(docs, mentor, args)),
+    vscode.commands.registerCommand(MENTOR_COMMANDS.notHelpful, (args: NotHelpfulArgs) =>
+      notHelpful(mentor, args),
+    ),
+    vscode.commands.registerCommand(MENTOR_COMMANDS.fixApplied, (args: FixAppliedArgs) =>
+      fixApplied(mentor, args),
+    ),
   ];
 }
