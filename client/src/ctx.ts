@@ -269,6 +269,7 @@ export class Ctx implements vscode.Disposable {
         home,
         ...(passphrase !== undefined ? { passphrase } : {}),
         mentor: mentorSettings((m) => this.output.warn(m)),
+        workspaceTrusted: vscode.workspace.isTrusted,
       },
       initializationFailedHandler: (error) => {
         void rpcError(error).then((err) => this.report(err, 'starting the server'));

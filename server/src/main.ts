@@ -43,6 +43,8 @@ export interface InitializationOptions {
   readonly passphrase?: string;
   /** RustMentor's editor settings (shared/src/mentor.ts MentorSettings). */
   readonly mentor?: unknown;
+  /** False in an untrusted workspace: no cargo run (build scripts and proc macros are code). */
+  readonly workspaceTrusted?: boolean;
 }
 
 function resolveServerHome(params: InitializeParams, opts: InitializationOptions): string {
@@ -66,7 +68,11 @@ export function startServer(connection: Connection): void {
   let opened: Promise<void> = Promise.resolve();
 
   const log = (m: string): void => connection.console.info(m);
-  const mentor = registerMentor(connection, { fileConfig: () => session?.runtime?.config.mentor });
+  let workspaceTrusted = true;
+  const mentor = registerMentor(connection, {
+    fileConfig: () => session?.runtime?.config.mentor,
+    trusted: () => workspaceTrusted,
+  });
 
   async function ensureSocket(): Promise<void> {
     const rt = session?.runtime;
@@ -82,6 +88,7 @@ export function startServer(connection: Connection): void {
 
   connection.onInitialize((params): InitializeResult => {
     const opts = (params.initializationOptions ?? {}) as InitializationOptions;
+    workspaceTrusted = opts.workspaceTrusted !== false;
     const home = resolveServerHome(params, opts);
     const passphrase: PassphraseSource = {
       get: async (envName) => opts.passphrase ?? (process.env[envName] || undefined),

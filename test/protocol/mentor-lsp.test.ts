@@ -8,8 +8,8 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -373,4 +373,76 @@ describe('sigil.toml [mentor] through the server', { concurrency: 1 }, () => {
       client.child.kill('SIGKILL');
     }
   });
+});
+
+/** cargo clippy on save, merged with RustMentor's findings; skipped (saying why) without cargo clippy. */
+describe('RustMentor: cargo clippy on save through the language server', { concurrency: 1 }, () => {
+  const CRATE = path.join(ROOT, 'test', 'fixtures', 'mentor-crate');
+  const clippy = spawnSync('cargo', ['clippy', '--version'], { encoding: 'utf8' });
+  const skip = clippy.status === 0 ? false : 'cargo clippy is not installed on this machine';
+  if (skip) console.log(`# SKIPPED flycheck protocol test: ${skip}`);
+
+  it(
+    'a save runs clippy once; its clippy-only lint appears beside RustMentor findings, twins once',
+    { skip },
+    async () => {
+      await ensureBuilt([SERVER]);
+      const scratch = await mkdtemp(path.join(os.tmpdir(), 'sigil-mentor-flycheck-'));
+      const crate = path.join(scratch, 'crate');
+      await cp(CRATE, crate, { recursive: true });
+      const file = path.join(crate, 'src', 'lib.rs');
+      const uri = pathToFileURL(file).href;
+      const client = new Client(
+        spawn(process.execPath, [SERVER, '--stdio'], {
+          cwd: scratch,
+          env: envWithoutSigil(),
+          stdio: ['pipe', 'pipe', 'pipe'],
+        }),
+      );
+      try {
+        await client.conn.sendRequest('initialize', {
+          processId: process.pid,
+          rootUri: pathToFileURL(crate).href,
+          capabilities: {},
+          initializationOptions: { home: path.join(scratch, 'home') },
+        });
+        await client.conn.sendNotification('initialized', {});
+        client.open(uri, await readFile(file, 'utf8'), 1);
+        const first = await client.diagnostics(uri, 0);
+        assert.ok(
+          first.diagnostics.every((d) => d.source === 'RustMentor'),
+          'no cargo run before a save',
+        );
+        const since = client.published.length;
+        void client.conn.sendNotification('textDocument/didSave', { textDocument: { uri } });
+        const after = await client.diagnostics(uri, since, (p) =>
+          p.diagnostics.some((d) => d.source === 'clippy'),
+        );
+        const copy = after.diagnostics.find((d) => d.code === 'clippy::clone_on_copy');
+        assert.ok(copy, codes(after.diagnostics).join(', '));
+        assert.match(copy.codeDescription?.href ?? '', /rust-clippy/);
+        // a RustMentor rule with a clippy twin is reported once, by RustMentor
+        const mentorWithTwin = after.diagnostics.filter(
+          (d) => d.source === 'RustMentor' && d.code === 'needless_return',
+        );
+        const clippyTwin = after.diagnostics.filter((d) => d.code === 'clippy::needless_return');
+        if (mentorWithTwin.length > 0) assert.equal(clippyTwin.length, 0, 'the clippy twin is merged away');
+        const actions = (await client.conn.sendRequest('textDocument/codeAction', {
+          textDocument: { uri },
+          range: copy.range,
+          context: { diagnostics: [copy] },
+        })) as { title: string; edit?: unknown }[];
+        assert.ok(
+          actions.some((a) => a.edit !== undefined && /clone|remove|try/i.test(a.title)),
+          JSON.stringify(actions.map((a) => a.title)),
+        );
+        await client.conn.sendRequest('shutdown');
+        void client.conn.sendNotification('exit');
+        assert.equal(await client.exited, 0, client.stderr);
+      } finally {
+        client.child.kill('SIGKILL');
+        await rm(scratch, { recursive: true, force: true });
+      }
+    },
+  );
 });

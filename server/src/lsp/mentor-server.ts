@@ -21,6 +21,8 @@ import { ruleCitations, type CitationProvider } from './citations.js';
 import { codeActionsFor, rangesOverlap } from './code-actions.js';
 import { CrateLints } from './crate-roots.js';
 import { toDiagnostic } from './diagnostics.js';
+import { CompilerDiagnostics, compilerDiagnostic } from './compiler-diagnostics.js';
+import { mergeFindings } from '../mentor/cargo/merge.js';
 import { explanationMarkdown } from './markdown.js';
 import { resolveMentorOptions, type MentorFileConfig, type MentorOptions } from './options.js';
 
@@ -41,6 +43,8 @@ export interface MentorServerOptions {
   readonly fileConfig?: () => MentorFileConfig | undefined;
   readonly citations?: CitationProvider;
   readonly debounceMs?: number;
+  /** Whether the editor trusts the workspace: cargo runs its build scripts, so no flycheck otherwise. */
+  readonly trusted?: () => boolean;
 }
 
 interface OpenDoc {
@@ -91,6 +95,9 @@ export function registerMentor(connection: Connection, opts: MentorServerOptions
   );
 
   const problem = (m: string): void => connection.console.warn(`RustMentor: ${m}`);
+  const compiler = new CompilerDiagnostics(connection, (files) => {
+    for (const open of docs.values()) if (open.path && files.has(open.path)) schedule(open);
+  });
 
   function guard<A extends unknown[], R>(what: string, fallback: R, fn: (...a: A) => R): (...a: A) => R {
     return (...args: A): R => {
@@ -134,10 +141,13 @@ export function registerMentor(connection: Connection, opts: MentorServerOptions
     if (docs.get(open.uri) !== open) return;
     const findings = analyze(open);
     const version = open.doc.version;
+    const merged = mergeFindings(findings, compiler.findingsFor(open.path));
     void connection.sendDiagnostics({
       uri: open.uri,
       version,
-      diagnostics: findings.map((f) => toDiagnostic(f, version, citations)),
+      diagnostics: merged.map((f) =>
+        f.origin === 'mentor' ? toDiagnostic(f, version, citations) : compilerDiagnostic(f),
+      ),
     });
   });
 
@@ -212,6 +222,8 @@ export function registerMentor(connection: Connection, opts: MentorServerOptions
     guard('saving', undefined, ({ textDocument: td }) => {
       const open = docs.get(td.uri);
       if (open) rootChanged(open.path, open.doc.text);
+      const mode = opts.trusted?.() === false ? 'off' : (opts.fileConfig?.()?.check_on_save ?? 'clippy');
+      if (options.enabled) compiler.saved(open?.path ?? pathOf(td.uri), mode);
     }),
   );
 
@@ -267,13 +279,26 @@ export function registerMentor(connection: Connection, opts: MentorServerOptions
       const open = docs.get(textDocument.uri);
       if (!open) return [];
       const findings = analyze(open);
-      return codeActionsFor(
+      const actions = codeActionsFor(
         { uri: open.uri, text: open.doc.text, tree: open.doc.tree, version: open.doc.version },
         findings,
         range,
         citations,
         context.only,
       );
+      // The compiler's machine-applicable suggestions (clippy, rustc) that no RustMentor finding carries.
+      if (!context.only || context.only.some((k) => 'quickfix'.startsWith(k) || k.startsWith('quickfix')))
+        for (const f of mergeFindings(findings, compiler.findingsFor(open.path)))
+          if (f.origin === 'compiler' && f.fix && rangesOverlap(f.range, range))
+            actions.push({
+              title: f.fix.title,
+              kind: 'quickfix',
+              diagnostics: [compilerDiagnostic(f)],
+              edit: {
+                changes: { [open.uri]: f.fix.edits.map((e) => ({ range: e.range, newText: e.newText })) },
+              },
+            });
+      return actions;
     }),
   );
 
@@ -287,6 +312,7 @@ export function registerMentor(connection: Connection, opts: MentorServerOptions
       republishAll();
     }),
     dispose() {
+      compiler.dispose();
       for (const uri of [...docs.keys()]) close(uri);
     },
   };

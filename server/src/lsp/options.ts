@@ -6,6 +6,7 @@ import type { AnalyzeOptions } from '../mentor/analyze.js';
 export interface MentorFileConfig {
   readonly disabled_rules: readonly string[];
   readonly test_code: MentorTestCode;
+  readonly check_on_save?: 'clippy' | 'check' | 'off';
 }
 
 export interface MentorOptions {
