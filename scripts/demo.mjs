@@ -1,6 +1,9 @@
-// `npm start`: the main job on an embedded default. Creates a demo home under the project if missing,
-// appends a few records, verifies the whole log and prints a signed checkpoint, all through the CLI.
-import { execFileSync } from 'node:child_process';
+// `npm start`: the main job on an embedded default, the mentoring demo. Creates a demo home under the project
+// if missing, builds the docs index (the Rust Book when the machine has the local Rust docs, else the
+// fixture docs), runs RustMentor on the sample crate demo/inventory with explanations and citations, stores
+// each analysis as a signed Rule Zero record, shows one, and verifies the log, all through the CLI. Then the
+// canon and governance basics: records, a checkpoint, an observer refused a write.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +13,14 @@ const home = process.env.SIGIL_DEMO_HOME ?? path.join(root, 'demo-home');
 const cli = path.join(root, 'bin', 'sigil.js');
 if (!existsSync(path.join(root, 'dist', 'cli.cjs'))) {
   execFileSync(process.execPath, [path.join(root, 'esbuild.mjs')], { cwd: root, stdio: 'inherit' });
+}
+
+/** The Rust Book of the local Rust docs (rustup's rust-docs component), or null. */
+function localRustBook() {
+  const r = spawnSync('rustc', ['--print', 'sysroot'], { encoding: 'utf8' });
+  if (r.status !== 0) return null;
+  const book = path.join(r.stdout.trim(), 'share', 'doc', 'rust', 'html', 'book');
+  return existsSync(path.join(book, 'index.html')) ? book : null;
 }
 
 function sigil(args, input) {
@@ -28,6 +39,70 @@ if (!existsSync(path.join(home, 'keystore.json'))) {
   console.log('(reusing the existing demo home; delete it to start over)');
 }
 
+// 1. The docs index RustMentor cites from.
+const book = process.env.DEMO_DOCS === 'fixtures' ? null : localRustBook();
+const docs = book
+  ? { paths: [book], licence: 'MIT OR Apache-2.0', what: `the Rust Book from the local Rust docs (${book})` }
+  : {
+      paths: [path.join(root, 'test', 'fixtures', 'docs', 'mdbook')],
+      licence: null,
+      what: 'the fixture docs (no local Rust docs here: rustup component add rust-docs)',
+    };
+console.log(`\nDocs index: importing ${docs.what} (unchanged pages are skipped on a re-run)`);
+console.log(sigil(['rag', 'import', ...docs.paths, ...(docs.licence ? ['--licence', docs.licence] : [])]));
+
+// 2. RustMentor on the sample crate, each analysis stored as a signed Rule Zero record.
+const crate = path.join(root, 'demo', 'inventory');
+console.log(`\nRustMentor on ${path.relative(root, crate)}/ (findings, explanations, citations):`);
+const mentorJson = JSON.parse(
+  execFileSync(
+    process.execPath,
+    [cli, '--home', home, '--json', 'mentor', crate, '--record', '--fail-on', 'never'],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  ),
+);
+for (const d of mentorJson.diagnostics) {
+  console.log(
+    `${d.file}:${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.severity}[${d.rule}] ${d.message}`,
+  );
+  console.log(`    ${d.explanation.split('\n')[0]}`);
+  const c = d.citations[0];
+  if (c) console.log(`    learn more: ${c.title}${c.url ? ` <${c.url}>` : ''}`);
+}
+console.log(`${mentorJson.diagnostics.length} findings in ${mentorJson.files} files`);
+console.log('\nSigned Rule Zero records (module.result):');
+for (const r of mentorJson.records)
+  console.log(`  ${r.file.padEnd(34)} ${r.recordId}  ${r.findings} findings, ${r.verdict}`);
+const first = mentorJson.records.find((r) => r.findings > 0) ?? mentorJson.records[0];
+if (first?.recordId) {
+  const view = JSON.parse(sigil(['--json', 'canon', 'get', first.recordId]));
+  const rz = view.record?.body?.payload ?? view.body?.payload ?? {};
+  console.log(`\nOne of them (${first.file}), abridged:`);
+  console.log(
+    JSON.stringify(
+      {
+        input: rz.input,
+        reasoning: rz.reasoning && {
+          summary: rz.reasoning.summary,
+          rules: rz.reasoning.rules,
+          citations: (rz.reasoning.citations ?? []).slice(0, 3),
+        },
+        verdict: rz.verdict,
+        audit: rz.audit,
+        trust: rz.trust,
+        scope: rz.scope,
+      },
+      null,
+      2,
+    ),
+  );
+}
+
+// 3. The canon underneath: a few records of our own, the whole log verified, a signed checkpoint.
 const samples = [
   {
     kind: 'note.created',

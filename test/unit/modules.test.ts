@@ -161,8 +161,12 @@ describe('module.run: RustMentor results are Rule Zero records', () => {
     assert.match(manifest.input.content_sha256 ?? '', /^[0-9a-f]{64}$/);
     assert.deepEqual(new Set(manifest.reasoning.rules), rules);
     assert.equal(manifest.suggestion.findings.length, r.diagnostics.length);
-    assert.ok(rec.body.links.some((l: RecordLink) => l.rel === 'input' && l.hash === manifest.input.content_sha256));
-    assert.ok(rec.body.links.some((l: RecordLink) => l.rel === 'licence' && l.note === manifest.audit.chain_id));
+    assert.ok(
+      rec.body.links.some((l: RecordLink) => l.rel === 'input' && l.hash === manifest.input.content_sha256),
+    );
+    assert.ok(
+      rec.body.links.some((l: RecordLink) => l.rel === 'licence' && l.note === manifest.audit.chain_id),
+    );
   });
 
   test('an operator may not write memory, so progress is not remembered, and the result says so', async () => {
@@ -365,9 +369,29 @@ describe('RustMentor: citations from the local index, and adaptive mentoring thr
       },
       h.owner,
     );
+    // A page the rule does not point at, written to rank first for its topic: never cited for it.
+    await call(
+      h,
+      'sigil/rag.upsert',
+      {
+        key: 'notes:unrelated',
+        content:
+          'Result, the ? operator, propagating errors, unwrap, Recoverable Errors with Result: a blog post.',
+        metadata: {
+          source: { root: 'notes', path: 'post.html', title: 'A post', url: 'https://example.org/post.html' },
+          licence: 'MIT',
+          provenance: {},
+        },
+      },
+      h.owner,
+    );
     const r = await analyze(h, mentor, { text: SAMPLE });
     const unwrap = r.diagnostics.find((d) => d.rule === 'unwrap_used');
     assert.ok(unwrap);
+    assert.ok(
+      !r.result.reasoning.citations.some((c) => c.root === 'notes'),
+      'a chunk of another page is not cited, however well it ranks',
+    );
     const indexed = r.result.reasoning.citations.find((c) => c.root === 'rust-docs/book');
     assert.ok(indexed, JSON.stringify(r.result.reasoning.citations));
     assert.equal(indexed.licence, 'MIT OR Apache-2.0');

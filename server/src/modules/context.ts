@@ -35,6 +35,11 @@ export interface LearnMoreLink {
   readonly topic: string;
 }
 
+/** A URL without its fragment and trailing `index.html`, to compare pages. */
+function pageOf(url: string): string {
+  return url.replace(/#.*$/, '').replace(/\/index\.html$/, '/');
+}
+
 export class ModuleContext {
   readonly #rt: SigilRuntime;
   readonly #access: Access;
@@ -159,8 +164,11 @@ export class ModuleContext {
         this.#citeUnavailable = true;
         return fallback;
       }
-      const r = await this.rag.query({ text: link.topic, k: 1 });
-      const hit = r.hits[0];
+      // A top hit about something else would teach the wrong thing: only a chunk of the very page the
+      // rule points at (its URL, anchors aside) is cited from the index.
+      const page = pageOf(link.url);
+      const r = await this.rag.query({ text: `${link.title} ${link.topic}`, k: 10 });
+      const hit = r.hits.find((h) => h.source.url !== null && pageOf(h.source.url) === page);
       if (!hit) return fallback;
       return {
         title: hit.source.heading ? `${hit.source.title} — ${hit.source.heading}` : hit.source.title,
