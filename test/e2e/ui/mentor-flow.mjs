@@ -24,7 +24,8 @@ const passphrase = process.env.E2E_PASSPHRASE ?? '';
 const home = path.join(ws, '.sigil');
 const MENTOR_VIEW = 'Mentor';
 // ptr_arg (information, with the fix "Take &[u32]") on `v`, needless_return (hint) on line 2, unwrap_used
-// (information) on line 6. Hints are not listed in the Problems panel, so the quick fix used is ptr_arg's.
+// (information) on line 6. Hints are not listed in the Problems panel: needless_return's disappearance is
+// read from the RustMentor status bar count instead.
 const LIB_RS = `pub fn f(v: &Vec<u32>) -> u32 {
     return v.len() as u32;
 }
@@ -82,6 +83,44 @@ async function goTo(line, column) {
   await page.keyboard.press('Enter');
   await input.waitFor({ state: 'hidden', timeout: 5000 });
 }
+
+/** Opens the quick fix menu at line:column and applies the action titled `title`, chosen with the keyboard. */
+async function applyQuickFix(line, column, title, shot) {
+  await goTo(line, column);
+  await page.keyboard.press('Control+.');
+  const rows = page.locator('.action-widget .monaco-list-row');
+  try {
+    await rows.filter({ hasText: title }).first().waitFor({ state: 'visible', timeout: 15000 });
+  } catch {
+    throw new Error(
+      `no "${title}" quick fix offered (offered: ${JSON.stringify(await rows.allInnerTexts())})`,
+    );
+  }
+  if (shot) await flow.screenshot(shot);
+  // The keyboard, as the menu is meant to be used: a pointer click races its rows' layout.
+  const focused = page.locator('.action-widget .monaco-list-row.focused');
+  for (let i = 0; i < 12; i++) {
+    if (((await focused.allInnerTexts())[0] ?? '').includes(title)) break;
+    await page.keyboard.press('ArrowDown');
+  }
+  const chosen = (await focused.allInnerTexts())[0] ?? '';
+  if (!chosen.includes(title))
+    throw new Error(`could not select "${title}" in the quick fix menu (focused: ${JSON.stringify(chosen)})`);
+  await page.keyboard.press('Enter');
+  await page
+    .locator('.action-widget')
+    .first()
+    .waitFor({ state: 'hidden', timeout: 5000 })
+    .catch(() => {});
+}
+
+/** The RustMentor status bar item's count: every RustMentor diagnostic of the editor, hints included. */
+const mentorCount = () =>
+  page
+    .locator('.part.statusbar .statusbar-item', { hasText: 'RustMentor:' })
+    .first()
+    .innerText()
+    .then((t) => Number(/RustMentor:\s*(\d+)/.exec(t)?.[1] ?? NaN));
 
 const mentorPane = () => page.locator(`.part.sidebar .pane-header[aria-label^="${MENTOR_VIEW}"]`);
 const mentorRows = () =>
@@ -193,28 +232,7 @@ try {
   await flow.step(
     'the quick fix "Take &[u32]" rewrites the parameter and ptr_arg leaves Problems',
     async () => {
-      await goTo(1, 14);
-      await page.keyboard.press('Control+.');
-      const action = page.locator('.action-widget .monaco-list-row', { hasText: 'Take &[u32]' }).first();
-      try {
-        await action.waitFor({ state: 'visible', timeout: 15000 });
-      } catch {
-        const offered = await page.locator('.action-widget .monaco-list-row').allInnerTexts();
-        throw new Error(`no "Take &[u32]" quick fix offered (offered: ${JSON.stringify(offered)})`);
-      }
-      await flow.screenshot('12-mentor-quick-fix');
-      // Chosen with the keyboard, as the menu is meant to be used (its rows move under a pointer).
-      const focused = page.locator('.action-widget .monaco-list-row.focused');
-      for (let i = 0; i < 12; i++) {
-        if (((await focused.allInnerTexts())[0] ?? '').includes('Take &[u32]')) break;
-        await page.keyboard.press('ArrowDown');
-      }
-      const chosen = (await focused.allInnerTexts())[0] ?? '';
-      if (!chosen.includes('Take &[u32]'))
-        throw new Error(
-          `could not select "Take &[u32]" in the quick fix menu (focused: ${JSON.stringify(chosen)})`,
-        );
-      await page.keyboard.press('Enter');
+      await applyQuickFix(1, 14, 'Take &[u32]', '12-mentor-quick-fix');
       await waitFor('the editor text was not rewritten', editorText, (t) =>
         t.includes('pub fn f(v: &[u32])'),
       );
@@ -228,6 +246,31 @@ try {
         20000,
       );
       return `Problems now: ${JSON.stringify(rows.map((t) => t.split('\n')[0]))}`;
+    },
+  );
+
+  await flow.step(
+    'the quick fix "Remove return" ends f with its expression and clears needless_return (a hint)',
+    async () => {
+      // Hints are not listed in Problems: the RustMentor status bar item counts them.
+      const before = await waitFor(
+        'the RustMentor status bar item shows no count',
+        mentorCount,
+        (n) => n === 2,
+      );
+      await applyQuickFix(2, 6, 'Remove return');
+      await waitFor(
+        'the editor text still has the trailing return',
+        editorText,
+        (t) => /\{\s*v\.len\(\) as u32\s*\}/.test(t) && !t.includes('return'),
+      );
+      const after = await waitFor(
+        'the RustMentor count did not drop to 1 (unwrap_used only) after the fix',
+        mentorCount,
+        (n) => n === 1,
+        20000,
+      );
+      return `RustMentor findings ${before} -> ${after}`;
     },
   );
 
@@ -252,16 +295,16 @@ try {
         throw new Error(`the Mentor view lists no analysis of src/lib.rs; rows: ${JSON.stringify(rows)}`);
       }
       const summary = await row.innerText();
-      // The recorded analysis is of the saved text: after the fix, unwrap_used and needless_return, no ptr_arg.
+      // The recorded analysis is of the saved text: after both fixes only unwrap_used is left.
       if ((await row.getAttribute('aria-expanded')) === 'false')
         await row.locator('.monaco-tl-twistie').click();
       const findings = await waitFor(
-        'the analysis of src/lib.rs does not list unwrap_used and needless_return without ptr_arg',
+        'the analysis of src/lib.rs does not list unwrap_used alone (without ptr_arg, needless_return)',
         () => mentorRows().allInnerTexts(),
         (r) =>
           Array.isArray(r) &&
           r.some((t) => t.startsWith('unwrap_used')) &&
-          r.some((t) => t.startsWith('needless_return')) &&
+          !r.some((t) => t.startsWith('needless_return')) &&
           !r.some((t) => t.startsWith('ptr_arg')),
         15000,
       );
