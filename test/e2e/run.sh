@@ -10,12 +10,14 @@
 #      extension's activation time (sigil.getActivationTime)
 #   5. UI flows with Playwright (ui/store-flow.mjs), then with code-server stopped one stored record is
 #      damaged (ui/tamper-prepare.mjs), code-server restarted; the Audit Log must list it as damaged and
-#      Verify must name it (ui/tamper-flow.mjs)
+#      Verify must name it (ui/tamper-flow.mjs); in between, RustMentor in a Rust crate workspace of its own
+#      (ui/mentor-flow.mjs: Problems, hover, quick fix, on-save record in the Mentor view)
 #
 # Output: test/e2e/artifacts/ (screenshots, each checked not blank; metrics.json; logs on failure).
 # Env: E2E_CACHE (default test/e2e/.cache: code-server install + scratch), E2E_CODE_SERVER_DIR (default
 #      $E2E_CACHE/code-server; point it outside the clone to reuse one install), E2E_SUITE (extension test
-#      entry, default dist/test/extension/suite/index.cjs), E2E_EXT_TIMEOUT (s, default 300).
+#      entry, default dist/test/extension/suite/index.cjs), E2E_EXT_TIMEOUT (s, default 300),
+#      E2E_FLOWS (which parts run, default "ext store mentor tamper"; e.g. E2E_FLOWS=mentor for one flow).
 #      No SIGIL_ prefix here: Sigil rejects SIGIL_* variables it does not know.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -39,11 +41,13 @@ T0=$(now)
 declare -A TIMES
 declare -A RESULT
 rc=0
+FLOWS=" ${E2E_FLOWS:-ext store mentor tamper} "
+want() { [[ "$FLOWS" == *" $1 "* ]]; }
 
 rm -rf "$WORK"
 # Only this script's outputs: test/e2e/nvim may keep its own files in artifacts/ too.
 rm -rf "$ART"/*.png "$ART/metrics.json" "$ART/code-server.log" "$ART/logs"
-mkdir -p "$WORK/ws-ui" "$WORK/ws-ext" "$WORK/exts" "$WORK/ud/User" "$WORK/xdg" "$ART"
+mkdir -p "$WORK/ws-ui" "$WORK/ws-ext" "$WORK/ws-mentor" "$WORK/exts" "$WORK/ud/User" "$WORK/xdg" "$ART"
 
 # --- 1. tools --------------------------------------------------------------------------------------------
 t=$(now)
@@ -135,7 +139,9 @@ BASE="http://127.0.0.1:$PORT"
 
 # --- 4. the extension's integration suite inside the extension host -------------------------------------
 t=$(now)
-if node "$E2E/lib/ext-test.mjs" "$BASE" "$WORK/ws-ext" "$ROOT" "$E2E/lib/ext-host-entry.cjs" "${E2E_EXT_TIMEOUT:-300}"; then
+if ! want ext; then
+  echo "== extension-host tests not selected (E2E_FLOWS)"
+elif node "$E2E/lib/ext-test.mjs" "$BASE" "$WORK/ws-ext" "$ROOT" "$E2E/lib/ext-host-entry.cjs" "${E2E_EXT_TIMEOUT:-300}"; then
   RESULT[ext_tests]=passed
 else
   RESULT[ext_tests]=failed; rc=1
@@ -143,26 +149,41 @@ fi
 [ -f "$WORK/ext-suite.txt" ] && { echo "-- extension integration suite:"; cat "$WORK/ext-suite.txt"; }
 [ -f "$WORK/ext-result.json" ] && { echo "-- extension host result:"; cat "$WORK/ext-result.json"; }
 TIMES[ext_tests]=$(secs "$t")
-echo "== extension-host tests ${RESULT[ext_tests]} (${TIMES[ext_tests]}s)"
+echo "== extension-host tests ${RESULT[ext_tests]:-not run} (${TIMES[ext_tests]}s)"
 
 # --- 5. UI flows -------------------------------------------------------------------------------------------
-t=$(now)
 write_settings
-if E2E_URL="$BASE" node "$E2E/ui/store-flow.mjs"; then RESULT[store_flow]=passed; else RESULT[store_flow]=failed; rc=1; fi
-TIMES[ui_store_flow]=$(secs "$t")
-echo "== UI store flow ${RESULT[store_flow]} (${TIMES[ui_store_flow]}s)"
+if want store; then
+  t=$(now)
+  if E2E_URL="$BASE" node "$E2E/ui/store-flow.mjs"; then RESULT[store_flow]=passed; else RESULT[store_flow]=failed; rc=1; fi
+  TIMES[ui_store_flow]=$(secs "$t")
+  echo "== UI store flow ${RESULT[store_flow]} (${TIMES[ui_store_flow]}s)"
+fi
 
-t=$(now)
-stop_code_server # the language server owns the store: stop it before touching the files
-if node "$E2E/ui/tamper-prepare.mjs" && start_code_server &&
-  E2E_URL="http://127.0.0.1:$PORT" node "$E2E/ui/tamper-flow.mjs"; then
-  RESULT[tamper_flow]=passed
-else
-  RESULT[tamper_flow]=failed; rc=1
+if want mentor; then # a workspace and store of its own: nothing here depends on the other flows
+  t=$(now)
+  if E2E_URL="$BASE" E2E_MENTOR_WS="$WORK/ws-mentor" node "$E2E/ui/mentor-flow.mjs"; then
+    RESULT[mentor_flow]=passed
+  else
+    RESULT[mentor_flow]=failed; rc=1
+  fi
+  TIMES[ui_mentor_flow]=$(secs "$t")
+  echo "== UI mentor flow ${RESULT[mentor_flow]} (${TIMES[ui_mentor_flow]}s)"
+fi
+
+if want tamper; then
+  t=$(now)
+  stop_code_server # the language server owns the store: stop it before touching the files
+  if node "$E2E/ui/tamper-prepare.mjs" && start_code_server &&
+    E2E_URL="http://127.0.0.1:$PORT" node "$E2E/ui/tamper-flow.mjs"; then
+    RESULT[tamper_flow]=passed
+  else
+    RESULT[tamper_flow]=failed; rc=1
+  fi
+  TIMES[ui_tamper_flow]=$(secs "$t")
+  echo "== UI tamper flow ${RESULT[tamper_flow]} (${TIMES[ui_tamper_flow]}s)"
 fi
 stop_code_server
-TIMES[ui_tamper_flow]=$(secs "$t")
-echo "== UI tamper flow ${RESULT[tamper_flow]} (${TIMES[ui_tamper_flow]}s)"
 
 # --- 6. metrics ---------------------------------------------------------------------------------------------
 TIMES[total]=$(secs "$T0")
@@ -187,7 +208,7 @@ for (const dir of fs.existsSync(logs) ? fs.readdirSync(logs).sort() : []) {
     if (m && vsixActivation === null) vsixActivation = Number(m[1]);
   }
 }
-const flows = ['store-flow.json', 'tamper-flow.json'].map(read).filter(Boolean);
+const flows = ['store-flow.json', 'mentor-flow.json', 'tamper-flow.json'].map(read).filter(Boolean);
 const metrics = {
   extension_activate_ms: round(num), // sigil.getActivationTime in the extension-host test window
   extension_activate_ms_ui: vsixActivation, // the installed VSIX in the first UI window, from its log
