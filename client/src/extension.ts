@@ -22,6 +22,7 @@ import { PROPOSALS_VIEW_ID, ProposalsProvider } from './proposals.js';
 import { MEMORY_VIEW_ID, MemoryProvider } from './memory.js';
 import { CITATION_SCHEME, CitationDocuments } from './docsSearch.js';
 import { MENTOR_VIEW_ID, MentorProvider, MentorStatus } from './mentorRecords.js';
+import { registerMcp } from './mcp.js';
 
 let ctx: Ctx | undefined;
 
@@ -111,6 +112,12 @@ export function activate(context: vscode.ExtensionContext): SigilApi {
       citations,
       identityStatus,
       activationMs: () => activationMs,
+    }),
+    ...registerMcp({
+      extensionPath: context.extensionPath,
+      state: context.workspaceState,
+      home: () => config.resolveHome(),
+      log: (m) => output.info(m),
     }),
     c.onDidChangeStore((v) => {
       offerPassphrase(v);
