@@ -15,6 +15,8 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { CLI_BIN, CLI_BUNDLE, ensureBuilt, envWithoutSigil, runSigil, show } from '../support/process.js';
 import type { CanonicalRecord } from '../../shared/src/record.js';
+import { MemoryParams, SIGIL_RPC_ERROR } from '../../shared/src/protocol.js';
+import { z } from 'zod';
 
 let scratch = '';
 let ws = '';
@@ -163,6 +165,12 @@ describe('sigil mcp', { timeout: 240_000 }, () => {
     const write = tools.find((t) => t.name === 'memory_write');
     assert.deepEqual(write?.inputSchema.required, ['namespace', 'key', 'text']);
     assert.equal((write?.inputSchema as { additionalProperties?: boolean }).additionalProperties, false);
+    // One definition: the JSON Schema is the protocol's own params schema, as zod renders it.
+    const { $schema: _d, ...protocolSchema } = z.toJSONSchema(MemoryParams.write, {
+      io: 'input',
+      unrepresentable: 'any',
+    });
+    assert.deepEqual(write?.inputSchema, protocolSchema);
     const append = tools.find((t) => t.name === 'canon_append');
     assert.ok(
       !('legacyIdentity' in (append?.inputSchema.properties ?? {})),
@@ -336,6 +344,21 @@ describe('sigil mcp', { timeout: 240_000 }, () => {
       assert.equal(audit.operation, 'memory.write');
       assert.equal(audit.caller.subject, 'agent:obs');
       await ok(obs, 'memory_list', {});
+      // Within reach only: mentor's entry (visible to operator and above) is neither listed nor readable.
+      const { resources } = await obs.listResources();
+      assert.ok(
+        resources.some((x) => x.uri.startsWith('sigil://record/')),
+        'an observer lists records',
+      );
+      assert.ok(
+        !resources.some((x) => x.uri.startsWith('sigil://memory/')),
+        resources.map((x) => x.uri).join(', '),
+      );
+      await assert.rejects(obs.readResource({ uri: 'sigil://memory/agent%3Amentor/plan' }), (e: unknown) => {
+        assert.ok(e instanceof McpError && e.code === SIGIL_RPC_ERROR, String(e));
+        assert.match(e.message, /not found|no memory entry/i);
+        return true;
+      });
     } finally {
       await obs.close();
     }
@@ -395,6 +418,21 @@ describe('sigil mcp', { timeout: 240_000 }, () => {
         assert.equal(cli.entry.text, 'through the socket');
         const q = await ok<{ hits: unknown[] }>(c, 'rag_query', { text: 'immutable references' });
         assert.ok(q.hits.length > 0);
+        // The same refusal through the CLI and through MCP, at the same time on the same store: same words.
+        const obs = await connect(id('obs'));
+        try {
+          const viaMcp = textOf(
+            await call(obs, 'memory_write', { namespace: 'agent:obs', key: 'w', text: 'x' }),
+          );
+          const viaCli = await runSigil(
+            ['--home', home, '--identity', id('obs'), 'memory', 'write', 'agent:obs', 'w', '--text', 'x'],
+            { cwd: scratch },
+          );
+          assert.equal(viaCli.code, 4, show(viaCli));
+          assert.equal(viaMcp, viaCli.stderr.trimEnd());
+        } finally {
+          await obs.close();
+        }
       } finally {
         await c.close();
       }
