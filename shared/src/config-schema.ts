@@ -77,6 +77,15 @@ function isHttpUrl(s: string): boolean {
   }
 }
 
+function isRegExp(s: string): boolean {
+  try {
+    new RegExp(s, 'iu');
+    return s.length > 0;
+  } catch {
+    return false;
+  }
+}
+
 /** True for http(s) URLs whose host is 127.0.0.0/8, `localhost` or `::1` (after WHATWG URL normalisation). */
 export function isLoopbackUrl(s: string): boolean {
   if (!isHttpUrl(s)) return false;
@@ -141,8 +150,19 @@ const LlmSection = z
       .optional()
       .describe('Model name passed to the provider.'),
     timeout_ms: intIn(100, 600_000).default(30_000).describe('Timeout of one LLM request, in milliseconds.'),
+    max_tokens: intIn(1, 32_768).default(800).describe('Largest answer asked of the model (max_tokens).'),
+    max_prompt_chars: intIn(1000, 1_000_000)
+      .default(12_000)
+      .describe(
+        'Largest prompt sent, in characters; the code is cut around the selection first, then the citations.',
+      ),
+    deny_patterns: text('regular expression', isRegExp, 'must be a valid regular expression')
+      .optional()
+      .describe(
+        'Prompts (after redaction) and answers matching this case-insensitive regular expression are refused and never sent; separate alternatives with "|".',
+      ),
   })
-  .describe('Optional local LLM.');
+  .describe('Optional local LLM (RustMentor "Ask").');
 
 const PolicyRule = z.strictObject({
   loa: oneOf(LOA_LEVELS).optional().describe('Lowest level of access allowed to perform the operation.'),

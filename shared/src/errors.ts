@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   CANCELLED: { exit: 1, summary: 'cancelled by the caller' },
   CONFLICT: { exit: 7, summary: 'version conflict (compare-and-set failed)' },
   MODULE_RESULT_INVALID: { exit: 8, summary: 'a module produced an invalid result (refused, not stored)' },
+  LLM_UNAVAILABLE: { exit: 9, summary: 'the configured LLM could not be asked' },
 } as const;
 
 export type SigilErrorCode = keyof typeof ERROR_CODES;

@@ -36,10 +36,26 @@ export const RustMentorFeedbackInput = z.strictObject({
   path: z.string().min(1).max(4096).optional(),
 });
 
-export const RustMentorInput = z.union([RustMentorAnalyzeInput, RustMentorFeedbackInput]);
+const position = z.strictObject({ line: z.int().min(0), character: z.int().min(0) });
+
+/** "Ask RustMentor" about a selection or a diagnostic: a model answers when `[llm]` allows, else the rules and docs do. */
+export const RustMentorAskInput = z.strictObject({
+  action: z.literal('ask'),
+  question: z.string().min(1).max(4000).optional(),
+  /** The file or the selection asked about. */
+  text: z.string().max(MAX_MODULE_TEXT),
+  path: z.string().min(1).max(4096).optional(),
+  /** The selection inside `text` (LSP positions, UTF-16), when `text` is the whole file. */
+  selection: z.strictObject({ start: position, end: position }).optional(),
+  /** The rule or diagnostic asked about (`unwrap_used`, `E0382`, `clippy::…`). */
+  rule: ruleId.optional(),
+});
+
+export const RustMentorInput = z.union([RustMentorAnalyzeInput, RustMentorFeedbackInput, RustMentorAskInput]);
 export type RustMentorInput = z.infer<typeof RustMentorInput>;
 export type RustMentorAnalyzeInput = z.infer<typeof RustMentorAnalyzeInput>;
 export type RustMentorFeedbackInput = z.infer<typeof RustMentorFeedbackInput>;
+export type RustMentorAskInput = z.infer<typeof RustMentorAskInput>;
 
 export const ModuleParams = {
   run: z.strictObject({
@@ -102,6 +118,15 @@ export interface ModuleRunResult {
   readonly progress: RuleProgress | null;
   /** What the module could not do under this licence (e.g. remember progress without memory.write). */
   readonly notes: readonly string[];
+  /** RustMentor's answer (ask): the text to show, what the guard rails flagged, and the model or null. */
+  readonly answer?: AskAnswer;
+}
+
+export interface AskAnswer {
+  readonly text: string;
+  readonly flags: readonly string[];
+  /** The model that answered, or null when the rules and the docs did. */
+  readonly model: string | null;
 }
 
 export interface ModuleManifestView {

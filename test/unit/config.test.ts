@@ -145,6 +145,29 @@ describe('precedence: defaults < file < env < flags', () => {
     assert.equal(config.llm.model, undefined);
   });
 
+  it('[llm] guard-rail keys: defaults, environment, and a deny pattern that is not a regex', async () => {
+    assert.equal(DEFAULT_CONFIG.llm.max_tokens, 800);
+    assert.equal(DEFAULT_CONFIG.llm.max_prompt_chars, 12_000);
+    assert.equal(DEFAULT_CONFIG.llm.deny_patterns, undefined);
+    const { dir } = await home('[llm]\nmax_tokens = 256\n');
+    const { config, origins } = await loadConfig({
+      home: dir,
+      env: { SIGIL_LLM_MAX_PROMPT_CHARS: '4000', SIGIL_LLM_DENY_PATTERNS: 'rm -rf|internal-only' },
+    });
+    assert.equal(config.llm.max_tokens, 256);
+    assert.equal(config.llm.max_prompt_chars, 4000);
+    assert.equal(config.llm.deny_patterns, 'rm -rf|internal-only');
+    assert.deepEqual(origins['llm.deny_patterns'], { kind: 'env', name: 'SIGIL_LLM_DENY_PATTERNS' });
+    await rejects(
+      loadConfig({ home: dir, env: { SIGIL_LLM_DENY_PATTERNS: '(unclosed' } }),
+      'llm.deny_patterns = "(unclosed" in SIGIL_LLM_DENY_PATTERNS: must be a valid regular expression',
+    );
+    await rejects(
+      loadConfig({ home: dir, env: { SIGIL_LLM_MAX_PROMPT_CHARS: '10' } }),
+      'llm.max_prompt_chars = 10 in SIGIL_LLM_MAX_PROMPT_CHARS',
+    );
+  });
+
   it('a passphrase variable renamed to a SIGIL_* name is not treated as configuration', async () => {
     const { dir } = await home('[keystore]\npassphrase_env = "SIGIL_MY_PASS"\n');
     const { config } = await loadConfig({ home: dir, env: { SIGIL_MY_PASS: 'secret' } });
@@ -466,6 +489,9 @@ describe('renderDefaultToml / describeConfig', () => {
         'llm.endpoint',
         'llm.model',
         'llm.timeout_ms',
+        'llm.max_tokens',
+        'llm.max_prompt_chars',
+        'llm.deny_patterns',
         'policies',
         'rag.dimension',
         'rag.m',
@@ -527,6 +553,9 @@ describe('property: mergeConfig is a fold of its layers', () => {
       endpoint: fc.constantFrom('http://127.0.0.1:11434', 'http://localhost:8080/v1', 'https://[::1]/'),
       model: fc.string({ minLength: 1, maxLength: 20 }),
       timeout_ms: fc.integer({ min: 100, max: 600_000 }),
+      max_tokens: fc.integer({ min: 1, max: 32_768 }),
+      max_prompt_chars: fc.integer({ min: 1000, max: 1_000_000 }),
+      deny_patterns: fc.constantFrom('rm -rf', 'password|secret', '^internal:'),
     }),
     policies: fc.dictionary(
       fc.stringMatching(/^[a-z]{1,4}(\.[a-z_]{1,4}){1,2}$/),

@@ -21,6 +21,7 @@ import type { GlobalOptions } from './context.js';
 import { registerQuorumCommands } from './quorum-commands.js';
 import { registerMemoryCommands } from './memory-commands.js';
 import { registerRagCommands } from './rag-commands.js';
+import { registerMentorCommands } from './mentor-commands.js';
 import { registerMcpCommands } from './mcp-commands.js';
 import { readPublicWitness } from '../governance/witness-keys.js';
 import { exportCanon, exportToFile, verifyExport } from '../canon/export.js';
@@ -543,6 +544,7 @@ export async function runCli(argv: string[]): Promise<number> {
   registerQuorumCommands(program, governanceContext);
   registerMemoryCommands(program, governanceContext);
   registerRagCommands(program, governanceContext);
+  registerMentorCommands(program, governanceContext);
   registerMcpCommands(program, governanceContext);
 
   const config = program.command('config').description('show the resolved configuration');

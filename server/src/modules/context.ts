@@ -19,9 +19,11 @@ import type { Access } from '../governance/gate.js';
 import type { SigilRuntime } from '../runtime/home.js';
 import { recordView } from '../service/canon-service.js';
 import * as gov from '../governance/operations.js';
+import { llmSettings, type LlmSettings } from '../llm/settings.js';
 import {
   CAPABILITY_OPERATIONS,
   moduleSubject,
+  type Capability,
   type ModuleManifest,
   type StoreCapability,
 } from './manifest.js';
@@ -65,12 +67,33 @@ export class ModuleContext {
     return this.#access.caller.subject;
   }
 
+  get moduleVersion(): string {
+    return this.#manifest.version;
+  }
+
   get config(): SigilRuntime['config'] {
     return this.#rt.config;
   }
 
-  has(capability: StoreCapability): boolean {
+  has(capability: Capability): boolean {
     return this.#manifest.capabilities.includes(capability);
+  }
+
+  /**
+   * The `[llm]` settings, for a module that declares `llm`. Asking a model sends the user's code off the
+   * store's guard, so a module that did not declare it is refused (and audited) rather than quietly served.
+   */
+  async llm(): Promise<LlmSettings> {
+    if (!this.has('llm')) {
+      const err = new SigilError(
+        'ACCESS_DENIED',
+        `module ${this.#manifest.id} does not declare the capability llm in its manifest`,
+        { operation: 'module.run', cause: 'capability', via: moduleSubject(this.#manifest.id) },
+      );
+      await this.#rt.governance.auditRefusal(this.#access, err);
+      throw err;
+    }
+    return llmSettings(this.#rt.config);
   }
 
   async #gate(capability: StoreCapability): Promise<Access> {
@@ -153,6 +176,26 @@ export class ModuleContext {
         `citations come from fixed doc.rust-lang.org links: the local docs index could not be queried (${(e as Error).message})`,
       );
       return fallback;
+    }
+  }
+
+  /**
+   * The best chunks of the local docs index for a text, with their text (for a prompt or an offline
+   * answer), or none when there is no index or the licence may not query it. Never throws; what went
+   * wrong is kept in `notes`.
+   */
+  async passages(text: string, k: number): Promise<RagQueryResult['hits']> {
+    if (!this.has('rag.query') || this.#citeUnavailable) return [];
+    try {
+      const docs = this.#ragDocuments ?? (this.#ragDocuments = (await this.#rt.rag.stats()).documents);
+      if (docs === 0) return [];
+      return (await this.rag.query({ text, k })).hits;
+    } catch (e) {
+      this.#citeUnavailable = true;
+      this.notes.push(
+        `no documentation passages: the local docs index could not be queried (${(e as Error).message})`,
+      );
+      return [];
     }
   }
 

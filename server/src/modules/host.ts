@@ -11,6 +11,7 @@ import { loaLevel, loaRank } from '../../../shared/src/policy.js';
 import type { RecordLink } from '../../../shared/src/record.js';
 import {
   MODULE_KINDS,
+  type AskAnswer,
   type MentorDiagnostic,
   type ModuleManifestView,
   type ModuleRunParams,
@@ -28,6 +29,7 @@ export type ModuleBody = Omit<RuleZeroManifest, 'schema' | 'audit' | 'trust' | '
 
 export interface ModuleOutcome {
   readonly body: ModuleBody;
+  readonly answer?: AskAnswer;
   readonly diagnostics?: readonly MentorDiagnostic[];
   readonly progress?: RuleProgress | null;
 }
@@ -85,6 +87,15 @@ export class ModuleHost {
         );
       throw err;
     }
+    if (outcome.body.reasoning.llm !== null && !m.capabilities.includes('llm')) {
+      const err = new SigilError(
+        'MODULE_RESULT_INVALID',
+        `module ${m.id} returned a model's answer but does not declare the llm capability in its manifest; it was refused and not stored`,
+        { module: m.id, problems: ['reasoning.llm: capability llm not declared'] },
+      );
+      await rt.governance.auditRefusal(access, err);
+      throw err;
+    }
     const manifest = this.#complete(rt, access, m, outcome.body, sessionId);
     const problems = ruleZeroProblems(manifest);
     if (problems.length > 0) {
@@ -121,6 +132,7 @@ export class ModuleHost {
       diagnostics: outcome.diagnostics ?? [],
       progress: outcome.progress ?? null,
       notes: [...ctx.notes],
+      ...(outcome.answer ? { answer: outcome.answer } : {}),
     };
   }
 

@@ -25,6 +25,7 @@ import { VERSION } from '../../version.js';
 import type { ModuleContext } from '../context.js';
 import type { BuiltinModule, ModuleOutcome } from '../host.js';
 import type { ModuleManifest } from '../manifest.js';
+import { ask } from './ask.js';
 import { progressOf, readProgress, updateProgress } from './progress.js';
 import { crateRootLevels, resolveSource } from './source.js';
 
@@ -34,7 +35,7 @@ export const RUSTMENTOR_MANIFEST: ModuleManifest = {
   description:
     'Mentors Rust code: syntactic rules with clippy equivalents, explained and cited from the Rust docs',
   requiredLoa: 'operator',
-  capabilities: ['rag.query', 'memory.read', 'memory.write', 'trust.feedback'],
+  capabilities: ['rag.query', 'memory.read', 'memory.write', 'trust.feedback', 'llm'],
 };
 
 /** After this many applied fixes of a rule, its explanation shrinks to one line (`[mentor] adaptive_after`). */
@@ -253,6 +254,7 @@ async function feedback(input: RustMentorFeedbackInput, ctx: ModuleContext): Pro
 export const RUSTMENTOR: BuiltinModule = {
   manifest: RUSTMENTOR_MANIFEST,
   run(input: ModuleRunParams['input'], ctx: ModuleContext): Promise<ModuleOutcome> {
+    if (input.action === 'ask') return ask(input, ctx);
     return input.action === 'analyze' ? analyze(input, ctx) : feedback(input, ctx);
   },
 };
