@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import * as vscode from 'vscode';
+import { mcpConfigSnippet, mcpLaunch } from './mcpConfig.js';
 
 export const MCP_PROVIDER_ID = 'sigil.mcp';
 const IDENTITY_STATE_KEY = 'sigil.mcp.identityFile';
@@ -14,6 +15,8 @@ const IDENTITY_STATE_KEY = 'sigil.mcp.identityFile';
 /** The parts of the MCP definition API used here; the bundled @types/vscode predates it. */
 interface McpStdioServerDefinitionLike {
   readonly label: string;
+  args: string[];
+  env: Record<string, string | number | null>;
 }
 type McpStdioServerDefinitionCtor = new (
   label: string,
@@ -48,26 +51,6 @@ export interface McpDeps {
   /** The Sigil home the extension serves, if any. */
   readonly home: () => string | undefined;
   readonly log: (message: string) => void;
-}
-
-/** What `sigil mcp` is run as: the bundled CLI under this editor's Node-compatible runtime. */
-export interface McpLaunch {
-  readonly command: string;
-  readonly args: string[];
-  readonly env: Record<string, string>;
-}
-
-export function mcpLaunch(extensionPath: string, home: string, identityFile: string): McpLaunch {
-  return {
-    command: 'node',
-    args: [path.join(extensionPath, 'dist', 'cli.cjs'), 'mcp', '--identity', identityFile],
-    env: { SIGIL_HOME: home },
-  };
-}
-
-/** The snippet for VS Code's mcp.json (`servers`); Claude Desktop and Continue take the same fields. */
-export function mcpConfigSnippet(launch: McpLaunch): string {
-  return JSON.stringify({ servers: { sigil: { type: 'stdio', ...launch } } }, null, 2);
 }
 
 /** The role of the identity file's own licence, or null when it cannot be read as one. */
@@ -159,9 +142,14 @@ export function registerMcp(deps: McpDeps): vscode.Disposable[] {
     register.call(api.lm, MCP_PROVIDER_ID, {
       onDidChangeMcpServerDefinitions: changed.event,
       provideMcpServerDefinitions: () => definition(chosenIdentity(deps)),
-      resolveMcpServerDefinition: async () => {
+      resolveMcpServerDefinition: async (server) => {
+        const home = deps.home();
         const file = chosenIdentity(deps) ?? (await pickMcpIdentity(deps));
-        return file ? definition(file)[0] : undefined;
+        if (!home || !file) return undefined;
+        const launch = mcpLaunch(deps.extensionPath, home, file);
+        server.args = launch.args;
+        server.env = launch.env;
+        return server;
       },
     }),
   );

@@ -143,6 +143,13 @@ describe('sigil mcp', { timeout: 240_000 }, () => {
     await rm(scratch, { recursive: true, force: true });
   });
 
+  it('refuses to start without an identity rather than act as the owner (exit 2)', async () => {
+    const r = await runSigil(['--home', home, 'mcp'], { cwd: scratch });
+    assert.equal(r.code, 2, show(r));
+    assert.match(r.stderr, /sigil mcp needs --identity FILE/);
+    assert.equal(r.stdout, '');
+  });
+
   it('lists every tool, with schemas derived from the protocol (required fields, no extras)', async () => {
     const { tools } = await mentor.listTools();
     assert.deepEqual(
