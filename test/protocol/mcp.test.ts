@@ -83,6 +83,7 @@ async function expectInvalid(c: Client, name: string, args: Record<string, unkno
     assert.ok(e instanceof McpError, String(e));
     assert.equal(e.code, ErrorCode.InvalidParams);
     assert.match(e.message, field);
+    assert.doesNotMatch(e.message, /MCP error -32602: MCP error/, 'the words are not prefixed twice');
     return true;
   });
 }

@@ -3,7 +3,8 @@
  * (`sigil://memory/<namespace>/<key>`). Listing and reading are sigil/canon.list, canon.get, memory.list and
  * memory.get signed with the agent's identity, so what a client sees is what that licence may see.
  */
-import { ErrorCode, McpError, type Resource } from '@modelcontextprotocol/sdk/types.js';
+import type { Resource } from '@modelcontextprotocol/sdk/types.js';
+import { invalidParamsError } from './schema.js';
 import { SigilError } from '../../../shared/src/errors.js';
 import type { OwnerClient } from '../rpc/owner-socket.js';
 import { formatRecord } from '../cli/format.js';
@@ -31,7 +32,7 @@ function decodeCursor(cursor: string | undefined): ListCursor {
   } catch {
     // falls through to the error below
   }
-  throw new McpError(ErrorCode.InvalidParams, 'resources/list: cursor is not one this server gave', {
+  throw invalidParamsError('resources/list: cursor is not one this server gave', {
     field: 'cursor',
   });
 }
@@ -117,15 +118,14 @@ export async function readResource(
       namespace = decodeURIComponent(mem[1]);
       key = decodeURIComponent(mem[2]);
     } catch {
-      throw new McpError(ErrorCode.InvalidParams, `resources/read: uri ${uri} is not well encoded`, {
+      throw invalidParamsError(`resources/read: uri ${uri} is not well encoded`, {
         field: 'uri',
       });
     }
     const got = await client.request('sigil/memory.get', { namespace, key });
     return { contents: [{ uri, mimeType: 'text/plain', text: entryText(got.entry) }] };
   }
-  throw new McpError(
-    ErrorCode.InvalidParams,
+  throw invalidParamsError(
     `resources/read: uri must be ${RECORD_URI_TEMPLATE} (64 hex digits) or ${MEMORY_URI_TEMPLATE}, got ${JSON.stringify(uri)}`,
     { field: 'uri' },
   );

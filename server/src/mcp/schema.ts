@@ -4,7 +4,7 @@
  * the protocol's invalid-params error (-32602) naming the field, raised before anything reaches the gate.
  */
 import { z } from 'zod';
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { REQUESTS, type RequestMethod } from '../../../shared/src/protocol.js';
 
 /** MCP wants `{ type: "object", … }`; zod's input view, so optional fields are not listed as required. */
@@ -18,18 +18,32 @@ export function toInputJsonSchema(schema: z.ZodObject): ToolInputJsonSchema {
   return { ...json, type: 'object' };
 }
 
-function invalidParams(tool: string, error: z.ZodError, fieldOf: (p: PropertyKey[]) => string): McpError {
+/**
+ * A JSON-RPC error the SDK sends as is (its `code`, `message` and `data`). The SDK's McpError would prefix
+ * "MCP error -32602:" to the words, and the client prefixes it again.
+ */
+export class RpcError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: object,
+  ) {
+    super(message);
+  }
+}
+
+export const invalidParamsError = (message: string, data?: object): RpcError =>
+  new RpcError(ErrorCode.InvalidParams, message, data);
+
+function invalidParams(tool: string, error: z.ZodError, fieldOf: (p: PropertyKey[]) => string): RpcError {
   const issue = error.issues[0];
   const field = issue && issue.path.length ? fieldOf(issue.path) : 'arguments';
-  return new McpError(ErrorCode.InvalidParams, `${tool}: ${field} ${issue?.message ?? 'is invalid'}`, {
-    tool,
-    field,
-  });
+  return invalidParamsError(`${tool}: ${field} ${issue?.message ?? 'is invalid'}`, { tool, field });
 }
 
 const dotted = (p: PropertyKey[]): string => p.map(String).join('.');
 
-/** The tool's arguments checked against its schema; an McpError(InvalidParams) naming the field if not. */
+/** The tool's arguments checked against its schema; an invalid-params RpcError naming the field if not. */
 export function parseArguments<S extends z.ZodObject>(tool: string, schema: S, args: unknown): z.output<S> {
   const res = schema.safeParse(args ?? {});
   if (!res.success) throw invalidParams(tool, res.error, dotted);

@@ -7,11 +7,9 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
-  ErrorCode,
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
-  McpError,
   ReadResourceRequestSchema,
   type CallToolResult,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -20,6 +18,7 @@ import { SIGIL_RPC_ERROR } from '../../../shared/src/protocol.js';
 import type { OwnerClient } from '../rpc/owner-socket.js';
 import { VERSION } from '../version.js';
 import { TOOLS, toolNamed } from './tools.js';
+import { invalidParamsError, RpcError } from './schema.js';
 import { listResources, MEMORY_URI_TEMPLATE, readResource, RECORD_URI_TEMPLATE } from './resources.js';
 
 /** The CLI's words for an error (see reportError in cli/output.ts), so an agent reads what a user would. */
@@ -31,7 +30,7 @@ export function errorText(e: SigilError): string {
 function toolError(e: unknown): CallToolResult {
   const err = toSigilError(e);
   if (err.code === 'BAD_INPUT' || err.code === 'BAD_USAGE')
-    throw new McpError(ErrorCode.InvalidParams, err.message, err.toJSON());
+    throw invalidParamsError(err.message, err.toJSON());
   return {
     isError: true,
     content: [{ type: 'text', text: errorText(err) }],
@@ -41,10 +40,10 @@ function toolError(e: unknown): CallToolResult {
 
 /** Resource reads have no tool-error form: a service error is a JSON-RPC error with the Sigil data. */
 function resourceError(e: unknown): never {
-  if (e instanceof McpError) throw e;
+  if (e instanceof RpcError) throw e;
   const err = toSigilError(e);
-  if (err.code === 'BAD_INPUT') throw new McpError(ErrorCode.InvalidParams, err.message, err.toJSON());
-  throw new McpError(SIGIL_RPC_ERROR, errorText(err), err.toJSON());
+  if (err.code === 'BAD_INPUT') throw invalidParamsError(err.message, err.toJSON());
+  throw new RpcError(SIGIL_RPC_ERROR, errorText(err), err.toJSON());
 }
 
 export function createMcpServer(client: OwnerClient): Server {
@@ -68,12 +67,12 @@ export function createMcpServer(client: OwnerClient): Server {
 
   server.setRequestHandler(CallToolRequestSchema, async (req): Promise<CallToolResult> => {
     const t = toolNamed(req.params.name);
-    if (!t) throw new McpError(ErrorCode.InvalidParams, `unknown tool ${JSON.stringify(req.params.name)}`);
+    if (!t) throw invalidParamsError(`unknown tool ${JSON.stringify(req.params.name)}`, { field: 'name' });
     try {
       const { result, text } = await t.call(client, req.params.arguments);
       return { content: [{ type: 'text', text }], structuredContent: result };
     } catch (e) {
-      if (e instanceof McpError) throw e;
+      if (e instanceof RpcError) throw e;
       return toolError(e);
     }
   });

@@ -25,7 +25,7 @@ export interface SigilTool {
   readonly description: string;
   readonly inputSchema: ToolInputJsonSchema;
   readonly readOnly: boolean;
-  /** Checks the arguments (McpError InvalidParams), sends the signed request, returns result and text. */
+  /** Checks the arguments (an invalid-params RpcError), sends the signed request, returns result and text. */
   call(client: OwnerClient, args: unknown): Promise<{ result: Record<string, unknown>; text: string }>;
 }
 
