@@ -373,6 +373,9 @@ describe('sigil mcp', { timeout: 240_000 }, () => {
   });
 
   it('a revoked licence is refused on every tool', async () => {
+    const reader = await connect(id('mentor'));
+    const before = await logSize(reader);
+    await reader.close();
     const gone = await connect(id('gone'));
     try {
       const args: Record<string, Record<string, unknown>> = {
@@ -397,6 +400,18 @@ describe('sigil mcp', { timeout: 240_000 }, () => {
       }
     } finally {
       await gone.close();
+    }
+    // Each refusal is audited (one denied audit.decision per call) and nothing else is written.
+    const after = await connect(id('mentor'));
+    try {
+      const added = await newRecords(after, before);
+      assert.equal(added.length, 12, added.map((a) => a.body.kind).join(', '));
+      for (const a of added) {
+        assert.equal(a.body.kind, 'audit.decision');
+        assert.equal((a.body.payload as { decision: string }).decision, 'denied');
+      }
+    } finally {
+      await after.close();
     }
   });
 
