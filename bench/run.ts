@@ -24,6 +24,7 @@ import { readIdentityFile } from '../server/src/governance/identity.js';
 import { activation, BenchServer, treeRows, vsixSize } from './lsp.js';
 import { governanceBench, quorumBench } from './governance.js';
 import { memoryBench } from './memory.js';
+import { mentorBench } from './mentor.js';
 import { ragBench } from './rag.js';
 import { mcpBench } from './mcp.js';
 
@@ -36,6 +37,9 @@ const SERVER_RUNS = Number(process.env.BENCH_SERVER_RUNS ?? 10);
 const PAGES = Number(process.env.BENCH_PAGES ?? 12);
 const PACKAGE = process.env.BENCH_PACKAGE === '1';
 const MEMORY_ENTRIES = Number(process.env.BENCH_MEMORY_ENTRIES ?? 100_000);
+const MENTOR_RUNS = Number(process.env.BENCH_MENTOR_RUNS ?? 30);
+const MENTOR_FILES = Number(process.env.BENCH_MENTOR_FILES ?? 500);
+const MENTOR_LATENCY_RUNS = Number(process.env.BENCH_MENTOR_LATENCY_RUNS ?? 20);
 const VECTORS = Number(process.env.BENCH_VECTORS ?? 50_000);
 const MCP_CALLS = Number(process.env.BENCH_MCP_CALLS ?? 200);
 /** What the Audit Log asks for: one space, newest first, 200 records (client/src/auditLog.ts PAGE_SIZE). */
@@ -198,6 +202,7 @@ async function main(): Promise<void> {
   result.append_cpu_us = Number(median(appendCpu).toFixed(1));
 
   await memoryBench(result, RUNS, MEMORY_ENTRIES);
+  await mentorBench(result, { runs: MENTOR_RUNS, files: MENTOR_FILES, latencyRuns: MENTOR_LATENCY_RUNS });
   await ragBench(result, RUNS, VECTORS);
   result.rag_ingest_meets_target =
     typeof result.rag_ingest_vs_embed_ratio === 'number' ? result.rag_ingest_vs_embed_ratio >= 0.8 : null;

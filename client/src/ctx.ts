@@ -25,6 +25,7 @@ import type { Passphrases } from './passphrase.js';
 import type { Identities } from './identities.js';
 import { passphraseProblem } from './present.js';
 import { Verification } from './verification.js';
+import { mentorSettings, watchMentorSettings } from './mentor.js';
 
 /** Where the store stands, as the views show it. */
 export type StorePhase =
@@ -110,6 +111,7 @@ export class Ctx implements vscode.Disposable {
   private readonly storeChanged = new vscode.EventEmitter<StoreView>();
   private readonly appended = new vscode.EventEmitter<AppendedNotice>();
   private readonly disposables: vscode.Disposable[] = [];
+  private mentorWatch: vscode.Disposable | undefined;
   /** ms from activation start to the first store state reported by the server. */
   serverReadyMs: number | undefined;
   lastError: SigilError | undefined;
@@ -255,12 +257,20 @@ export class Ctx implements vscode.Disposable {
       options: { env },
     };
     const serverOptions: ServerOptions = { run, debug: run };
+    const rustRoots = vscode.workspace.createFileSystemWatcher('**/{Cargo.toml,src/lib.rs,src/main.rs}');
     const clientOptions: LanguageClientOptions = {
-      documentSelector: [],
+      documentSelector: [{ scheme: 'file', language: 'rust' }],
+      // RustMentor reads crate-level lint attributes from the crate root; tell it when one changes on disk.
+      synchronize: { fileEvents: rustRoots },
       outputChannel: this.output,
       traceOutputChannel: silentTraceChannel(),
       revealOutputChannelOn: RevealOutputChannelOn.Never,
-      initializationOptions: { home, ...(passphrase !== undefined ? { passphrase } : {}) },
+      initializationOptions: {
+        home,
+        ...(passphrase !== undefined ? { passphrase } : {}),
+        mentor: mentorSettings((m) => this.output.warn(m)),
+        workspaceTrusted: vscode.workspace.isTrusted,
+      },
       initializationFailedHandler: (error) => {
         void rpcError(error).then((err) => this.report(err, 'starting the server'));
         return false;
@@ -301,6 +311,15 @@ export class Ctx implements vscode.Disposable {
     });
     this.client = client;
     this.launchedWith = passphrase;
+    this.mentorWatch?.dispose();
+    // Sent by hand (not `synchronize`): only the settings the user set, so sigil.toml [mentor] shows through.
+    this.mentorWatch = vscode.Disposable.from(
+      rustRoots,
+      watchMentorSettings((mentor) => {
+        if (this.client === client && client.isRunning())
+          void client.sendNotification('workspace/didChangeConfiguration', { settings: { mentor } });
+      }),
+    );
     try {
       await client.start();
     } catch (e) {
@@ -449,6 +468,7 @@ export class Ctx implements vscode.Disposable {
 
   async dispose(): Promise<void> {
     await this.stop();
+    this.mentorWatch?.dispose();
     for (const d of this.disposables) d.dispose();
   }
 }

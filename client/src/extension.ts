@@ -21,6 +21,7 @@ import { WITNESSES_VIEW_ID, WitnessesProvider } from './witnesses.js';
 import { PROPOSALS_VIEW_ID, ProposalsProvider } from './proposals.js';
 import { MEMORY_VIEW_ID, MemoryProvider } from './memory.js';
 import { CITATION_SCHEME, CitationDocuments } from './docsSearch.js';
+import { registerMentorCommands } from './mentor.js';
 import { MENTOR_VIEW_ID, MentorProvider, MentorStatus } from './mentorRecords.js';
 import { registerMcp } from './mcp.js';
 
@@ -113,6 +114,7 @@ export function activate(context: vscode.ExtensionContext): SigilApi {
       identityStatus,
       activationMs: () => activationMs,
     }),
+    ...registerMentorCommands(mentor),
     ...registerMcp({
       extensionPath: context.extensionPath,
       state: context.workspaceState,

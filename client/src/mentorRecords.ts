@@ -179,6 +179,21 @@ export class MentorProvider implements vscode.TreeDataProvider<MentorNode>, vsco
     }
   }
 
+  /** Ask RustMentor (a model when `[llm]` allows, else the rules and the docs); errors reach the caller. */
+  ask(input: {
+    text: string;
+    path?: string;
+    selection?: { start: { line: number; character: number }; end: { line: number; character: number } };
+    rule?: string;
+    question?: string;
+  }): Promise<ModuleRunResult> {
+    return this.ctx.request('sigil/module.run', {
+      module: 'rustmentor',
+      input: { action: 'ask', ...input },
+      sessionId: this.sessionId,
+    });
+  }
+
   private async load(): Promise<void> {
     if (this.analyses !== null) return;
     this.loading ??= (async () => {

@@ -8,7 +8,6 @@ import { fileURLToPath } from 'node:url';
 import {
   createConnection,
   ProposedFeatures,
-  TextDocumentSyncKind,
   type InitializeParams,
   type InitializeResult,
   type Connection,
@@ -35,12 +34,17 @@ import {
 import { recordOwnerSocket, HOME_DIR_NAME } from './runtime/home.js';
 import type { PassphraseSource } from './runtime/passphrase.js';
 import { VERSION } from './version.js';
+import { MENTOR_CAPABILITIES, registerMentor } from './lsp/mentor-server.js';
 
 export interface InitializationOptions {
   /** Absolute path of the Sigil home; default `<first workspace folder>/.sigil`, else $SIGIL_HOME. */
   readonly home?: string;
   /** Key passphrase from the editor's secret storage; never logged. */
   readonly passphrase?: string;
+  /** RustMentor's editor settings (shared/src/mentor.ts MentorSettings). */
+  readonly mentor?: unknown;
+  /** False in an untrusted workspace: no cargo run (build scripts and proc macros are code). */
+  readonly workspaceTrusted?: boolean;
 }
 
 function resolveServerHome(params: InitializeParams, opts: InitializationOptions): string {
@@ -64,6 +68,11 @@ export function startServer(connection: Connection): void {
   let opened: Promise<void> = Promise.resolve();
 
   const log = (m: string): void => connection.console.info(m);
+  let workspaceTrusted = true;
+  const mentor = registerMentor(connection, {
+    fileConfig: () => session?.runtime?.config.mentor,
+    trusted: () => workspaceTrusted,
+  });
 
   async function ensureSocket(): Promise<void> {
     const rt = session?.runtime;
@@ -79,6 +88,7 @@ export function startServer(connection: Connection): void {
 
   connection.onInitialize((params): InitializeResult => {
     const opts = (params.initializationOptions ?? {}) as InitializationOptions;
+    workspaceTrusted = opts.workspaceTrusted !== false;
     const home = resolveServerHome(params, opts);
     const passphrase: PassphraseSource = {
       get: async (envName) => opts.passphrase ?? (process.env[envName] || undefined),
@@ -96,8 +106,12 @@ export function startServer(connection: Connection): void {
     session.on('appended', (notice) => void connection.sendNotification('sigil/canon.appended', notice));
     session.on('changed', (info) => {
       void connection.sendNotification('sigil/store.changed', info);
-      if (info.status === 'ready') void ensureSocket();
+      if (info.status === 'ready') {
+        void ensureSocket();
+        mentor.refresh();
+      }
     });
+    mentor.initialize(opts.mentor);
     for (const method of Object.keys(REQUESTS) as RequestMethod[]) {
       connection.onRequest(method, async (...args: unknown[]) => {
         const { params: raw, token } = requestArgs(args);
@@ -139,7 +153,7 @@ export function startServer(connection: Connection): void {
       });
     }
     return {
-      capabilities: { textDocumentSync: TextDocumentSyncKind.None },
+      capabilities: MENTOR_CAPABILITIES,
       serverInfo: { name: 'sigil', version: VERSION },
     };
   });
@@ -151,6 +165,7 @@ export function startServer(connection: Connection): void {
   });
 
   connection.onShutdown(async () => {
+    mentor.dispose();
     await socket?.close();
     socket = null;
     await session?.close();

@@ -13,7 +13,7 @@ import { SigilError } from './errors.js';
 // ---------------------------------------------------------------------------------------------------------
 // Leaf builders. Every leaf carries its own error message ("must be …") and a type label for the docs.
 
-type FieldKind = 'int' | 'number' | 'string' | 'enum' | 'bool';
+type FieldKind = 'int' | 'number' | 'string' | 'enum' | 'bool' | 'string-list';
 interface FieldMeta {
   readonly kind: FieldKind;
   readonly type: string;
@@ -52,6 +52,14 @@ function text(type: string, check: RegExp | ((s: string) => boolean), error: str
   return checked.register(fieldMeta, { kind: 'string', type });
 }
 
+/** An array of strings, each checked; TOML writes it `["a", "b"]`, the environment `a,b` (comma-separated). */
+function textList(type: string, item: RegExp, itemError: string) {
+  const error = `must be an array of ${type}s, e.g. ["a", "b"]`;
+  return z
+    .array(z.string({ error: itemError }).regex(item, { error: itemError }), { error })
+    .register(fieldMeta, { kind: 'string-list', type: `array of ${type}s` });
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Value rules that other modules may want too.
 
@@ -63,6 +71,10 @@ const ORIGIN_ERROR = 'must be a non-empty printable ASCII string without spaces 
 export const LOA_LEVELS = ['guest', 'observer', 'operator', 'mentor', 'root'] as const;
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export const LLM_PROVIDERS = ['none', 'ollama', 'openai-compatible'] as const;
+export const MENTOR_TEST_CODE_POLICIES = ['relaxed', 'normal', 'skip'] as const;
+export const MENTOR_CHECK_ON_SAVE = ['clippy', 'check', 'off'] as const;
+/** RustMentor rule ids (server/src/mentor/rules), e.g. "unwrap_used". */
+export const MENTOR_RULE_ID_PATTERN = /^[a-z][a-z0-9_]*$/;
 
 export type LoaLevel = (typeof LOA_LEVELS)[number];
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -262,6 +274,31 @@ const TrustSection = z
   })
   .describe('The logistic trust model (its parameters live in the canon; these tune time).');
 
+const MentorSection = z
+  .strictObject({
+    disabled_rules: textList(
+      'rule id',
+      MENTOR_RULE_ID_PATTERN,
+      'each rule id must be lowercase letters, digits and "_", e.g. "unwrap_used"',
+    )
+      .default(() => [])
+      .describe(
+        'RustMentor rules that never report (rule ids, e.g. "unwrap_used"); editor settings add to them.',
+      ),
+    test_code: oneOf(MENTOR_TEST_CODE_POLICIES)
+      .default('relaxed')
+      .describe(
+        'Test code: "relaxed" lets unwrap, expect, panic… pass there; "normal" treats it like other code; "skip" reports nothing in it.',
+      ),
+    check_on_save: oneOf(MENTOR_CHECK_ON_SAVE)
+      .default('clippy')
+      .describe('What runs on save beside RustMentor: `cargo clippy`, `cargo check`, or nothing.'),
+    adaptive_after: intIn(1, 1000)
+      .default(3)
+      .describe('How many times a finding is shown in full before RustMentor shortens it for this learner.'),
+  })
+  .describe('RustMentor, the Rust teaching diagnostics.');
+
 /** Sections whose keys are plain values (everything but `[policies]`), in documentation order. */
 const VALUE_SECTIONS = {
   canon: CanonSection,
@@ -270,11 +307,21 @@ const VALUE_SECTIONS = {
   llm: LlmSection,
   rag: RagSection,
   trust: TrustSection,
+  mentor: MentorSection,
 } as const;
 type ValueSection = keyof typeof VALUE_SECTIONS;
 
 /** All section names, in documentation order. */
-export const CONFIG_SECTIONS = ['canon', 'keystore', 'server', 'llm', 'policies', 'rag', 'trust'] as const;
+export const CONFIG_SECTIONS = [
+  'canon',
+  'keystore',
+  'server',
+  'llm',
+  'policies',
+  'rag',
+  'trust',
+  'mentor',
+] as const;
 export type ConfigSection = (typeof CONFIG_SECTIONS)[number];
 
 /** The fully-resolving schema: parsing `{}` yields the defaults. */
@@ -286,6 +333,7 @@ export const ConfigSchema = z.strictObject({
   policies: PoliciesSection,
   rag: RagSection.prefault({}),
   trust: TrustSection.prefault({}),
+  mentor: MentorSection.prefault({}),
 });
 
 // ---------------------------------------------------------------------------------------------------------
@@ -477,15 +525,19 @@ function readLayer(layer: ConfigLayerInput, problems: Problem[]): Entry[] {
     const name = layer.names?.[key] ?? (layer.source.kind === 'env' ? envVarName(key) : layer.source.name);
     return name === layer.source.name ? layer.source : { kind: layer.source.kind, name };
   };
-  const fail = (key: string, message: string, value?: unknown): void => {
-    const source = sourceOf(key);
+  const fail = (key: string, message: string, value?: unknown, sourceKey = key): void => {
+    const source = sourceOf(sourceKey);
     const shown = value === undefined ? '' : ` = ${show(value)}`;
     problems.push({ key, source, message: `${key}${shown} in ${source.name}: ${message}` });
   };
   const leaf = (key: string, info: LeafInfo, value: unknown): boolean => {
     const r = info.base.safeParse(value);
     if (r.success) return true;
-    fail(key, r.error.issues[0]?.message ?? 'invalid value', value);
+    const issue = r.error.issues[0];
+    // an array's element is named by its index, so the reader finds which entry is wrong
+    const at = issue && issue.path.length > 0 ? `${key}[${issue.path.join('][')}]` : key;
+    const shown = at === key ? value : Array.isArray(value) ? value[Number(issue?.path[0])] : value;
+    fail(at, issue?.message ?? 'invalid value', shown, key);
     return false;
   };
 
@@ -740,6 +792,13 @@ function coerce(raw: string, kind: FieldKind): unknown {
       return t;
     case 'string':
       return raw;
+    case 'string-list':
+      return t === ''
+        ? []
+        : t
+            .split(',')
+            .map((x) => x.trim())
+            .filter((x) => x !== '');
   }
 }
 
@@ -853,7 +912,7 @@ export function describeConfig(): ConfigKeyDoc[] {
 
 function tomlValue(v: unknown): string {
   // Values are integers, numbers and printable strings; JSON string escapes are valid TOML basic strings.
-  return typeof v === 'string' ? JSON.stringify(v) : String(v);
+  return typeof v === 'string' || Array.isArray(v) ? JSON.stringify(v) : String(v);
 }
 
 /**

@@ -5,6 +5,9 @@
  * owner identity (a bad `sigil/canon.get`, `sigil/license.whoami` and `sigil/witness.list`), and writes what
  * it got as JSON. This test checks that document.
  *
+ * A second script, test/e2e/nvim/mentor-diagnostics.lua, opens a Rust file in Neovim's own LSP client (no
+ * lspconfig) and checks that RustMentor's diagnostics and hover reach it.
+ *
  * Neovim is required (CI installs it: `apt-get install -y neovim`, 0.7.2 on Debian 12). Without it the
  * test FAILS, saying so; set SIGIL_SKIP_NVIM=1 to skip it on a machine without Neovim.
  */
@@ -14,7 +17,7 @@ import { INIT_RECORDS } from '../support/init-records.js';
 import { collect, ensureBuilt, envWithoutSigil, show } from '../support/process.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +37,8 @@ const BIN = path.join(ROOT, 'bin', 'sigil.js');
 const SERVER = path.join(ROOT, 'dist', 'server', 'main.cjs');
 const BUNDLES = [SERVER, path.join(ROOT, 'dist', 'cli.cjs')];
 const SCRIPT = path.join(ROOT, 'test', 'e2e', 'nvim', 'store-info.lua');
+const MENTOR_SCRIPT = path.join(ROOT, 'test', 'e2e', 'nvim', 'mentor-diagnostics.lua');
+const MENTOR_FIXTURE = path.join(ROOT, 'test', 'fixtures', 'mentor-lsp', 'mistakes.rs');
 const TIMEOUT_MS = 30_000;
 
 const SKIP = process.env.SIGIL_SKIP_NVIM === '1';
@@ -219,6 +224,60 @@ describe('Neovim as an LSP client of the Sigil server', { concurrency: 1 }, () =
       assert.equal(payload.decision, 'denied');
       assert.equal(payload.operation, 'canon.get');
       assert.equal(payload.method, 'sigil/canon.get');
+    },
+  );
+  it(
+    'a .rs buffer attached to vim.lsp.start_client gets RustMentor diagnostics and hover',
+    { skip: SKIP ? 'SIGIL_SKIP_NVIM=1' : false },
+    async () => {
+      const version = nvimVersion();
+      assert.ok(
+        version !== null,
+        'nvim (Neovim) is not installed, and this test needs it as a real LSP client: install it (Debian: apt-get update && apt-get install -y neovim), or set SIGIL_SKIP_NVIM=1 to skip this test',
+      );
+      const crate = path.join(scratch, 'crate');
+      await mkdir(path.join(crate, 'src'), { recursive: true });
+      await writeFile(path.join(crate, 'Cargo.toml'), '[package]\nname = "demo"\nversion = "0.1.0"\n');
+      const file = path.join(crate, 'src', 'lib.rs');
+      await copyFile(MENTOR_FIXTURE, file);
+      const out = path.join(scratch, 'mentor.json');
+      const xdg = path.join(scratch, 'xdg-mentor');
+      const env = envWithoutSigil({
+        E2E_SIGIL_NODE: process.execPath,
+        E2E_SIGIL_SERVER: SERVER,
+        E2E_SIGIL_HOME: path.join(scratch, 'mentor-home'),
+        E2E_SIGIL_OUT: out,
+        E2E_SIGIL_TIMEOUT_MS: String(TIMEOUT_MS / 2),
+        XDG_CONFIG_HOME: path.join(xdg, 'config'),
+        XDG_CACHE_HOME: path.join(xdg, 'cache'),
+        XDG_DATA_HOME: path.join(xdg, 'data'),
+        XDG_STATE_HOME: path.join(xdg, 'state'),
+      });
+      const nvim = await collect(
+        spawn('nvim', ['--headless', '--noplugin', '-n', '-i', 'NONE', '-u', MENTOR_SCRIPT, file], {
+          cwd: crate,
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+        TIMEOUT_MS * 2,
+      );
+      const text = existsSync(out) ? await readFile(out, 'utf8') : '';
+      assert.equal(nvim.code, 0, `nvim (${version}) failed\n${show(nvim)}\n--- result file\n${text}`);
+      const report = JSON.parse(text) as {
+        error?: string;
+        diagnostics?: { lnum: number; source?: string; code?: string; message: string }[];
+        hover?: { err?: unknown; result?: { contents?: { kind?: string; value?: string } } };
+      };
+      assert.equal(report.error, undefined, text);
+      const diags = report.diagnostics ?? [];
+      assert.ok(diags.length >= 10, text);
+      for (const d of diags) assert.equal(d.source, 'RustMentor', text);
+      const codes = diags.map((d) => d.code);
+      for (const c of ['unwrap_used', 'todo', 'needless_return'])
+        assert.ok(codes.includes(c), `${c} in ${text}`);
+      assert.equal(report.hover?.err, undefined, text);
+      assert.equal(report.hover?.result?.contents?.kind, 'markdown', text);
+      assert.match(report.hover?.result?.contents?.value ?? '', /\*\*Why\.\*\*/, text);
     },
   );
 });

@@ -510,6 +510,10 @@ describe('renderDefaultToml / describeConfig', () => {
         'trust.half_life_days',
         'trust.rate_window_s',
         'trust.rate_cap',
+        'mentor.disabled_rules',
+        'mentor.test_code',
+        'mentor.check_on_save',
+        'mentor.adaptive_after',
       ],
     );
     for (const d of docs) {
@@ -682,5 +686,74 @@ describe('[rag] embedder', () => {
       /rag\.vector_weight/,
     );
     assert.throws(() => mergeConfig([{ source: file, values: { rag: { fusion: 'sum' } } }]), /rag\.fusion/);
+  });
+});
+
+describe('[mentor] and the string-array type', () => {
+  const file = (values: unknown) => ({ source: { kind: 'file' as const, name: 'sigil.toml' }, values });
+
+  it('defaults: no disabled rules, relaxed test code, clippy on save, adaptive after 3', () => {
+    assert.deepEqual(DEFAULT_CONFIG.mentor, {
+      disabled_rules: [],
+      test_code: 'relaxed',
+      check_on_save: 'clippy',
+      adaptive_after: 3,
+    });
+  });
+
+  it('reads an array of rule ids from TOML', () => {
+    const values = parse('[mentor]\ndisabled_rules = ["unwrap_used", "todo"]\ntest_code = "skip"\n');
+    const { config, origins } = mergeConfig([file(values)]);
+    assert.deepEqual(config.mentor.disabled_rules, ['unwrap_used', 'todo']);
+    assert.equal(config.mentor.test_code, 'skip');
+    assert.equal(origins['mentor.disabled_rules']?.kind, 'file');
+    assert.ok(Object.isFrozen(config.mentor.disabled_rules));
+  });
+
+  it('a later layer replaces the whole array', () => {
+    const { config } = mergeConfig([
+      file({ mentor: { disabled_rules: ['todo'] } }),
+      { source: { kind: 'flags', name: 'flags' }, values: { mentor: { disabled_rules: ['dbg_macro'] } } },
+    ]);
+    assert.deepEqual(config.mentor.disabled_rules, ['dbg_macro']);
+  });
+
+  it('a non-array is refused, naming the key', async () => {
+    await rejects(
+      () => mergeConfig([file({ mentor: { disabled_rules: 'todo' } })]),
+      /mentor\.disabled_rules = "todo" in sigil\.toml: must be an array of rule ids/,
+    );
+  });
+
+  it('a bad element is refused, naming the key and its index', async () => {
+    await rejects(
+      () => mergeConfig([file({ mentor: { disabled_rules: ['todo', 'Not A Rule', 3] } })]),
+      /mentor\.disabled_rules\[1\] = "Not A Rule" in sigil\.toml: each rule id must be/,
+    );
+  });
+
+  it('the environment form is comma-separated', async () => {
+    const env = envLayer({ SIGIL_MENTOR_DISABLED_RULES: ' unwrap_used, todo ,,' });
+    assert.deepEqual(mergeConfig([env]).config.mentor.disabled_rules, ['unwrap_used', 'todo']);
+    const bad = envLayer({ SIGIL_MENTOR_DISABLED_RULES: 'ok,Bad-Id' });
+    await rejects(
+      () => mergeConfig([bad]),
+      /mentor\.disabled_rules\[1\] = "Bad-Id" in SIGIL_MENTOR_DISABLED_RULES:/,
+    );
+  });
+
+  it('check_on_save and adaptive_after are validated', async () => {
+    await rejects(
+      () => mergeConfig([file({ mentor: { check_on_save: 'build' } })]),
+      /mentor\.check_on_save = "build" in sigil\.toml: must be one of "clippy", "check", "off"/,
+    );
+    await rejects(
+      () => mergeConfig([file({ mentor: { adaptive_after: 0 } })]),
+      /mentor\.adaptive_after = 0 in sigil\.toml: must be an integer from 1/,
+    );
+  });
+
+  it('the default sigil.toml shows the array default', () => {
+    assert.match(renderDefaultToml(), /^# disabled_rules = \[\]$/m);
   });
 });

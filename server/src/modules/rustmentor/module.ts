@@ -38,18 +38,14 @@ export const RUSTMENTOR_MANIFEST: ModuleManifest = {
   capabilities: ['rag.query', 'memory.read', 'memory.write', 'trust.feedback', 'llm'],
 };
 
-/** After this many applied fixes of a rule, its explanation shrinks to one line (`[mentor] adaptive_after`). */
-export const DEFAULT_ADAPTIVE_AFTER = 3;
 
 function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
+/** After this many applied fixes of a rule, its explanation shrinks to one line. */
 function adaptiveAfter(ctx: ModuleContext): number {
-  const section = (ctx.config as unknown as Record<string, unknown>).mentor as
-    { adaptive_after?: unknown } | undefined;
-  const n = section?.adaptive_after;
-  return typeof n === 'number' && Number.isInteger(n) && n >= 1 ? n : DEFAULT_ADAPTIVE_AFTER;
+  return ctx.config.mentor.adaptive_after;
 }
 
 export function explanationText(rule: Rule, brief: boolean): string {
