@@ -26,6 +26,7 @@ import { governanceBench, quorumBench } from './governance.js';
 import { memoryBench } from './memory.js';
 import { mentorBench } from './mentor.js';
 import { ragBench } from './rag.js';
+import { mcpBench } from './mcp.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -40,6 +41,7 @@ const MENTOR_RUNS = Number(process.env.BENCH_MENTOR_RUNS ?? 30);
 const MENTOR_FILES = Number(process.env.BENCH_MENTOR_FILES ?? 500);
 const MENTOR_LATENCY_RUNS = Number(process.env.BENCH_MENTOR_LATENCY_RUNS ?? 20);
 const VECTORS = Number(process.env.BENCH_VECTORS ?? 50_000);
+const MCP_CALLS = Number(process.env.BENCH_MCP_CALLS ?? 200);
 /** What the Audit Log asks for: one space, newest first, 200 records (client/src/auditLog.ts PAGE_SIZE). */
 const PAGE_SIZE = 200;
 
@@ -204,6 +206,7 @@ async function main(): Promise<void> {
   await ragBench(result, RUNS, VECTORS);
   result.rag_ingest_meets_target =
     typeof result.rag_ingest_vs_embed_ratio === 'number' ? result.rag_ingest_vs_embed_ratio >= 0.8 : null;
+  await mcpBench(result, MCP_CALLS);
 
   log('append_single_p50_ms: 300 sequential appends');
   {

@@ -23,6 +23,7 @@ import { MEMORY_VIEW_ID, MemoryProvider } from './memory.js';
 import { CITATION_SCHEME, CitationDocuments } from './docsSearch.js';
 import { registerMentorCommands } from './mentor.js';
 import { MENTOR_VIEW_ID, MentorProvider, MentorStatus } from './mentorRecords.js';
+import { registerMcp } from './mcp.js';
 
 let ctx: Ctx | undefined;
 
@@ -114,6 +115,12 @@ export function activate(context: vscode.ExtensionContext): SigilApi {
       activationMs: () => activationMs,
     }),
     ...registerMentorCommands(mentor),
+    ...registerMcp({
+      extensionPath: context.extensionPath,
+      state: context.workspaceState,
+      home: () => config.resolveHome(),
+      log: (m) => output.info(m),
+    }),
     c.onDidChangeStore((v) => {
       offerPassphrase(v);
       treeView.message = viewMessage(v);

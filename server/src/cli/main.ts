@@ -22,6 +22,7 @@ import { registerQuorumCommands } from './quorum-commands.js';
 import { registerMemoryCommands } from './memory-commands.js';
 import { registerRagCommands } from './rag-commands.js';
 import { registerMentorCommands } from './mentor-commands.js';
+import { registerMcpCommands } from './mcp-commands.js';
 import { readPublicWitness } from '../governance/witness-keys.js';
 import { exportCanon, exportToFile, verifyExport } from '../canon/export.js';
 import { migrate } from '../canon/migrate.js';
@@ -544,6 +545,7 @@ export async function runCli(argv: string[]): Promise<number> {
   registerMemoryCommands(program, governanceContext);
   registerRagCommands(program, governanceContext);
   registerMentorCommands(program, governanceContext);
+  registerMcpCommands(program, governanceContext);
 
   const config = program.command('config').description('show the resolved configuration');
   config
