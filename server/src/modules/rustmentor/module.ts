@@ -38,7 +38,6 @@ export const RUSTMENTOR_MANIFEST: ModuleManifest = {
   capabilities: ['rag.query', 'memory.read', 'memory.write', 'trust.feedback', 'llm'],
 };
 
-
 function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
