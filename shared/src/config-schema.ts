@@ -201,6 +201,15 @@ export type RagFusionMethod = (typeof RAG_FUSION_METHODS)[number];
 // measured with bench/rag-eval/run.ts; a test keeps the two in step.
 const RagSection = z
   .strictObject({
+    allowed_licences: textList(
+      'SPDX licence id',
+      /^[A-Za-z0-9.+-]+( WITH [A-Za-z0-9.+-]+)?$/,
+      'each entry must be one SPDX licence id (with an optional "WITH exception"), e.g. "MIT"',
+    )
+      .optional()
+      .describe(
+        'Licences a document may carry to be imported (SPDX ids; an expression is allowed when it is satisfied by them). Not set: common permissive licences (MIT, Apache-2.0, BSD-2/3-Clause, ISC, Zlib, Unlicense, CC0-1.0, CC-BY-4.0, …, see docs/rag.md).',
+      ),
     dimension: intIn(8, 4096)
       .optional()
       .describe(

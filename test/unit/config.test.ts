@@ -493,6 +493,7 @@ describe('renderDefaultToml / describeConfig', () => {
         'llm.max_prompt_chars',
         'llm.deny_patterns',
         'policies',
+        'rag.allowed_licences',
         'rag.dimension',
         'rag.m',
         'rag.ef_construction',

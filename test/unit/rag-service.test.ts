@@ -377,3 +377,57 @@ describe('the retrieval index through the handlers', () => {
     assert.equal((await h.rt.store.verify()).ok, true);
   });
 });
+
+describe('[rag] allowed_licences', () => {
+  test('the configured list replaces the default: GPL allowed once listed, MIT refused once not', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'sigil-rag-allowed-'));
+    const home = path.join(dir, 'home');
+    const init = await initHome({
+      home,
+      env: { SIGIL_RAG_ALLOWED_LICENCES: 'GPL-3.0-only,Apache-2.0' },
+      passphrase: noPassphrase,
+      ownerDescription: 'rag allowed test',
+    });
+    const owner = await readIdentityFile(init.ownerIdentity.file);
+    const h: Home = { dir, home, rt: init.runtime, handlers: runtimeHandlers(init.runtime), owner };
+    try {
+      assert.deepEqual([...h.rt.rag.allowedLicences], ['GPL-3.0-only', 'Apache-2.0']);
+      const ok = await call<{ written: boolean }>(
+        h,
+        'sigil/rag.upsert',
+        upsertParams('errors', 'GPL-3.0-only'),
+        owner,
+      );
+      assert.equal(ok.written, true);
+      await rejects(
+        call(h, 'sigil/rag.upsert', upsertParams('threads', 'MIT'), owner),
+        'ACCESS_DENIED',
+        /MIT.*not in \[rag\] allowed_licences: GPL-3.0-only, Apache-2.0/,
+      );
+      // MIT OR Apache-2.0 has an allowed side
+      const either = await call<{ written: boolean }>(h, 'sigil/rag.upsert', upsertParams('threads'), owner);
+      assert.equal(either.written, true);
+    } finally {
+      await h.rt.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('an entry that is not one licence id is a configuration error naming the key', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'sigil-rag-allowed-bad-'));
+    try {
+      await rejects(
+        initHome({
+          home: path.join(dir, 'home'),
+          env: { SIGIL_RAG_ALLOWED_LICENCES: 'MIT,MIT OR Apache-2.0' },
+          passphrase: noPassphrase,
+          ownerDescription: 'rag allowed test',
+        }),
+        'CONFIG_INVALID',
+        /rag\.allowed_licences/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

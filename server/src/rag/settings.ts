@@ -14,7 +14,7 @@ export function ragSettings(config: SigilConfig): RagSettings {
       ? { method: 'rrf', k: rag.rrf_k }
       : { method: 'convex', normalization: rag.fusion === 'convex-max' ? 'max' : 'minmax' };
   return {
-    allowedLicences: normalizeAllowedList(DEFAULT_ALLOWED_LICENCES),
+    allowedLicences: normalizeAllowedList(rag.allowed_licences ?? DEFAULT_ALLOWED_LICENCES),
     fusion,
     lexicalWeight: rag.lexical_weight,
     vectorWeight: rag.vector_weight,
