@@ -4,8 +4,8 @@
  * through the bundled server. `node --import tsx bench/mentor.ts` prints them alone; bench/run.ts adds them to
  * the full run. docs/benchmarks.md explains every key.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -325,6 +325,58 @@ export async function mentorBench(result: Result, opts: MentorBenchOptions): Pro
   const latency = await diagnosticsLatency(text, opts.latencyRuns);
   result.diagnostics_latency_ms = round2(median(latency));
   result.diagnostics_latency_max_ms = round2(Math.max(...latency));
+
+  await mentorVsClippy(result, Math.max(3, Math.min(opts.runs, 7)));
+}
+
+/**
+ * Wall time of `sigil mentor` against `cargo clippy` on the same crate (demo/inventory), each after an edit
+ * of src/lib.rs, clippy with its target dir warm (what a save costs in an editor). Null when cargo clippy
+ * is not installed.
+ */
+export async function mentorVsClippy(result: Result, runs: number): Promise<void> {
+  const probe = spawnSync('cargo', ['clippy', '--version'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    result.mentor_vs_clippy_ratio = null;
+    result.mentor_vs_clippy_note = 'cargo clippy is not installed';
+    return;
+  }
+  log(`mentor_vs_clippy_ratio: sigil mentor and cargo clippy on demo/inventory, ${runs} runs each`);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sigil-bench-clippy-'));
+  try {
+    const crate = path.join(dir, 'inventory');
+    cpSync(path.join(ROOT, 'demo', 'inventory'), crate, { recursive: true });
+    const lib = path.join(crate, 'src', 'lib.rs');
+    const clippy = (): void => {
+      execFileSync('cargo', ['clippy', '--offline', '--message-format=json'], {
+        cwd: crate,
+        stdio: 'ignore',
+      });
+    };
+    clippy(); // the target dir warm, as in an editor session
+    const mentorMs: number[] = [];
+    const clippyMs: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      appendFileSync(lib, `\n// edit ${i}\n`);
+      let t0 = performance.now();
+      clippy();
+      clippyMs.push(performance.now() - t0);
+      t0 = performance.now();
+      execFileSync(
+        process.execPath,
+        [path.join(ROOT, 'bin', 'sigil.js'), 'mentor', crate, '--json', '--fail-on', 'never'],
+        {
+          stdio: 'ignore',
+        },
+      );
+      mentorMs.push(performance.now() - t0);
+    }
+    result.mentor_cli_ms = round2(median(mentorMs));
+    result.clippy_ms = round2(median(clippyMs));
+    result.mentor_vs_clippy_ratio = Number((median(mentorMs) / median(clippyMs)).toFixed(3));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
