@@ -17,7 +17,8 @@ for f in extension/package.json extension/readme.md extension/LICENSE.txt \
          extension/dist/prebuilds/win32-x64/classic-level.node \
          extension/dist/native/linux-x64/hnswlib-node.node extension/dist/rag/use-lite-worker.cjs \
          extension/dist/models/use-lite/model.json extension/dist/models/use-lite/vocab.json \
-         extension/dist/models/use-lite/LICENSE; do
+         extension/dist/models/use-lite/LICENSE \
+         extension/dist/tree-sitter/tree-sitter.wasm extension/dist/tree-sitter/tree-sitter-rust.wasm; do
   grep -qxF "$f" <<<"$LIST" || fail "$f is missing from $VSIX"
 done
 # media/: every file the manifest points at (icons) must be packed; the folder itself must be there when it has files.
@@ -63,6 +64,13 @@ hit="$(cd "$TMP" && "${CLI[@]}" --json rag query 'how many mutable references' -
 grep -q '"vector": true' <<<"$hit" || fail "the query from the unpacked VSIX did not use the vector index: $hit"
 grep -q 'borrowing.md' <<<"$hit" || fail "the query from the unpacked VSIX did not find the document: $hit"
 echo "check-vsix: retrieval (USE-lite + hnswlib) runs from the unpacked VSIX"
+
+# RustMentor's parser (web-tree-sitter + the Rust grammar's wasm) loads from the unpacked VSIX alone.
+mkdir -p "$TMP/crate/src"
+printf 'pub fn f(v: &Vec<u32>) -> u32 {\n    return v.len() as u32;\n}\n' >"$TMP/crate/src/lib.rs"
+found="$(cd "$TMP" && node "$TMP/extension/dist/cli.cjs" --json mentor crate --fail-on never)" || fail "sigil mentor from the unpacked VSIX failed: $found"
+grep -q '"rule": "ptr_arg"' <<<"$found" || fail "sigil mentor from the unpacked VSIX did not report ptr_arg: $found"
+echo "check-vsix: RustMentor (tree-sitter wasm) runs from the unpacked VSIX"
 
 if [ -n "$OUT" ]; then
   printf '{ "vsix_mb": %s, "vsix_bytes": %s, "vsix_files": %s }\n' "$MB" "$BYTES" "$FILES" >"$OUT"
