@@ -138,20 +138,28 @@ export function registerMcp(deps: McpDeps): vscode.Disposable[] {
     const launch = mcpLaunch(deps.extensionPath, home, file ?? '');
     return [new Definition('Sigil', launch.command, launch.args, launch.env)];
   };
-  disposables.push(
-    register.call(api.lm, MCP_PROVIDER_ID, {
-      onDidChangeMcpServerDefinitions: changed.event,
-      provideMcpServerDefinitions: () => definition(chosenIdentity(deps)),
-      resolveMcpServerDefinition: async (server) => {
-        const home = deps.home();
-        const file = chosenIdentity(deps) ?? (await pickMcpIdentity(deps));
-        if (!home || !file) return undefined;
-        const launch = mcpLaunch(deps.extensionPath, home, file);
-        server.args = launch.args;
-        server.env = launch.env;
-        return server;
-      },
-    }),
-  );
+  // An editor whose API differs from the one typed here (VS Code 1.100 wants another contribution point and
+  // throws) must not fail the extension's activation: the snippet command still works there.
+  try {
+    disposables.push(
+      register.call(api.lm, MCP_PROVIDER_ID, {
+        onDidChangeMcpServerDefinitions: changed.event,
+        provideMcpServerDefinitions: () => definition(chosenIdentity(deps)),
+        resolveMcpServerDefinition: async (server) => {
+          const home = deps.home();
+          const file = chosenIdentity(deps) ?? (await pickMcpIdentity(deps));
+          if (!home || !file) return undefined;
+          const launch = mcpLaunch(deps.extensionPath, home, file);
+          server.args = launch.args;
+          server.env = launch.env;
+          return server;
+        },
+      }),
+    );
+  } catch (e) {
+    deps.log(
+      `MCP server definition provider not registered (${e instanceof Error ? e.message : String(e)}); use "Sigil: Copy MCP Configuration"`,
+    );
+  }
   return disposables;
 }
