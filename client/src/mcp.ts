@@ -138,8 +138,11 @@ export function registerMcp(deps: McpDeps): vscode.Disposable[] {
     const launch = mcpLaunch(deps.extensionPath, home, file ?? '');
     return [new Definition('Sigil', launch.command, launch.args, launch.env)];
   };
-  disposables.push(
-    register.call(api.lm, MCP_PROVIDER_ID, {
+  // VS Code 1.100 (the engines floor) has the API but validates the provider against a contribution point it
+  // names differently (modelContextServerCollections) and throws: that must not fail the whole activation.
+  let provider: vscode.Disposable;
+  try {
+    provider = register.call(api.lm, MCP_PROVIDER_ID, {
       onDidChangeMcpServerDefinitions: changed.event,
       provideMcpServerDefinitions: () => definition(chosenIdentity(deps)),
       resolveMcpServerDefinition: async (server) => {
@@ -151,7 +154,13 @@ export function registerMcp(deps: McpDeps): vscode.Disposable[] {
         server.env = launch.env;
         return server;
       },
-    }),
-  );
+    });
+  } catch (e) {
+    deps.log(
+      `MCP server definitions cannot be registered in this editor (${(e as Error).message}); use "Sigil: Copy MCP Configuration"`,
+    );
+    return disposables;
+  }
+  disposables.push(provider);
   return disposables;
 }
