@@ -11,13 +11,15 @@
 #   5. UI flows with Playwright (ui/store-flow.mjs), then with code-server stopped one stored record is
 #      damaged (ui/tamper-prepare.mjs), code-server restarted; the Audit Log must list it as damaged and
 #      Verify must name it (ui/tamper-flow.mjs); in between, RustMentor in a Rust crate workspace of its own
-#      (ui/mentor-flow.mjs: Problems, hover, quick fix, on-save record in the Mentor view)
+#      (ui/mentor-flow.mjs: Problems, hover, quick fix, on-save record in the Mentor view) and docs search and
+#      memory in another (ui/memory-docs-flow.mjs: import a Markdown doc set, Search Docs -> citation, write an
+#      entry, the Memory view, Forget)
 #
 # Output: test/e2e/artifacts/ (screenshots, each checked not blank; metrics.json; logs on failure).
 # Env: E2E_CACHE (default test/e2e/.cache: code-server install + scratch), E2E_CODE_SERVER_DIR (default
 #      $E2E_CACHE/code-server; point it outside the clone to reuse one install), E2E_SUITE (extension test
 #      entry, default dist/test/extension/suite/index.cjs), E2E_EXT_TIMEOUT (s, default 300),
-#      E2E_FLOWS (which parts run, default "ext store mentor tamper"; e.g. E2E_FLOWS=mentor for one flow).
+#      E2E_FLOWS (which parts run, default "ext store mentor docs tamper"; e.g. E2E_FLOWS=mentor for one flow).
 #      No SIGIL_ prefix here: Sigil rejects SIGIL_* variables it does not know.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -41,13 +43,13 @@ T0=$(now)
 declare -A TIMES
 declare -A RESULT
 rc=0
-FLOWS=" ${E2E_FLOWS:-ext store mentor tamper} "
+FLOWS=" ${E2E_FLOWS:-ext store mentor docs tamper} "
 want() { [[ "$FLOWS" == *" $1 "* ]]; }
 
 rm -rf "$WORK"
 # Only this script's outputs: test/e2e/nvim may keep its own files in artifacts/ too.
 rm -rf "$ART"/*.png "$ART/metrics.json" "$ART/code-server.log" "$ART/logs"
-mkdir -p "$WORK/ws-ui" "$WORK/ws-ext" "$WORK/ws-mentor" "$WORK/exts" "$WORK/ud/User" "$WORK/xdg" "$ART"
+mkdir -p "$WORK/ws-ui" "$WORK/ws-ext" "$WORK/ws-mentor" "$WORK/ws-docs" "$WORK/exts" "$WORK/ud/User" "$WORK/xdg" "$ART"
 
 # --- 1. tools --------------------------------------------------------------------------------------------
 t=$(now)
@@ -171,6 +173,17 @@ if want mentor; then # a workspace and store of its own: nothing here depends on
   echo "== UI mentor flow ${RESULT[mentor_flow]} (${TIMES[ui_mentor_flow]}s)"
 fi
 
+if want docs; then # a workspace and store of its own, like the mentor flow
+  t=$(now)
+  if E2E_URL="$BASE" E2E_DOCS_WS="$WORK/ws-docs" node "$E2E/ui/memory-docs-flow.mjs"; then
+    RESULT[docs_flow]=passed
+  else
+    RESULT[docs_flow]=failed; rc=1
+  fi
+  TIMES[ui_docs_flow]=$(secs "$t")
+  echo "== UI docs flow ${RESULT[docs_flow]} (${TIMES[ui_docs_flow]}s)"
+fi
+
 if want tamper; then
   t=$(now)
   stop_code_server # the language server owns the store: stop it before touching the files
@@ -208,7 +221,7 @@ for (const dir of fs.existsSync(logs) ? fs.readdirSync(logs).sort() : []) {
     if (m && vsixActivation === null) vsixActivation = Number(m[1]);
   }
 }
-const flows = ['store-flow.json', 'mentor-flow.json', 'tamper-flow.json'].map(read).filter(Boolean);
+const flows = ['store-flow.json', 'mentor-flow.json', 'memory-docs-flow.json', 'tamper-flow.json'].map(read).filter(Boolean);
 const metrics = {
   extension_activate_ms: round(num), // sigil.getActivationTime in the extension-host test window
   extension_activate_ms_ui: vsixActivation, // the installed VSIX in the first UI window, from its log

@@ -1,0 +1,306 @@
+// UI flow 4, documentation search and memory in a workspace of its own ($E2E_DOCS_WS): the store is
+// initialized from the Audit Log's welcome view (as in the other flows); a small Markdown doc set with an MIT
+// LICENSE is written into the workspace and imported with `sigil rag import` through the language server's
+// owner socket (the editor's Import command takes a directory only as a programmatic argument, so from the UI
+// the CLI is how an arbitrary directory is imported); "Sigil: Search Docs…" finds a page and picking the
+// result opens a read-only citation document with the chunk text, its source path and its licence. Then
+// "Sigil: Write Memory Entry…" (its three prompts) writes an entry that the Memory view (collapsed by
+// default) lists under its namespace, and the view's Forget action (confirmed in the modal) removes it.
+// Env: E2E_URL, E2E_DOCS_WS (a folder of its own: its .sigil home is created here), E2E_REPO,
+//      E2E_ARTIFACTS, E2E_STATE (the summary goes next to it), E2E_PASSPHRASE, E2E_BROWSER_PROFILE.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sigil } from '../lib/cli.mjs';
+import {
+  Flow,
+  StepFailed,
+  answerQuickInput,
+  clearNotifications,
+  launchBrowser,
+  openSigilContainer,
+  openWorkbench,
+  runCommand,
+  waitAuditRow,
+  waitNotification,
+} from '../lib/workbench.mjs';
+
+const { E2E_URL: base, E2E_DOCS_WS: ws, E2E_REPO: repo, E2E_ARTIFACTS: artifacts } = process.env;
+const stateFile = process.env.E2E_STATE;
+const passphrase = process.env.E2E_PASSPHRASE ?? '';
+const home = path.join(ws, '.sigil');
+const DOCS = 'lighthouse-docs'; // the directory, and so the collection name the citations show
+const MEMORY_VIEW = 'Memory';
+const NAMESPACE = 'user:e2e';
+const KEY = 'harbour-light';
+const MEMORY_TEXT = 'the keeper trims the wick before dusk';
+
+const MIT = `MIT License
+
+Copyright (c) 2026 Sigil e2e fixtures
+
+Permission is hereby granted, free of charge, to any person obtaining a copy
+of this software and associated documentation files (the "Software"), to deal
+in the Software without restriction, including without limitation the rights
+to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+copies of the Software, and to permit persons to whom the Software is
+furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+`;
+// Words found on one page only, so the query names which chunk must come back.
+const LANTERN_MD = `# Lantern Guide
+
+The lantern keeper trims the wick before dusk so that the harbour light burns steadily all night.
+
+## Refilling
+
+Pour the oil slowly into the reservoir and wipe the brass collar dry.
+`;
+const TIDES_MD = `# Tides
+
+Spring tides follow the new and the full moon; neap tides the quarter moons.
+`;
+const CHUNK_TEXT = 'The lantern keeper trims the wick before dusk';
+
+const docsDir = path.join(ws, DOCS);
+mkdirSync(docsDir, { recursive: true });
+writeFileSync(path.join(docsDir, 'LICENSE'), MIT);
+writeFileSync(path.join(docsDir, 'lantern.md'), LANTERN_MD);
+writeFileSync(path.join(docsDir, 'tides.md'), TIDES_MD);
+
+const flow = new Flow('memory-docs-flow', { artifacts });
+const browser = await launchBrowser(process.env.E2E_BROWSER_PROFILE);
+const page = browser.ctx.pages()[0] ?? (await browser.ctx.newPage());
+flow.page = page;
+page.on('pageerror', (e) => flow.log(`pageerror: ${e.message}`));
+let ok = false;
+
+/** Polls `read` until `test` holds for its value; the error names what was last seen. */
+async function waitFor(what, read, test, timeout = 20000) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    last = await read().catch((e) => `(unreadable: ${e.message})`);
+    if (test(last)) return last;
+    await sleep(250);
+  }
+  throw new Error(`${what} within ${timeout} ms; last seen: ${JSON.stringify(last)}`);
+}
+
+const quickInput = () => page.locator('.quick-input-widget');
+const quickRows = () => page.locator('.quick-input-list .monaco-list-row');
+const editorText = () =>
+  page
+    .locator('.part.editor .editor-instance .view-lines')
+    .first()
+    .innerText()
+    .then((t) => t.replace(/\u00a0/g, ' '));
+
+/** Types `value` into the open input box whose title contains `title`, then Enter; waits until it is gone. */
+async function answerInputBox(title, value) {
+  const readTitle = async () => {
+    if (!(await quickInput().isVisible())) return '';
+    return quickInput()
+      .locator('.quick-input-title')
+      .innerText({ timeout: 1000 })
+      .catch(() => '');
+  };
+  const shown = await waitFor(
+    `no input box titled ${JSON.stringify(title)}`,
+    readTitle,
+    (t) => typeof t === 'string' && t.includes(title),
+    10000,
+  );
+  await quickInput().locator('input').first().fill(value);
+  await page.keyboard.press('Enter');
+  // The next prompt may reuse the widget: it is gone once its title is no longer this one.
+  await waitFor(
+    `the input box ${JSON.stringify(shown)} did not close after Enter`,
+    readTitle,
+    (t) => typeof t === 'string' && t !== shown,
+    10000,
+  );
+}
+
+const memoryPane = () => page.locator(`.part.sidebar .pane-header[aria-label^="${MEMORY_VIEW}"]`);
+const memoryRows = () =>
+  page.locator(`.part.sidebar [role="tree"][aria-label^="${MEMORY_VIEW}"] .monaco-list-row[role="treeitem"]`);
+
+try {
+  await flow.step('workbench loads the docs workspace with the "Sigil" container', async () => {
+    await openWorkbench(page, `${base}/?folder=${encodeURIComponent(ws)}`);
+    await openSigilContainer(page);
+  });
+
+  await flow.step('"Initialize Store" from the Audit Log welcome view creates the store', async () => {
+    const button = page.locator('.part.sidebar .welcome-view-content .monaco-button', {
+      hasText: 'Initialize Store',
+    });
+    try {
+      await button.first().waitFor({ state: 'visible', timeout: 20000 });
+    } catch {
+      throw new Error(
+        'no "Initialize Store" button in the Audit Log welcome view of a workspace with no store',
+      );
+    }
+    await button.first().click();
+    for (let i = 0; i < 3; i++) if ((await answerQuickInput(page, passphrase, 2500)) === null) break;
+    await waitFor(
+      `no store was created in ${home}`,
+      async () => existsSync(path.join(home, 'keystore.json')),
+      (v) => v === true,
+      30000,
+    );
+    await waitAuditRow(page, 'canon.genesis', 30000);
+    await clearNotifications(page);
+  });
+
+  await flow.step(
+    'the Markdown doc set (MIT LICENSE) is imported through the owner socket, under its licence',
+    async () => {
+      const out = await sigil(repo, ['--home', home, '--json', 'rag', 'import', docsDir]);
+      const r = JSON.parse(out);
+      const root = (r.roots ?? []).find((x) => x.root === DOCS);
+      if (!root || r.documents !== 2 || root.licence !== 'MIT')
+        throw new Error(`the import did not take 2 MIT documents from ${DOCS}: ${out.slice(0, 600)}`);
+      return `${r.documents} documents, ${r.chunks} chunks, licence ${root.licence}`;
+    },
+  );
+
+  await flow.step(
+    '"Sigil: Search Docs…" finds the page; picking it opens a read-only citation with text, source and licence',
+    async () => {
+      await runCommand(page, 'Sigil: Search Docs…');
+      await answerInputBox('Sigil: Search Docs', 'lantern keeper wick dusk');
+      const row = quickRows().filter({ hasText: 'trims the wick' }).first();
+      try {
+        await row.waitFor({ state: 'visible', timeout: 20000 });
+      } catch {
+        const offered = await quickRows().allInnerTexts();
+        const toasts = await page.locator('.notification-list-item-message').allInnerTexts();
+        throw new Error(
+          `no search result showing the lantern page (offered: ${JSON.stringify(offered)}; notifications: ${JSON.stringify(toasts)})`,
+        );
+      }
+      const label = (await row.innerText()).replace(/\s+/g, ' ');
+      if (!label.includes(`${DOCS} · MIT`))
+        throw new Error(`the result does not name its collection and licence: ${JSON.stringify(label)}`);
+      await flow.screenshot('20-docs-search');
+      await row.click();
+      await page
+        .locator('.part.editor .tab.active', { hasText: 'lantern.md' })
+        .waitFor({ state: 'visible', timeout: 15000 });
+      const text = await waitFor(
+        'the citation document does not show the chunk, its source path and licence',
+        editorText,
+        (t) =>
+          typeof t === 'string' &&
+          t.includes(CHUNK_TEXT) &&
+          t.includes(`Source: ${DOCS}/lantern.md`) &&
+          t.includes(`Collection: ${DOCS}, file lantern.md`) &&
+          t.includes('Licence: MIT'),
+        15000,
+      );
+      const tab = await page.locator('.part.editor .tab.active').innerText();
+      await flow.screenshot('21-docs-citation');
+      // Read-only: typing into it changes nothing (the editor refuses the edit).
+      await page.locator('.part.editor .editor-instance .view-lines').first().click();
+      await page.keyboard.type('zzz');
+      await page
+        .locator('.part.editor .monaco-editor-overlaymessage', { hasText: 'read-only' })
+        .first()
+        .waitFor({ state: 'visible', timeout: 5000 })
+        .catch(() => {
+          throw new Error('typing into the citation document did not show "Cannot edit in read-only editor"');
+        });
+      const after = await editorText();
+      if (after.includes('zzz')) throw new Error('the citation document accepted an edit');
+      return `tab ${JSON.stringify(tab.trim())}, ${text.split('\n').length} lines`;
+    },
+  );
+
+  await flow.step('"Sigil: Write Memory Entry…" writes an entry (namespace, key, text prompts)', async () => {
+    await page.keyboard.press('Escape');
+    await runCommand(page, 'Sigil: Write Memory Entry…');
+    await answerInputBox('Write Memory Entry — namespace', NAMESPACE);
+    await answerInputBox('Write Memory Entry — key', KEY);
+    await answerInputBox(`${NAMESPACE} / ${KEY}`, MEMORY_TEXT);
+    await waitAuditRow(page, 'memory.', 20000);
+  });
+
+  await flow.step(
+    'the Memory view (collapsed by default) expanded lists the namespace and the key',
+    async () => {
+      await openSigilContainer(page);
+      const pane = memoryPane().first();
+      await pane.waitFor({ state: 'visible', timeout: 15000 });
+      const was = await pane.getAttribute('aria-expanded');
+      if (was === 'false') await pane.click();
+      await waitFor(
+        `the Memory view does not list ${NAMESPACE} and ${KEY}`,
+        () => memoryRows().allInnerTexts(),
+        (r) => Array.isArray(r) && r.some((t) => t.includes(NAMESPACE)) && r.some((t) => t.includes(KEY)),
+        20000,
+      );
+      await flow.screenshot('22-memory-view');
+      return `was aria-expanded=${was}; rows ${JSON.stringify((await memoryRows().allInnerTexts()).map((t) => t.replace(/\s+/g, ' ')))}`;
+    },
+  );
+
+  await flow.step(
+    '"Forget" on the entry, confirmed in the modal, removes it from the Memory view',
+    async () => {
+      await clearNotifications(page);
+      const row = memoryRows().filter({ hasText: KEY }).first();
+      await row.hover();
+      const forget = row.locator('.actions .action-label[aria-label^="Forget Memory Entry"]');
+      try {
+        await forget.first().waitFor({ state: 'visible', timeout: 5000 });
+      } catch {
+        const labels = await row
+          .locator('.action-label')
+          .evaluateAll((as) => as.map((a) => a.getAttribute('aria-label')));
+        throw new Error(`the entry row offers no inline Forget action (actions: ${JSON.stringify(labels)})`);
+      }
+      await forget.first().click();
+      const dialog = page.locator('.monaco-dialog-box');
+      await dialog.waitFor({ state: 'visible', timeout: 10000 });
+      const message = (await dialog.innerText()).replace(/\s+/g, ' ');
+      if (!message.includes(`Forget ${NAMESPACE} / ${KEY}?`))
+        throw new Error(`the confirmation does not name the entry: ${JSON.stringify(message)}`);
+      await flow.screenshot('23-memory-forget-confirm');
+      await dialog
+        .locator('.monaco-button', { hasText: /^Forget$/ })
+        .first()
+        .click();
+      await dialog.waitFor({ state: 'hidden', timeout: 10000 });
+      await waitNotification(page, new RegExp(`forgot ${NAMESPACE} / ${KEY}`), 20000);
+      const rows = await waitFor(
+        `${KEY} is still listed in the Memory view after Forget`,
+        () => memoryRows().allInnerTexts(),
+        (r) => Array.isArray(r) && !r.some((t) => t.includes(KEY)),
+        20000,
+      );
+      return `Memory view now: ${JSON.stringify(rows.map((t) => t.replace(/\s+/g, ' ')))}`;
+    },
+  );
+  ok = true;
+} catch (e) {
+  if (!(e instanceof StepFailed)) flow.log(`error: ${e.stack}`);
+} finally {
+  flow.writeSummary(path.join(path.dirname(stateFile ?? artifacts), 'memory-docs-flow.json'));
+  await browser.close();
+}
+const s = flow.summary();
+console.log(`memory-docs-flow: ${s.passed} passed, ${s.failed} failed`);
+process.exit(ok ? 0 : 1);
