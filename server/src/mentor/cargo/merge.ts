@@ -46,7 +46,10 @@ export function mergeFindings(
   const out: MergedFinding[] = [];
   for (const m of mentor) {
     const { origin: _o, confirmedBy, ...plain } = m as Finding & { origin?: string; confirmedBy?: string };
-    if (out.some((o) => o.origin === 'mentor' && sameFinding(o, plain))) continue;
+    // Repeats are dropped; a finding that differs in its clippy twin is another finding (fast-check found
+    // one dropped together with the twin it would have matched).
+    if (out.some((o) => o.origin === 'mentor' && o.clippy === plain.clippy && sameFinding(o, plain)))
+      continue;
     const twin = m.clippy
       ? distinctCompiler.find((c) => c.clippy === m.clippy && overlaps(c.range, m.range))
       : undefined;
