@@ -6,6 +6,8 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { DiagnosticSeverity, type CodeAction, type TextEdit } from 'vscode-languageserver';
 import { analyzeRust, analyzeTree, type AnalyzeOptions } from '../../server/src/mentor/analyze.js';
@@ -18,6 +20,7 @@ import { codeActionsFor } from '../../server/src/lsp/code-actions.js';
 import { DIAGNOSTIC_SOURCE, toDiagnostic } from '../../server/src/lsp/diagnostics.js';
 import { explanationMarkdown } from '../../server/src/lsp/markdown.js';
 import { resolveMentorOptions } from '../../server/src/lsp/options.js';
+import { packagePath } from '../../server/src/lsp/mentor-server.js';
 import { MENTOR_COMMANDS, parseMentorSettings } from '../../shared/src/mentor.js';
 
 const FIXTURE = path.join(import.meta.dirname, '..', 'fixtures', 'mentor-lsp', 'mistakes.rs');
@@ -257,5 +260,28 @@ describe('settings', () => {
     assert.deepEqual(both.analyze.disabledRules, ['todo', 'dbg_macro']);
     assert.equal(both.analyze.testCode, 'normal');
     assert.equal(both.enabled, false);
+  });
+});
+
+describe('the path the rules see', () => {
+  test('is relative to the cargo package, so a folder named tests/ above the project is not test code', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'sigil-package-path-'));
+    try {
+      const proj = path.join(dir, 'tests', 'examples', 'proj');
+      await mkdir(path.join(proj, 'src'), { recursive: true });
+      await mkdir(path.join(proj, 'tests'), { recursive: true });
+      await writeFile(path.join(proj, 'Cargo.toml'), '[package]\nname = "proj"\nversion = "0.1.0"\n');
+      assert.equal(packagePath(path.join(proj, 'src', 'lib.rs')), 'src/lib.rs');
+      assert.equal(packagePath(path.join(proj, 'tests', 'it.rs')), 'tests/it.rs');
+      assert.equal(packagePath(path.join(dir, 'tests', 'loose.rs')), 'loose.rs');
+      assert.equal(packagePath(undefined), undefined);
+      await loadRustGrammar();
+      const code = 'pub fn f(x: Option<u8>) -> u8 { x.unwrap() }\n';
+      const rules = (p: string | undefined) => analyzeRust(code, p ? { path: p } : {}).map((f) => f.ruleId);
+      assert.ok(rules(packagePath(path.join(proj, 'src', 'lib.rs'))).includes('unwrap_used'));
+      assert.ok(!rules(packagePath(path.join(proj, 'tests', 'it.rs'))).includes('unwrap_used'));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

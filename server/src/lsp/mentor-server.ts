@@ -3,7 +3,9 @@
  * debounced diagnostics, hover and code actions. Every handler is guarded: a file that breaks the analysis
  * logs an error and gets no diagnostics, it never takes the server down.
  */
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nearestManifestDir } from '../mentor/cargo/workspace.js';
 import {
   TextDocumentSyncKind,
   type CodeAction,
@@ -50,6 +52,8 @@ export interface MentorServerOptions {
 interface OpenDoc {
   readonly uri: string;
   readonly path: string | undefined;
+  /** The path the rules see: relative to the file's cargo package, as cargo sees it (`tests/…`, `src/main.rs`). */
+  readonly analysisPath: string | undefined;
   readonly doc: RustDocument;
   timer: ReturnType<typeof setTimeout> | undefined;
   /** Findings of `findingsVersion`; recomputed before use when the document moved on. */
@@ -64,6 +68,16 @@ function pathOf(uri: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A folder named `tests` or `examples` above the project must not make every file test code: the rules get
+ * the path inside the cargo package (or the bare file name outside any package).
+ */
+export function packagePath(file: string | undefined): string | undefined {
+  if (!file) return undefined;
+  const pkg = nearestManifestDir(path.dirname(file));
+  return (pkg ? path.relative(pkg, file) : path.basename(file)).split(path.sep).join('/');
 }
 
 function contains(range: Finding['range'], p: Position): boolean {
@@ -127,7 +141,7 @@ export function registerMentor(connection: Connection, opts: MentorServerOptions
       const inherited = open.path ? lints.levelsFor(open.path) : undefined;
       findings = analyzeTree(open.doc.tree, open.doc.text, {
         ...options.analyze,
-        ...(open.path ? { path: open.path } : {}),
+        ...(open.analysisPath ? { path: open.analysisPath } : {}),
         ...(inherited ? { inheritedLints: inherited } : {}),
       });
     }
@@ -191,6 +205,7 @@ export function registerMentor(connection: Connection, opts: MentorServerOptions
           const open: OpenDoc = {
             uri: td.uri,
             path: pathOf(td.uri),
+            analysisPath: packagePath(pathOf(td.uri)),
             doc: new RustDocument(g, td.text, td.version),
             timer: undefined,
             findings: [],
