@@ -35,6 +35,7 @@ import { recordOwnerSocket, HOME_DIR_NAME } from './runtime/home.js';
 import type { PassphraseSource } from './runtime/passphrase.js';
 import { VERSION } from './version.js';
 import { MENTOR_CAPABILITIES, registerMentor } from './lsp/mentor-server.js';
+import { IndexedCitations } from './lsp/citations.js';
 
 export interface InitializationOptions {
   /** Absolute path of the Sigil home; default `<first workspace folder>/.sigil`, else $SIGIL_HOME. */
@@ -69,7 +70,9 @@ export function startServer(connection: Connection): void {
 
   const log = (m: string): void => connection.console.info(m);
   let workspaceTrusted = true;
+  const citations = new IndexedCitations();
   const mentor = registerMentor(connection, {
+    citations,
     fileConfig: () => session?.runtime?.config.mentor,
     trusted: () => workspaceTrusted,
   });
@@ -102,7 +105,7 @@ export function startServer(connection: Connection): void {
       unknownEnv: 'warn',
       onWarning: (m) => connection.console.warn(m),
     });
-    handlers = createHandlers(session);
+    handlers = createHandlers(session, { onModuleResult: (r) => citations.learn(r) });
     session.on('appended', (notice) => void connection.sendNotification('sigil/canon.appended', notice));
     session.on('changed', (info) => {
       void connection.sendNotification('sigil/store.changed', info);

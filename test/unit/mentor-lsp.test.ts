@@ -15,7 +15,7 @@ import { loadRustGrammar, type RustGrammar } from '../../server/src/mentor/parse
 import { lineStarts, offsetAt } from '../../server/src/mentor/positions.js';
 import { ruleById } from '../../server/src/mentor/rules/index.js';
 import type { Finding } from '../../server/src/mentor/types.js';
-import { ruleCitations, type CitationProvider } from '../../server/src/lsp/citations.js';
+import { IndexedCitations, ruleCitations, type CitationProvider } from '../../server/src/lsp/citations.js';
 import { codeActionsFor } from '../../server/src/lsp/code-actions.js';
 import { DIAGNOSTIC_SOURCE, toDiagnostic } from '../../server/src/lsp/diagnostics.js';
 import { explanationMarkdown } from '../../server/src/lsp/markdown.js';
@@ -283,5 +283,51 @@ describe('the path the rules see', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('citations learnt from a gated analysis', () => {
+  test('an indexed citation replaces the fixed link of its rule only; URL-only citations teach nothing', () => {
+    const c = new IndexedCitations();
+    const fixed = ruleCitations.citationsFor('unwrap_used');
+    assert.deepEqual(c.citationsFor('unwrap_used'), fixed);
+    c.learn({
+      diagnostics: [
+        {
+          rule: 'unwrap_used',
+          citations: [
+            {
+              title: 'The Book — 9.2',
+              url: 'https://doc.rust-lang.org/book/ch09-02.html#x',
+              path: 'ch09-02.html',
+            },
+            { title: 'fixed', url: 'https://doc.rust-lang.org/std/', path: null },
+          ],
+        },
+        {
+          rule: 'todo',
+          citations: [
+            { title: 'fixed only', url: 'https://doc.rust-lang.org/std/macro.todo.html', path: null },
+          ],
+        },
+      ],
+    });
+    assert.deepEqual(c.citationsFor('unwrap_used'), [
+      { title: 'The Book — 9.2', url: 'https://doc.rust-lang.org/book/ch09-02.html#x', path: 'ch09-02.html' },
+    ]);
+    assert.deepEqual(c.citationsFor('todo'), ruleCitations.citationsFor('todo'));
+    const d = toDiagnostic(
+      {
+        ruleId: 'unwrap_used',
+        clippy: 'clippy::unwrap_used',
+        category: 'panics',
+        severity: 'information',
+        message: 'm',
+        range: { start: { line: 0, character: 0 }, end: { line: 0, character: 1 } },
+      },
+      1,
+      c,
+    );
+    assert.equal(d.codeDescription?.href, 'https://doc.rust-lang.org/book/ch09-02.html#x');
   });
 });

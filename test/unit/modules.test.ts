@@ -24,6 +24,7 @@ import { RuleZeroManifest } from '../../shared/src/rule-zero.js';
 import type { CanonicalRecord, RecordLink } from '../../shared/src/record.js';
 import { ModuleHost, type BuiltinModule } from '../../server/src/modules/host.js';
 import { PROGRESS_KEY } from '../../server/src/modules/rustmentor/progress.js';
+import { RUSTMENTOR } from '../../server/src/modules/rustmentor/module.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const noPassphrase: PassphraseSource = { get: async () => undefined };
@@ -286,6 +287,18 @@ describe('module.run: RustMentor results are Rule Zero records', () => {
     assert.ok(m);
     assert.equal(m.requiredLoa, 'operator');
     assert.ok(m.capabilities.includes('rag.query'));
+  });
+
+  test('the host shows every valid result to its observer (the language server learns citations from it)', async () => {
+    const seen: ModuleRunResult[] = [];
+    const host = new ModuleHost([RUSTMENTOR], (r) => seen.push(r));
+    const params = { module: 'rustmentor', input: { action: 'analyze', text: SAMPLE }, record: false };
+    const { params: p, auth } = splitAuth(signedParams('sigil/module.run', params, operator));
+    const access = await h.rt.governance.authorize('sigil/module.run', p, auth, 'module.run');
+    const r = await host.run(h.rt, access, params as never, h.workspace);
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0], r);
+    assert.ok(r.diagnostics.some((d) => d.rule === 'unwrap_used'));
   });
 
   test('a licence cannot be issued for a module subject', async () => {

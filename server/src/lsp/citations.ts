@@ -22,3 +22,37 @@ export const ruleCitations: CitationProvider = {
     return rule ? rule.explanation.learnMore.map(({ title, url }) => ({ title, url })) : [];
   },
 };
+
+/** The part of a module result the editor's citations learn from (shared/src/modules.ts ModuleRunResult). */
+export interface CitedDiagnostics {
+  readonly diagnostics: ReadonlyArray<{
+    readonly rule: string;
+    readonly citations: ReadonlyArray<{
+      readonly title: string;
+      readonly url: string | null;
+      readonly path: string | null;
+    }>;
+  }>;
+}
+
+/**
+ * Citations from the local docs index, learnt from the last gated RustMentor analysis (the editor's save, run
+ * under its licence): hovers and diagnostics of this session then point at the indexed section, while the
+ * language server itself never queries the index without a licence. Rules not seen yet keep their fixed links.
+ */
+export class IndexedCitations implements CitationProvider {
+  readonly #byRule = new Map<string, readonly Citation[]>();
+
+  learn(result: CitedDiagnostics): void {
+    for (const d of result.diagnostics) {
+      const indexed = d.citations
+        .filter((c): c is { title: string; url: string; path: string } => c.url !== null && c.path !== null)
+        .map(({ title, url, path }) => ({ title, url, path }));
+      if (indexed.length > 0) this.#byRule.set(d.rule, indexed);
+    }
+  }
+
+  citationsFor(ruleId: string): readonly Citation[] {
+    return this.#byRule.get(ruleId) ?? ruleCitations.citationsFor(ruleId);
+  }
+}

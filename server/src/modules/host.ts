@@ -44,9 +44,12 @@ const MAX_CITE_LINKS = 60;
 
 export class ModuleHost {
   readonly #modules = new Map<string, BuiltinModule>();
+  readonly #onResult: ((r: ModuleRunResult) => void) | undefined;
 
-  constructor(modules: readonly BuiltinModule[]) {
+  /** `onResult` sees every valid result the host returns (the language server learns citations from it). */
+  constructor(modules: readonly BuiltinModule[], onResult?: (r: ModuleRunResult) => void) {
     for (const m of modules) this.#modules.set(m.manifest.id, m);
+    this.#onResult = onResult;
   }
 
   list(): ModuleManifestView[] {
@@ -124,7 +127,7 @@ export class ModuleHost {
       );
       recordId = rec?.id ?? null;
     }
-    return {
+    const out: ModuleRunResult = {
       module: m.id,
       verdict: manifest.verdict,
       recordId,
@@ -134,6 +137,12 @@ export class ModuleHost {
       notes: [...ctx.notes],
       ...(outcome.answer ? { answer: outcome.answer } : {}),
     };
+    try {
+      this.#onResult?.(out);
+    } catch {
+      // an observer's failure is not the caller's
+    }
+    return out;
   }
 
   #complete(

@@ -24,6 +24,7 @@ import { checkSystemHistory } from '../governance/system-audit.js';
 import { recordView, storeInfo } from './canon-service.js';
 import { importSources } from '../rag/import.js';
 import { ModuleHost } from '../modules/host.js';
+import type { ModuleRunResult } from '../../../shared/src/modules.js';
 import { RUSTMENTOR } from '../modules/rustmentor/module.js';
 import { HOME_DIR_NAME } from '../runtime/home.js';
 import path from 'node:path';
@@ -100,8 +101,13 @@ export interface HandlerHost {
   init(origin?: string): Promise<StoreInfo>;
 }
 
-export function createHandlers(session: HandlerHost): Handlers {
-  const modules = new ModuleHost([RUSTMENTOR]);
+export interface HandlerOptions {
+  /** Sees every module result the handlers return (the language server learns citations from them). */
+  readonly onModuleResult?: (r: ModuleRunResult) => void;
+}
+
+export function createHandlers(session: HandlerHost, opts: HandlerOptions = {}): Handlers {
+  const modules = new ModuleHost([RUSTMENTOR], opts.onModuleResult);
   function gated<M extends RequestMethod>(
     method: M,
     run: Run<M>,
