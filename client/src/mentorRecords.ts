@@ -93,7 +93,11 @@ export class MentorProvider implements vscode.TreeDataProvider<MentorNode>, vsco
     );
   }
 
+  /** Bumped by refresh(): a load that started before it must not overwrite what a newer one found. */
+  private generation = 0;
+
   refresh(): void {
+    this.generation++;
     this.analyses = null;
     this.loading = null;
     this.error = null;
@@ -196,28 +200,33 @@ export class MentorProvider implements vscode.TreeDataProvider<MentorNode>, vsco
 
   private async load(): Promise<void> {
     if (this.analyses !== null) return;
+    const generation = this.generation;
     this.loading ??= (async () => {
+      let analyses: MentorAnalysis[] = [];
+      let error: string | null = null;
       try {
-        if (this.ctx.store.phase !== 'ready') {
-          this.analyses = [];
-          return;
+        if (this.ctx.store.phase === 'ready') {
+          const page = await this.ctx.request('sigil/canon.list', {
+            kind: 'module.result',
+            space: 'data',
+            order: 'desc',
+            limit: RECENT * 2,
+          });
+          analyses = page.records
+            .map(analysisOf)
+            .filter((a): a is MentorAnalysis => a !== null)
+            .slice(0, RECENT);
         }
-        const page = await this.ctx.request('sigil/canon.list', {
-          kind: 'module.result',
-          space: 'data',
-          order: 'desc',
-          limit: RECENT * 2,
-        });
-        this.analyses = page.records
-          .map(analysisOf)
-          .filter((a): a is MentorAnalysis => a !== null)
-          .slice(0, RECENT);
       } catch (e) {
-        this.analyses = [];
-        this.error = e instanceof Error ? e.message : String(e);
+        error = e instanceof Error ? e.message : String(e);
       }
+      // A record appended while this page was on its way has refreshed the view: the newer load decides.
+      if (generation !== this.generation) return;
+      this.analyses = analyses;
+      this.error = error;
     })();
     await this.loading;
+    if (generation !== this.generation) await this.load();
   }
 
   async getChildren(node?: MentorNode): Promise<MentorNode[]> {
