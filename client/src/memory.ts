@@ -44,7 +44,11 @@ export class MemoryProvider implements vscode.TreeDataProvider<MemoryNode>, vsco
     );
   }
 
+  /** Bumped by refresh(): a load that started before it must not overwrite what a newer one found. */
+  private generation = 0;
+
   refresh(): void {
+    this.generation++;
     this.entries = null;
     this.loading = null;
     this.error = null;
@@ -53,8 +57,11 @@ export class MemoryProvider implements vscode.TreeDataProvider<MemoryNode>, vsco
 
   private async load(): Promise<void> {
     if (this.entries !== null) return;
+    const generation = this.generation;
     this.loading ??= (async () => {
       const all: MemoryEntryView[] = [];
+      let truncated = false;
+      let error: string | null = null;
       try {
         if (this.ctx.store.phase !== 'ready') return;
         let cursor: string | undefined;
@@ -66,14 +73,20 @@ export class MemoryProvider implements vscode.TreeDataProvider<MemoryNode>, vsco
           all.push(...page.entries);
           cursor = page.nextCursor ?? undefined;
         } while (cursor && all.length < MAX_ENTRIES);
-        this.truncated = cursor !== undefined;
+        truncated = cursor !== undefined;
       } catch (e) {
-        this.error = (e as Error).message;
+        error = (e as Error).message;
       } finally {
-        this.entries = all;
+        // A memory record appended while these pages were on their way refreshed the view: the newer load decides.
+        if (generation === this.generation) {
+          this.entries = all;
+          this.truncated = truncated;
+          this.error = error;
+        }
       }
     })();
     await this.loading;
+    if (generation !== this.generation) await this.load();
   }
 
   private namespaces(): Map<string, MemoryEntryView[]> {
