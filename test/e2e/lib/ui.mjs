@@ -22,9 +22,9 @@ export async function waitFor(what, read, test, timeout = 20000) {
 /**
  * Clicks "Initialize Store" in the Audit Log welcome view of a workspace with no store, answers the
  * passphrase prompts, and waits for the key store in `home` and the genesis record in the Audit Log.
- * Returns the first line of each prompt answered.
+ * Clears the notifications afterwards unless `keepNotifications`. Returns the first line of each prompt answered.
  */
-export async function initStoreFromWelcome(page, home, passphrase) {
+export async function initStoreFromWelcome(page, home, passphrase, { keepNotifications = false } = {}) {
   const button = page.locator('.part.sidebar .welcome-view-content .monaco-button', {
     hasText: 'Initialize Store',
   });
@@ -50,7 +50,7 @@ export async function initStoreFromWelcome(page, home, passphrase) {
     30000,
   );
   await waitAuditRow(page, 'canon.genesis', 30000);
-  await clearNotifications(page);
+  if (!keepNotifications) await clearNotifications(page);
   return prompts;
 }
 
