@@ -1,8 +1,13 @@
 // UI flow 3, RustMentor in a workspace of its own ($E2E_MENTOR_WS) holding a small Rust crate: the store is
 // initialized from the Audit Log's welcome view (as in the store flow), then src/lib.rs is opened and
 // RustMentor's findings must show in the Problems panel, its hover must explain a finding with a "Learn more"
-// link to doc.rust-lang.org, its quick fix must rewrite the code and clear that finding, and saving must
-// record the analysis as a signed module.result record that the Sigil "Mentor" view lists for src/lib.rs.
+// link to doc.rust-lang.org; on unwrap_used (no fix) the code action "Explain…" opens the explanation
+// (markdown preview) with a doc.rust-lang.org link, "Ask RustMentor" with no model configured answers in a
+// preview from the rules and the docs, says no model was asked and cites its sources, and "not helpful"
+// is confirmed as a signed record; the quick fixes must rewrite the code and clear their findings; saving
+// must record the analysis as a signed module.result record that the Sigil "Mentor" view lists for src/lib.rs
+// (and lists no answer or feedback as an analysis); last, the Memory view's user:<subject> /
+// rustmentor/progress entry must count both applied fixes (sigil.mentor.fixApplied) and the "not helpful".
 // Env: E2E_URL, E2E_MENTOR_WS (a folder of its own: its .sigil home is created here), E2E_ARTIFACTS,
 //      E2E_STATE (the summary goes next to it), E2E_PASSPHRASE, E2E_BROWSER_PROFILE.
 /* global document */
@@ -317,6 +322,10 @@ try {
           !r.some((t) => t.startsWith('ptr_arg')),
         15000,
       );
+      // Every analysis here had unwrap_used: a "0 findings" row would be the Ask answer or the feedback.
+      const clean = findings.filter((t) => /\b0 findings\b/.test(t));
+      if (clean.length > 0)
+        throw new Error(`the Mentor view lists a non-analysis as an analysis: ${JSON.stringify(clean)}`);
       await waitAuditRow(page, 'module.result', 15000);
       await flow.screenshot('13-mentor-view');
       return `${summary.replace(/\s+/g, ' ')}; ${findings.length - 1} finding rows`;
