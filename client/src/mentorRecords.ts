@@ -10,6 +10,7 @@ import type { MentorDiagnostic, ModuleRunResult } from '../../shared/src/modules
 import type { RuleZeroManifest } from '../../shared/src/rule-zero.js';
 import type { CanonicalRecord } from '../../shared/src/record.js';
 import { SigilError } from '../../shared/src/errors.js';
+import { isMentorAnalysis } from '../../shared/src/mentor.js';
 import type { Ctx } from './ctx.js';
 
 export const MENTOR_VIEW_ID = 'sigil.mentor';
@@ -46,18 +47,9 @@ export interface MentorSnapshot {
   } | null;
 }
 
-function isRuleZero(payload: unknown): payload is RuleZeroManifest {
-  return (
-    typeof payload === 'object' &&
-    payload !== null &&
-    (payload as { schema?: unknown }).schema === 'sigil.rule-zero/1' &&
-    (payload as { input?: { kind?: unknown } }).input?.kind !== 'feedback'
-  );
-}
-
 function analysisOf(r: CanonicalRecord): MentorAnalysis | null {
   const p = r.body.payload;
-  if (!isRuleZero(p)) return null;
+  if (!isMentorAnalysis(p)) return null;
   return {
     recordId: r.id,
     path: p.input.path,

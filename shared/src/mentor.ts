@@ -4,6 +4,9 @@
  * server's code actions name, with their argument shapes. Pure data and validation, no behaviour.
  */
 
+// Only the type: rule-zero.ts builds zod schemas, which the extension's bundle does not carry.
+import type { RuleZeroManifest } from './rule-zero.js';
+
 export const MENTOR_SEVERITIES = ['error', 'warning', 'information', 'hint'] as const;
 export type MentorSeverity = (typeof MENTOR_SEVERITIES)[number];
 
@@ -66,6 +69,27 @@ export function parseMentorSettings(raw: unknown, onProblem?: (message: string) 
     else onProblem?.(`sigil.mentor.testCode must be one of ${MENTOR_TEST_CODE.join(', ')}; ignored`);
   }
   return out;
+}
+
+/**
+ * Whether a module.result payload is an analysis of code, what the Mentor view lists. Feedback ("fixed",
+ * "not helpful") and answers ("Ask RustMentor", whose suggestion carries the answer's text) are Rule Zero
+ * results too, but listing them as analyses would show a file with findings as one with none.
+ */
+export function isMentorAnalysis(payload: unknown): payload is RuleZeroManifest {
+  if (typeof payload !== 'object' || payload === null) return false;
+  const p = payload as {
+    schema?: unknown;
+    input?: { kind?: unknown };
+    suggestion?: { text?: unknown; findings?: unknown };
+  };
+  return (
+    p.schema === 'sigil.rule-zero/1' &&
+    typeof p.input?.kind === 'string' &&
+    p.input.kind !== 'feedback' &&
+    Array.isArray(p.suggestion?.findings) &&
+    (p.suggestion.text === null || p.suggestion.text === undefined)
+  );
 }
 
 /** Client-side commands named by the server's code actions. */

@@ -11,9 +11,10 @@
 #   5. UI flows with Playwright (ui/store-flow.mjs), then with code-server stopped one stored record is
 #      damaged (ui/tamper-prepare.mjs), code-server restarted; the Audit Log must list it as damaged and
 #      Verify must name it (ui/tamper-flow.mjs); in between, RustMentor in a Rust crate workspace of its own
-#      (ui/mentor-flow.mjs: Problems, hover, quick fix, on-save record in the Mentor view) and docs search and
+#      (ui/mentor-flow.mjs: Problems, hover, Explain, Ask with no model, Not helpful, quick fixes, on-save
+#      record in the Mentor view, fixes and feedback counted in the Memory view's progress) and docs search and
 #      memory in another (ui/memory-docs-flow.mjs: import a Markdown doc set, Search Docs -> citation, write an
-#      entry, the Memory view, Forget)
+#      entry, the Memory view, Forget); the flows share lib/workbench.mjs and lib/ui.mjs
 #
 # Output: test/e2e/artifacts/ (screenshots, each checked not blank; metrics.json; logs on failure).
 # Env: E2E_CACHE (default test/e2e/.cache: code-server install + scratch), E2E_CODE_SERVER_DIR (default

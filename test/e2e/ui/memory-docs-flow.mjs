@@ -8,14 +8,12 @@
 // default) lists under its namespace, and the view's Forget action (confirmed in the modal) removes it.
 // Env: E2E_URL, E2E_DOCS_WS (a folder of its own: its .sigil home is created here), E2E_REPO,
 //      E2E_ARTIFACTS, E2E_STATE (the summary goes next to it), E2E_PASSPHRASE, E2E_BROWSER_PROFILE.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { sigil } from '../lib/cli.mjs';
 import {
   Flow,
   StepFailed,
-  answerQuickInput,
   clearNotifications,
   launchBrowser,
   openSigilContainer,
@@ -24,6 +22,14 @@ import {
   waitAuditRow,
   waitNotification,
 } from '../lib/workbench.mjs';
+import {
+  answerInputBox,
+  editorText,
+  expandView,
+  initStoreFromWelcome,
+  viewRows,
+  waitFor,
+} from '../lib/ui.mjs';
 
 const { E2E_URL: base, E2E_DOCS_WS: ws, E2E_REPO: repo, E2E_ARTIFACTS: artifacts } = process.env;
 const stateFile = process.env.E2E_STATE;
@@ -85,56 +91,8 @@ flow.page = page;
 page.on('pageerror', (e) => flow.log(`pageerror: ${e.message}`));
 let ok = false;
 
-/** Polls `read` until `test` holds for its value; the error names what was last seen. */
-async function waitFor(what, read, test, timeout = 20000) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    last = await read().catch((e) => `(unreadable: ${e.message})`);
-    if (test(last)) return last;
-    await sleep(250);
-  }
-  throw new Error(`${what} within ${timeout} ms; last seen: ${JSON.stringify(last)}`);
-}
-
-const quickInput = () => page.locator('.quick-input-widget');
 const quickRows = () => page.locator('.quick-input-list .monaco-list-row');
-const editorText = () =>
-  page
-    .locator('.part.editor .editor-instance .view-lines')
-    .first()
-    .innerText()
-    .then((t) => t.replace(/\u00a0/g, ' '));
-
-/** Types `value` into the open input box whose title contains `title`, then Enter; waits until it is gone. */
-async function answerInputBox(title, value) {
-  const readTitle = async () => {
-    if (!(await quickInput().isVisible())) return '';
-    return quickInput()
-      .locator('.quick-input-title')
-      .innerText({ timeout: 1000 })
-      .catch(() => '');
-  };
-  const shown = await waitFor(
-    `no input box titled ${JSON.stringify(title)}`,
-    readTitle,
-    (t) => typeof t === 'string' && t.includes(title),
-    10000,
-  );
-  await quickInput().locator('input').first().fill(value);
-  await page.keyboard.press('Enter');
-  // The next prompt may reuse the widget: it is gone once its title is no longer this one.
-  await waitFor(
-    `the input box ${JSON.stringify(shown)} did not close after Enter`,
-    readTitle,
-    (t) => typeof t === 'string' && t !== shown,
-    10000,
-  );
-}
-
-const memoryPane = () => page.locator(`.part.sidebar .pane-header[aria-label^="${MEMORY_VIEW}"]`);
-const memoryRows = () =>
-  page.locator(`.part.sidebar [role="tree"][aria-label^="${MEMORY_VIEW}"] .monaco-list-row[role="treeitem"]`);
+const memoryRows = () => viewRows(page, MEMORY_VIEW);
 
 try {
   await flow.step('workbench loads the docs workspace with the "Sigil" container', async () => {
@@ -143,26 +101,7 @@ try {
   });
 
   await flow.step('"Initialize Store" from the Audit Log welcome view creates the store', async () => {
-    const button = page.locator('.part.sidebar .welcome-view-content .monaco-button', {
-      hasText: 'Initialize Store',
-    });
-    try {
-      await button.first().waitFor({ state: 'visible', timeout: 20000 });
-    } catch {
-      throw new Error(
-        'no "Initialize Store" button in the Audit Log welcome view of a workspace with no store',
-      );
-    }
-    await button.first().click();
-    for (let i = 0; i < 3; i++) if ((await answerQuickInput(page, passphrase, 2500)) === null) break;
-    await waitFor(
-      `no store was created in ${home}`,
-      async () => existsSync(path.join(home, 'keystore.json')),
-      (v) => v === true,
-      30000,
-    );
-    await waitAuditRow(page, 'canon.genesis', 30000);
-    await clearNotifications(page);
+    await initStoreFromWelcome(page, home, passphrase);
   });
 
   await flow.step(
@@ -181,7 +120,7 @@ try {
     '"Sigil: Search Docs…" finds the page; picking it opens a read-only citation with text, source and licence',
     async () => {
       await runCommand(page, 'Sigil: Search Docs…');
-      await answerInputBox('Sigil: Search Docs', 'lantern keeper wick dusk');
+      await answerInputBox(page, 'Sigil: Search Docs', 'lantern keeper wick dusk');
       const row = quickRows().filter({ hasText: 'trims the wick' }).first();
       try {
         await row.waitFor({ state: 'visible', timeout: 20000 });
@@ -202,7 +141,7 @@ try {
         .waitFor({ state: 'visible', timeout: 15000 });
       const text = await waitFor(
         'the citation document does not show the chunk, its source path and licence',
-        editorText,
+        () => editorText(page),
         (t) =>
           typeof t === 'string' &&
           t.includes(CHUNK_TEXT) &&
@@ -223,7 +162,7 @@ try {
         .catch(() => {
           throw new Error('typing into the citation document did not show "Cannot edit in read-only editor"');
         });
-      const after = await editorText();
+      const after = await editorText(page);
       if (after.includes('zzz')) throw new Error('the citation document accepted an edit');
       return `tab ${JSON.stringify(tab.trim())}, ${text.split('\n').length} lines`;
     },
@@ -232,9 +171,9 @@ try {
   await flow.step('"Sigil: Write Memory Entry…" writes an entry (namespace, key, text prompts)', async () => {
     await page.keyboard.press('Escape');
     await runCommand(page, 'Sigil: Write Memory Entry…');
-    await answerInputBox('Write Memory Entry — namespace', NAMESPACE);
-    await answerInputBox('Write Memory Entry — key', KEY);
-    await answerInputBox(`${NAMESPACE} / ${KEY}`, MEMORY_TEXT);
+    await answerInputBox(page, 'Write Memory Entry — namespace', NAMESPACE);
+    await answerInputBox(page, 'Write Memory Entry — key', KEY);
+    await answerInputBox(page, `${NAMESPACE} / ${KEY}`, MEMORY_TEXT);
     await waitAuditRow(page, 'memory.', 20000);
   });
 
@@ -242,10 +181,7 @@ try {
     'the Memory view (collapsed by default) expanded lists the namespace and the key',
     async () => {
       await openSigilContainer(page);
-      const pane = memoryPane().first();
-      await pane.waitFor({ state: 'visible', timeout: 15000 });
-      const was = await pane.getAttribute('aria-expanded');
-      if (was === 'false') await pane.click();
+      const was = await expandView(page, MEMORY_VIEW);
       await waitFor(
         `the Memory view does not list ${NAMESPACE} and ${KEY}`,
         () => memoryRows().allInnerTexts(),

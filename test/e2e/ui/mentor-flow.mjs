@@ -1,28 +1,47 @@
 // UI flow 3, RustMentor in a workspace of its own ($E2E_MENTOR_WS) holding a small Rust crate: the store is
 // initialized from the Audit Log's welcome view (as in the store flow), then src/lib.rs is opened and
 // RustMentor's findings must show in the Problems panel, its hover must explain a finding with a "Learn more"
-// link to doc.rust-lang.org, its quick fix must rewrite the code and clear that finding, and saving must
-// record the analysis as a signed module.result record that the Sigil "Mentor" view lists for src/lib.rs.
+// link to doc.rust-lang.org; on unwrap_used (no fix) the code action "Explain…" opens the explanation
+// (markdown preview) with a doc.rust-lang.org link, "Ask RustMentor" with no model configured answers in a
+// preview from the rules and the docs, says no model was asked and cites its sources, and "not helpful"
+// is confirmed as a signed record; the quick fixes must rewrite the code and clear their findings; saving
+// must record the analysis as a signed module.result record that the Sigil "Mentor" view lists for src/lib.rs
+// (and lists no answer or feedback as an analysis); last, the Memory view's user:<subject> /
+// rustmentor/progress entry must count both applied fixes (sigil.mentor.fixApplied) and the "not helpful".
 // Env: E2E_URL, E2E_MENTOR_WS (a folder of its own: its .sigil home is created here), E2E_ARTIFACTS,
 //      E2E_STATE (the summary goes next to it), E2E_PASSPHRASE, E2E_BROWSER_PROFILE.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+/* global document */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Flow,
   StepFailed,
-  answerQuickInput,
   clearNotifications,
   launchBrowser,
   openSigilContainer,
   openWorkbench,
   waitAuditRow,
+  waitNotification,
 } from '../lib/workbench.mjs';
+import {
+  answerInputBox,
+  editorText,
+  expandView,
+  frameTexts,
+  initStoreFromWelcome,
+  openFile,
+  runCodeAction,
+  viewRows,
+  waitFor,
+} from '../lib/ui.mjs';
 
 const { E2E_URL: base, E2E_MENTOR_WS: ws, E2E_ARTIFACTS: artifacts, E2E_STATE: stateFile } = process.env;
 const passphrase = process.env.E2E_PASSPHRASE ?? '';
 const home = path.join(ws, '.sigil');
 const MENTOR_VIEW = 'Mentor';
+const MEMORY_VIEW = 'Memory';
+// Inside `unwrap` of `v.first().copied().unwrap()` on line 6.
+const UNWRAP_COLUMN = 25;
 // ptr_arg (information, with the fix "Take &[u32]") on `v`, needless_return (hint) on line 2, unwrap_used
 // (information) on line 6. Hints are not listed in the Problems panel: needless_return's disappearance is
 // read from the RustMentor status bar count instead.
@@ -53,65 +72,38 @@ flow.page = page;
 page.on('pageerror', (e) => flow.log(`pageerror: ${e.message}`));
 let ok = false;
 
-/** Polls `read` until `test` holds for its value; the error names what was last seen. */
-async function waitFor(what, read, test, timeout = 20000) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    last = await read().catch((e) => `(unreadable: ${e.message})`);
-    if (test(last)) return last;
-    await sleep(250);
-  }
-  throw new Error(`${what} within ${timeout} ms; last seen: ${JSON.stringify(last)}`);
-}
-
 const problemRows = () => page.locator('.markers-panel .monaco-list-row').allInnerTexts();
-const editorText = () =>
-  page
-    .locator('.part.editor .editor-instance .view-lines')
-    .first()
-    .innerText()
-    .then((t) => t.replace(/\u00a0/g, ' '));
+const libText = () => editorText(page);
+const applyQuickFix = (line, column, title, shot) =>
+  runCodeAction(page, line, column, title, shot ? () => flow.screenshot(shot) : undefined);
 
-/** Puts the cursor of the active editor at line:column (1-based) with "Go to Line/Column". */
-async function goTo(line, column) {
+/** Brings the lib.rs editor back to the front (a markdown preview may have taken it). */
+async function focusLib() {
   await page.keyboard.press('Escape');
-  await page.keyboard.press('Control+G');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible', timeout: 10000 });
-  await input.fill(`:${line}:${column}`);
-  await page.keyboard.press('Enter');
-  await input.waitFor({ state: 'hidden', timeout: 5000 });
+  await page.locator('.part.editor .tab', { hasText: 'lib.rs' }).first().click();
+  await page
+    .locator('.part.editor .tab.active', { hasText: 'lib.rs' })
+    .waitFor({ state: 'visible', timeout: 15000 });
+  await page.locator('.part.editor .editor-instance .view-lines').first().click();
 }
 
-/** Opens the quick fix menu at line:column and applies the action titled `title`, chosen with the keyboard. */
-async function applyQuickFix(line, column, title, shot) {
-  await goTo(line, column);
-  await page.keyboard.press('Control+.');
-  const rows = page.locator('.action-widget .monaco-list-row');
-  try {
-    await rows.filter({ hasText: title }).first().waitFor({ state: 'visible', timeout: 15000 });
-  } catch {
-    throw new Error(
-      `no "${title}" quick fix offered (offered: ${JSON.stringify(await rows.allInnerTexts())})`,
-    );
-  }
-  if (shot) await flow.screenshot(shot);
-  // The keyboard, as the menu is meant to be used: a pointer click races its rows' layout.
-  const focused = page.locator('.action-widget .monaco-list-row.focused');
-  for (let i = 0; i < 12; i++) {
-    if (((await focused.allInnerTexts())[0] ?? '').includes(title)) break;
-    await page.keyboard.press('ArrowDown');
-  }
-  const chosen = (await focused.allInnerTexts())[0] ?? '';
-  if (!chosen.includes(title))
-    throw new Error(`could not select "${title}" in the quick fix menu (focused: ${JSON.stringify(chosen)})`);
-  await page.keyboard.press('Enter');
-  await page
-    .locator('.action-widget')
-    .first()
-    .waitFor({ state: 'hidden', timeout: 5000 })
-    .catch(() => {});
+/** Waits for a markdown preview (a webview) showing every string of `needles`; returns its text and links. */
+async function waitPreview(what, needles, timeout = 30000) {
+  const found = await waitFor(
+    what,
+    async () => {
+      const frames = await frameTexts(page, needles[0]);
+      const hit = frames.find((f) => needles.every((n) => f.text.includes(n)));
+      if (!hit) return frames.map((f) => f.text.slice(0, 300));
+      const links = await hit.frame.evaluate(() =>
+        Array.from(document.querySelectorAll('a')).map((a) => a.getAttribute('href') ?? ''),
+      );
+      return { text: hit.text, links };
+    },
+    (v) => v !== null && typeof v === 'object' && !Array.isArray(v),
+    timeout,
+  );
+  return found;
 }
 
 /** The RustMentor status bar item's count: every RustMentor diagnostic of the editor, hints included. */
@@ -122,9 +114,7 @@ const mentorCount = () =>
     .innerText()
     .then((t) => Number(/RustMentor:\s*(\d+)/.exec(t)?.[1] ?? NaN));
 
-const mentorPane = () => page.locator(`.part.sidebar .pane-header[aria-label^="${MENTOR_VIEW}"]`);
-const mentorRows = () =>
-  page.locator(`.part.sidebar [role="tree"][aria-label^="${MENTOR_VIEW}"] .monaco-list-row[role="treeitem"]`);
+const mentorRows = () => viewRows(page, MENTOR_VIEW);
 
 try {
   await flow.step('workbench loads the Rust crate workspace with the "Sigil" container', async () => {
@@ -133,43 +123,11 @@ try {
   });
 
   await flow.step('"Initialize Store" from the Audit Log welcome view creates the store', async () => {
-    const button = page.locator('.part.sidebar .welcome-view-content .monaco-button', {
-      hasText: 'Initialize Store',
-    });
-    try {
-      await button.first().waitFor({ state: 'visible', timeout: 20000 });
-    } catch {
-      throw new Error(
-        'no "Initialize Store" button in the Audit Log welcome view of a workspace with no store',
-      );
-    }
-    await button.first().click();
-    for (let i = 0; i < 3; i++) if ((await answerQuickInput(page, passphrase, 2500)) === null) break;
-    await waitFor(
-      `no store was created in ${home}`,
-      async () => existsSync(path.join(home, 'keystore.json')),
-      (v) => v === true,
-      30000,
-    );
-    await waitAuditRow(page, 'canon.genesis', 30000);
-    await clearNotifications(page);
+    await initStoreFromWelcome(page, home, passphrase);
   });
 
   await flow.step('opening src/lib.rs shows it as a Rust editor', async () => {
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('Control+P');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor({ state: 'visible', timeout: 10000 });
-    await input.fill('src/lib.rs');
-    await page
-      .locator('.quick-input-list .monaco-list-row', { hasText: 'lib.rs' })
-      .first()
-      .waitFor({ state: 'visible', timeout: 15000 });
-    await page.keyboard.press('Enter');
-    await page
-      .locator('.part.editor .tab.active', { hasText: 'lib.rs' })
-      .waitFor({ state: 'visible', timeout: 15000 });
-    await waitFor('the editor does not show lib.rs', editorText, (t) => t.includes('v.len() as u32'));
+    await openFile(page, 'src/lib.rs', 'v.len() as u32');
     const lang = await waitFor(
       'the status bar does not show the Rust language mode',
       () => page.locator('.part.statusbar .statusbar-item[id$="editor.mode"]').innerText(),
@@ -229,13 +187,71 @@ try {
     },
   );
 
+  // unwrap_used (line 6) has no fix: its code actions are Explain, Ask and Not helpful (and the allow comment).
+  await flow.step(
+    '"Explain `unwrap_used`…" opens the explanation (what, why, how to fix) with a doc.rust-lang.org link',
+    async () => {
+      await runCodeAction(page, 6, UNWRAP_COLUMN, 'Explain');
+      const preview = await waitPreview('no preview explaining unwrap_used with "Learn more"', [
+        'unwrap_used',
+        'What.',
+        'How to fix.',
+        'Learn more',
+      ]);
+      const link = preview.links.find((h) => h.startsWith('https://doc.rust-lang.org/'));
+      if (!link)
+        throw new Error(
+          `the explanation links no doc.rust-lang.org page (links: ${JSON.stringify(preview.links)})`,
+        );
+      const tab = await page.locator('.part.editor .tab.active').innerText();
+      await flow.screenshot('14-mentor-explain');
+      return `tab ${JSON.stringify(tab.trim())}, ${link}`;
+    },
+  );
+
+  await flow.step(
+    '"Ask RustMentor about `unwrap_used`" with no model answers from the rules and the docs, says no model was asked, cites its sources',
+    async () => {
+      await focusLib();
+      await runCodeAction(page, 6, UNWRAP_COLUMN, 'Ask RustMentor');
+      await answerInputBox(page, 'Ask RustMentor about unwrap_used', '');
+      const preview = await waitPreview('no RustMentor answer about unwrap_used in a preview', [
+        'RustMentor: unwrap_used',
+        'No model was asked',
+        'rules and the docs',
+        'Sources',
+      ]);
+      const link = preview.links.find((h) => h.startsWith('https://doc.rust-lang.org/'));
+      if (!link)
+        throw new Error(
+          `the answer cites no doc.rust-lang.org source (links: ${JSON.stringify(preview.links)})`,
+        );
+      if (!/Recorded as signed record/.test(preview.text))
+        throw new Error(
+          `the answer does not name its signed record: ${JSON.stringify(preview.text.slice(0, 600))}`,
+        );
+      const why = /No model was asked: [^.]*/.exec(preview.text)?.[0];
+      await flow.screenshot('15-mentor-ask');
+      return `${why}; ${link}`;
+    },
+  );
+
+  await flow.step(
+    '"RustMentor: `unwrap_used` was not helpful here" records the feedback as a signed record',
+    async () => {
+      await clearNotifications(page);
+      await focusLib();
+      await runCodeAction(page, 6, UNWRAP_COLUMN, 'was not helpful here');
+      const note = await waitNotification(page, /noted that unwrap_used did not help \(signed record/, 30000);
+      return note;
+    },
+  );
+
   await flow.step(
     'the quick fix "Take &[u32]" rewrites the parameter and ptr_arg leaves Problems',
     async () => {
       await applyQuickFix(1, 14, 'Take &[u32]', '12-mentor-quick-fix');
-      await waitFor('the editor text was not rewritten', editorText, (t) =>
-        t.includes('pub fn f(v: &[u32])'),
-      );
+      await waitFor('the editor text was not rewritten', libText, (t) => t.includes('pub fn f(v: &[u32])'));
       const rows = await waitFor(
         'ptr_arg is still listed (or unwrap_used vanished) in the Problems panel after the fix',
         problemRows,
@@ -261,7 +277,7 @@ try {
       await applyQuickFix(2, 6, 'Remove return');
       await waitFor(
         'the editor text still has the trailing return',
-        editorText,
+        libText,
         (t) => /\{\s*v\.len\(\) as u32\s*\}/.test(t) && !t.includes('return'),
       );
       const after = await waitFor(
@@ -284,9 +300,7 @@ try {
         .locator('.part.editor .tab.active:not(.dirty)', { hasText: 'lib.rs' })
         .waitFor({ state: 'visible', timeout: 15000 });
       await openSigilContainer(page);
-      const pane = mentorPane();
-      await pane.first().waitFor({ state: 'visible', timeout: 15000 });
-      if ((await pane.first().getAttribute('aria-expanded')) === 'false') await pane.first().click();
+      await expandView(page, MENTOR_VIEW);
       const row = mentorRows().filter({ hasText: 'src/lib.rs' }).first();
       try {
         await row.waitFor({ state: 'visible', timeout: 30000 });
@@ -308,9 +322,50 @@ try {
           !r.some((t) => t.startsWith('ptr_arg')),
         15000,
       );
+      // Every analysis here had unwrap_used: a "0 findings" row would be the Ask answer or the feedback.
+      const clean = findings.filter((t) => /\b0 findings\b/.test(t));
+      if (clean.length > 0)
+        throw new Error(`the Mentor view lists a non-analysis as an analysis: ${JSON.stringify(clean)}`);
       await waitAuditRow(page, 'module.result', 15000);
       await flow.screenshot('13-mentor-view');
       return `${summary.replace(/\s+/g, ' ')}; ${findings.length - 1} finding rows`;
+    },
+  );
+  await flow.step(
+    'the Memory view lists user:<subject> / rustmentor/progress counting both applied fixes and the "not helpful"',
+    async () => {
+      await openSigilContainer(page);
+      await expandView(page, MEMORY_VIEW);
+      const rows = viewRows(page, MEMORY_VIEW);
+      const row = rows.filter({ hasText: 'rustmentor/progress' }).first();
+      try {
+        await row.waitFor({ state: 'visible', timeout: 20000 });
+      } catch {
+        throw new Error(
+          `the Memory view lists no rustmentor/progress entry; rows: ${JSON.stringify(await rows.allInnerTexts())}`,
+        );
+      }
+      const all = await rows.allInnerTexts();
+      const ns = all.find((t) => t.startsWith('user:'));
+      if (!ns)
+        throw new Error(`the progress entry is not under a user:<subject> namespace: ${JSON.stringify(all)}`);
+      // The row shows the first 60 characters; its tooltip (hover) holds the whole entry.
+      const progress = (t) =>
+        /"needless_return":\{[^}]*"fixed":1\b/.test(t) &&
+        /"ptr_arg":\{[^}]*"fixed":1\b/.test(t) &&
+        /"unwrap_used":\{[^}]*"notHelpful":1\b/.test(t);
+      const tip = await waitFor(
+        'the progress entry (tooltip) does not count needless_return and ptr_arg fixed once, unwrap_used not helpful once',
+        async () => {
+          await row.hover();
+          return (await page.locator('.monaco-hover').allInnerTexts()).join('\n');
+        },
+        progress,
+        20000,
+      );
+      await flow.screenshot('16-mentor-progress');
+      await page.mouse.move(5, 5);
+      return `${ns.split('\n')[0]}: ${/\{"rules".*\}\}/.exec(tip.replace(/\s+/g, ''))?.[0] ?? tip.slice(0, 200)}`;
     },
   );
   ok = true;

@@ -4,9 +4,8 @@
 // checkpoint. Leaves the record ids in $E2E_STATE for the tamper flow.
 // Env: E2E_URL (workbench base URL), E2E_WS (workspace folder), E2E_REPO, E2E_ARTIFACTS,
 //      E2E_STATE, E2E_PASSPHRASE (typed into the passphrase prompts).
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { sigil } from '../lib/cli.mjs';
 import {
   COMMANDS,
@@ -24,6 +23,7 @@ import {
   waitStatusBar,
   waitTextAnywhere,
 } from '../lib/workbench.mjs';
+import { initStoreFromWelcome } from '../lib/ui.mjs';
 
 const { E2E_URL: base, E2E_WS: ws, E2E_REPO: repo, E2E_ARTIFACTS: artifacts } = process.env;
 const stateFile = process.env.E2E_STATE;
@@ -68,21 +68,7 @@ try {
   await flow.step(
     '"Initialize Store" creates the store and the genesis record shows in the Audit Log',
     async () => {
-      await page
-        .locator('.part.sidebar .welcome-view-content .monaco-button', { hasText: 'Initialize Store' })
-        .first()
-        .click();
-      // The extension may ask for a passphrase (and its confirmation) or an origin; answer what it asks.
-      const prompts = [];
-      for (let i = 0; i < 3; i++) {
-        const prompt = await answerQuickInput(page, passphrase, 2500);
-        if (prompt === null) break;
-        prompts.push(prompt.split('\n')[0]);
-      }
-      const deadline = Date.now() + 30000;
-      while (!existsSync(path.join(home, 'keystore.json')) && Date.now() < deadline) await sleep(200);
-      if (!existsSync(path.join(home, 'keystore.json'))) throw new Error(`no store was created in ${home}`);
-      await waitAuditRow(page, 'canon.genesis', 30000);
+      const prompts = await initStoreFromWelcome(page, home, passphrase, { keepNotifications: true });
       await flow.screenshot('03-initialized');
       return prompts.length ? `answered prompts: ${JSON.stringify(prompts)}` : 'no prompts';
     },
