@@ -193,6 +193,14 @@ const PoliciesSection = z
 /** Embedders the retrieval index can use (server/src/rag/embedder-*.ts). */
 export const RAG_EMBEDDERS = ['use-lite', 'openai-compatible'] as const;
 export type RagEmbedder = (typeof RAG_EMBEDDERS)[number];
+/** Memory search fusion defaults (RRF), measured on test/fixtures/memory-eval/ with bench/memory-eval/run.ts. */
+export const MEMORY_FUSION_DEFAULTS = {
+  rrf_k: 5,
+  lexical_weight: 1,
+  vector_weight: 1.5,
+  min_similarity: 0.3,
+} as const;
+
 /** Hybrid ranking methods (server/src/rag/fusion.ts). */
 export const RAG_FUSION_METHODS = ['rrf', 'convex-max', 'convex-minmax'] as const;
 export type RagFusionMethod = (typeof RAG_FUSION_METHODS)[number];
@@ -263,6 +271,41 @@ const RagSection = z
   })
   .describe('Retrieval: embedder, vector index (HNSW) and hybrid ranking.');
 
+/** How memory search ranks (server/src/memory/settings.ts). */
+export const MEMORY_SEARCH_MODES = ['hybrid', 'keywords'] as const;
+export type MemorySearchMode = (typeof MEMORY_SEARCH_MODES)[number];
+
+// The defaults were measured with bench/memory-eval/run.ts on test/fixtures/memory-eval/ (a test keeps
+// them equal to server/src/memory/settings.ts's).
+const MemorySection = z
+  .strictObject({
+    search: oneOf(MEMORY_SEARCH_MODES)
+      .default('hybrid')
+      .describe(
+        'How memory search ranks: "hybrid" fuses BM25 keywords with the meaning of the texts (vectors from the [rag] embedder, made in memory after each start and never saved); "keywords" uses BM25 alone and never loads the embedder for memory.',
+      ),
+    rrf_k: numberIn(0, 1000)
+      .default(MEMORY_FUSION_DEFAULTS.rrf_k)
+      .describe('Rank constant of the reciprocal rank fusion of memory search: weight / (rrf_k + rank).'),
+    lexical_weight: numberIn(0, 100)
+      .default(MEMORY_FUSION_DEFAULTS.lexical_weight)
+      .describe('Weight of the BM25 keyword results in memory search; 0 disables them.'),
+    vector_weight: numberIn(0, 100)
+      .default(MEMORY_FUSION_DEFAULTS.vector_weight)
+      .describe('Weight of the vector results in memory search; 0 disables them.'),
+    min_similarity: numberIn(0, 1)
+      .default(MEMORY_FUSION_DEFAULTS.min_similarity)
+      .describe(
+        'Lowest cosine similarity at which an entry that shares no keyword with the query still counts as a match.',
+      ),
+    search_wait_ms: intIn(0, 600_000)
+      .default(2000)
+      .describe(
+        "How long a memory search waits for the entries' vectors (made after each start) before answering from keywords alone, saying so.",
+      ),
+  })
+  .describe('Agent memory: how memory search ranks.');
+
 const TrustSection = z
   .strictObject({
     half_life_days: numberIn(0.01, 3650)
@@ -315,6 +358,7 @@ const VALUE_SECTIONS = {
   server: ServerSection,
   llm: LlmSection,
   rag: RagSection,
+  memory: MemorySection,
   trust: TrustSection,
   mentor: MentorSection,
 } as const;
@@ -328,6 +372,7 @@ export const CONFIG_SECTIONS = [
   'llm',
   'policies',
   'rag',
+  'memory',
   'trust',
   'mentor',
 ] as const;
@@ -341,6 +386,7 @@ export const ConfigSchema = z.strictObject({
   llm: LlmSection.prefault({}),
   policies: PoliciesSection,
   rag: RagSection.prefault({}),
+  memory: MemorySection.prefault({}),
   trust: TrustSection.prefault({}),
   mentor: MentorSection.prefault({}),
 });

@@ -756,6 +756,11 @@ export interface MemorySearchHit {
 
 export interface MemorySearchResult {
   readonly hits: readonly MemorySearchHit[];
+  /**
+   * What ranked the hits: BM25 always, the entries' vectors when they are ready; `vectorNote` says why
+   * they were not used (still being made after a start, no embedder).
+   */
+  readonly retrievers: { readonly lexical: true; readonly vector: boolean; readonly vectorNote?: string };
 }
 
 export interface MemoryForgetResult {

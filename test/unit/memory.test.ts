@@ -6,26 +6,19 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import fc from 'fast-check';
-import { initHome, openRuntime, type SigilRuntime } from '../../server/src/runtime/home.js';
-import type { PassphraseSource } from '../../server/src/runtime/passphrase.js';
-import { runtimeHandlers, type Handlers } from '../../server/src/service/handlers.js';
-import { readIdentityFile } from '../../server/src/governance/identity.js';
+import type { SigilRuntime } from '../../server/src/runtime/home.js';
 import { auditActor } from '../../server/src/governance/gate.js';
-import type { Identity, LicenseChain, Role, SignedLicense } from '../../shared/src/license.js';
-import { signedParams } from '../../shared/src/signed-request.js';
+import type { Identity } from '../../shared/src/license.js';
 import type {
   MemoryForgetResult,
   MemoryGetResult,
   MemoryListResult,
   MemorySearchResult,
   MemoryWriteResult,
-  RequestMethod,
 } from '../../shared/src/protocol.js';
-import { publicKeyFromSeed } from '../../shared/src/ed25519.js';
 import { fromBase64, toBase64, utf8 } from '../../shared/src/bytes.js';
 import { open as aeadOpen } from '../../shared/src/aead.js';
 import { SigilError } from '../../shared/src/errors.js';
@@ -37,85 +30,20 @@ import {
 } from '../../shared/src/memory.js';
 import type { CanonicalRecord } from '../../shared/src/record.js';
 import { MEMORY_KEYS_DIR } from '../../server/src/memory/entry-keys.js';
+import {
+  callAs,
+  DAY,
+  disposeTestHome as dispose,
+  issueLicence as issue,
+  newTestHome,
+  rejectsWith as rejects,
+  reopenTestHome as reopen,
+  type TestHome,
+} from '../support/runtime-home.js';
 
-const DAY = 24 * 60 * 60 * 1000;
-const noPassphrase: PassphraseSource = { get: async () => undefined };
-
-interface Home {
-  readonly dir: string;
-  readonly home: string;
-  rt: SigilRuntime;
-  handlers: Handlers;
-  owner: Identity;
-}
-
-async function newHome(name: string): Promise<Home> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), `sigil-memory-${name}-`));
-  const home = path.join(dir, 'home');
-  const init = await initHome({
-    home,
-    env: {},
-    passphrase: noPassphrase,
-    ownerDescription: `memory test ${name}`,
-  });
-  const owner = await readIdentityFile(init.ownerIdentity.file);
-  return { dir, home, rt: init.runtime, handlers: runtimeHandlers(init.runtime), owner };
-}
-
-async function reopen(h: Home): Promise<void> {
-  await h.rt.close();
-  h.rt = await openRuntime({
-    home: h.home,
-    env: {},
-    passphrase: noPassphrase,
-    ownerDescription: 'memory test reopen',
-  });
-  h.handlers = runtimeHandlers(h.rt);
-}
-
-async function dispose(h: Home | undefined): Promise<void> {
-  if (!h) return;
-  await h.rt.close();
-  await rm(h.dir, { recursive: true, force: true });
-}
-
-function call<T>(
-  h: Home,
-  method: RequestMethod,
-  params: Record<string, unknown>,
-  who: Identity | null,
-): Promise<T> {
-  const raw = who ? signedParams(method, params, who) : params;
-  return h.handlers[method](raw, {}) as Promise<T>;
-}
-
-async function issue(h: Home, subject: string, role: Role): Promise<Identity> {
-  const seed = new Uint8Array(randomBytes(32));
-  const r = await call<{ license: SignedLicense; chain: LicenseChain }>(
-    h,
-    'sigil/license.issue',
-    {
-      subject,
-      role,
-      expiresAt: new Date(Date.now() + DAY).toISOString(),
-      subjectKey: toBase64(publicKeyFromSeed(seed)),
-    },
-    h.owner,
-  );
-  return { chain: r.chain, seed } as unknown as Identity;
-}
-
-async function rejects(p: Promise<unknown>, code: string, message?: RegExp): Promise<SigilError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof SigilError, `expected a SigilError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    if (message) assert.match(e.message, message);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
-}
+type Home = TestHome;
+const newHome = (name: string): Promise<Home> => newTestHome(`memory-${name}`);
+const call = callAs;
 
 /** Every byte of every file under `dir`. */
 async function allFiles(dir: string): Promise<{ file: string; bytes: Buffer }[]> {
@@ -561,7 +489,11 @@ describe('memory: forgetting destroys the text', () => {
       { text: 'launch code' },
       mentor,
     );
-    assert.equal(searched.hits.length, 0);
+    // "bob writes Rust" may come back by meaning (code); the forgotten entry may not, by either retriever.
+    assert.deepEqual(
+      searched.hits.filter((x) => x.entry.key !== 'keep').map((x) => x.entry.key),
+      [],
+    );
 
     await reopen(h);
     await rejects(call(h, 'sigil/memory.get', { namespace: 'user:bob', key: 'secret' }, mentor), 'NOT_FOUND');

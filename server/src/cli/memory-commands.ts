@@ -211,14 +211,15 @@ export function registerMemoryCommands(program: Command, ctx: GovernanceCliConte
           }),
         );
         out().result(r, () =>
-          r.hits.length
-            ? r.hits
-                .map(
+          [
+            ...(r.hits.length
+              ? r.hits.map(
                   (h) =>
                     `${h.score.toFixed(3)}  ${h.entry.namespace} / ${h.entry.key}  ${oneLine(h.entry.text, 60)}`,
                 )
-                .join('\n')
-            : '(nothing found)',
+              : ['(nothing found)']),
+            ...(r.retrievers.vectorNote ? [`note: ${r.retrievers.vectorNote}`] : []),
+          ].join('\n'),
         );
       }),
     );

@@ -136,9 +136,12 @@ export const TOOLS: readonly SigilTool[] = [
     readOnly: true,
     toParams: same,
     text: (r) =>
-      r.hits.length === 0
-        ? '(no matches)'
-        : r.hits.map((h) => `[${h.score.toFixed(3)}] ${entryText(h.entry)}`).join('\n\n'),
+      [
+        r.hits.length === 0
+          ? '(no matches)'
+          : r.hits.map((h) => `[${h.score.toFixed(3)}] ${entryText(h.entry)}`).join('\n\n'),
+        ...(r.retrievers.vectorNote ? [`(${r.retrievers.vectorNote})`] : []),
+      ].join('\n\n'),
   }),
   tool({
     name: 'memory_forget',

@@ -11,6 +11,8 @@ import { SigilError } from '../../../shared/src/errors.js';
 import { fromBase64, toBase64, utf8 } from '../../../shared/src/bytes.js';
 import { open as aeadOpen, seal as aeadSeal } from '../../../shared/src/aead.js';
 import type { JsonValue } from '../../../shared/src/jcs.js';
+import { DEFAULT_CONFIG } from '../../../shared/src/config-schema.js';
+import { memorySearchSettings, type MemorySearchSettings } from './settings.js';
 import type { CanonicalRecord } from '../../../shared/src/record.js';
 import { loaRank, type LoaLevel } from '../../../shared/src/policy.js';
 import {
@@ -29,6 +31,7 @@ import type {
   MemoryGetResult,
   MemoryListParams,
   MemoryListResult,
+  MemorySearchHit,
   MemorySearchResult,
   MemoryVersionView,
   MemoryWriteParams,
@@ -37,6 +40,9 @@ import type {
 import { ANONYMOUS, auditActor, type Access, type Governance } from '../governance/gate.js';
 import type { LevelCanonStore } from '../canon/store.js';
 import { EntryKeyStore } from './entry-keys.js';
+import type { MemoryVectors } from './vectors.js';
+import { fuse, type RankedHit } from '../rag/fusion.js';
+import { normalizeTerm, tokenizeRust } from '../rag/lexical-index.js';
 
 interface VersionMeta {
   readonly version: number;
@@ -72,7 +78,16 @@ export interface MemoryServiceOptions {
   /** How often expired entries are forgotten while the store is open; 0 turns the timer off. */
   readonly sweepIntervalMs?: number;
   readonly onWarning?: (message: string) => void;
+  /** Semantic search; without it, search ranks by BM25 alone. */
+  readonly vectors?: MemoryVectors;
+  readonly searchSettings?: MemorySearchSettings;
 }
+
+/** Without a configuration (tests, tools): `[memory]`'s defaults. */
+export const DEFAULT_MEMORY_SEARCH: MemorySearchSettings = memorySearchSettings(DEFAULT_CONFIG);
+
+/** Candidates each retriever contributes to the fusion. */
+const CANDIDATES = 50;
 
 const ENTRY_SEP = '\u0000';
 const entryId = (namespace: string, key: string): string => namespace + ENTRY_SEP + key;
@@ -123,10 +138,21 @@ export class MemoryService {
   /** Ids of entries that exist now, sorted: pages are ranges of it. */
   #sorted: string[] = [];
   readonly #locks = new Map<string, Promise<unknown>>();
+  // The docs index's terms (Rust-aware tokens, English stop words dropped, light stemming): without them
+  // "the" and "how" matched nearly every entry. Prefix and typo matching only on longer words, since
+  // "user" fuzzily matching "use" ranked strangers (measured with bench/memory-eval/run.ts).
   readonly #search = new MiniSearch<{ id: string; text: string; namespace: string }>({
     fields: ['text', 'namespace'],
     storeFields: [],
-    searchOptions: { boost: { text: 2 }, prefix: true, fuzzy: 0.15 },
+    tokenize: tokenizeRust,
+    processTerm: normalizeTerm,
+    searchOptions: {
+      tokenize: tokenizeRust,
+      processTerm: normalizeTerm,
+      boost: { text: 2 },
+      prefix: (term) => term.length >= 4,
+      fuzzy: (term) => (term.length >= 6 ? 0.15 : false),
+    },
   });
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
@@ -162,6 +188,7 @@ export class MemoryService {
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
     await Promise.allSettled([...this.#locks.values()]);
+    await this.#opts.vectors?.close();
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -330,9 +357,12 @@ export class MemoryService {
 
   #index(e: Entry): void {
     if (e.text === null) return;
-    this.#search.add({ id: entryId(e.namespace, e.key), text: e.text, namespace: e.namespace });
+    const id = entryId(e.namespace, e.key);
+    this.#search.add({ id, text: e.text, namespace: e.namespace });
+    this.#opts.vectors?.set(id, e.text);
   }
 
+  /** Out of the lexical index; the vector goes on a forget only, so an update keeps its old vector until the new one is made. */
   #unindex(id: string): void {
     if (this.#search.has(id)) this.#search.discard(id);
   }
@@ -527,21 +557,57 @@ export class MemoryService {
     return { entries, nextCursor: more && last ? encodeCursor(last.namespace, last.key) : null };
   }
 
-  search(
+  async search(
     access: Access,
     p: { text: string; k?: number | undefined; namespace?: string | undefined },
-  ): MemorySearchResult {
+  ): Promise<MemorySearchResult> {
     this.#ensureOpen();
     const k = p.k ?? 10;
-    const hits: { entry: MemoryEntryView; score: number }[] = [];
+    const settings = this.#opts.searchSettings ?? DEFAULT_MEMORY_SEARCH;
+    const accept = (id: string): boolean => {
+      const e = this.#entries.get(id);
+      return this.#readable(e, access) && (p.namespace === undefined || e.namespace === p.namespace);
+    };
+    const lexical: RankedHit[] = [];
     for (const r of this.#search.search(p.text)) {
-      const e = this.#entries.get(String(r.id));
-      if (!this.#readable(e, access)) continue;
-      if (p.namespace !== undefined && e.namespace !== p.namespace) continue;
-      hits.push({ entry: this.#view(e), score: Math.round(r.score * 1e6) / 1e6 });
-      if (hits.length === k) break;
+      const id = String(r.id);
+      if (!accept(id)) continue;
+      lexical.push({ id, score: r.score });
+      if (lexical.length === CANDIDATES) break;
     }
-    return { hits };
+    const lists = [{ weight: settings.lexicalWeight, hits: lexical }];
+    let retrievers: MemorySearchResult['retrievers'] = { lexical: true, vector: false };
+    const vectors = this.#opts.vectors;
+    if (vectors && settings.vectorWeight > 0) {
+      const v = await vectors.search(p.text, CANDIDATES, accept, settings.waitMs);
+      if (v.hits) {
+        const lexicalIds = new Set(lexical.map((h) => h.id));
+        const hits = v.hits.filter((h) => h.score >= settings.minSimilarity || lexicalIds.has(h.id));
+        lists.push({ weight: settings.vectorWeight, hits });
+        retrievers = { lexical: true, vector: true };
+      } else {
+        const s = v.state;
+        retrievers = {
+          lexical: true,
+          vector: false,
+          vectorNote:
+            s.state === 'building'
+              ? `the entries' vectors are still being made (${s.done} of ${s.total}); ranked by keywords only`
+              : s.state === 'unavailable'
+                ? `no embedder (${s.detail}); ranked by keywords only`
+                : 'ranked by keywords only',
+        };
+      }
+    }
+    this.#ensureOpen();
+    const hits: MemorySearchHit[] = [];
+    for (const h of fuse(lists, k, settings.fusion)) {
+      // Re-checked: an entry may have been forgotten while the query was embedded.
+      const e = this.#entries.get(h.id);
+      if (!this.#readable(e, access)) continue;
+      hits.push({ entry: this.#view(e), score: Math.round(h.score * 1e6) / 1e6 });
+    }
+    return { hits, retrievers };
   }
 
   async forget(access: Access, p: { namespace: string; key: string }): Promise<MemoryForgetResult> {
@@ -584,6 +650,7 @@ export class MemoryService {
     const forgotten = e.versions.length;
     const id = entryId(e.namespace, e.key);
     this.#unindex(id);
+    await this.#opts.vectors?.delete(id);
     this.#removeSorted(id);
     this.#applyForget(payload);
     // The tombstone is durable: from here a crash only delays the destruction to the next open.

@@ -41,3 +41,32 @@ export function checkVector(v: Float32Array, dim: number, where: string): void {
     if (!Number.isFinite(v[i]))
       throw new SigilError('BAD_INPUT', `${where}: vector value ${i} is not finite`);
 }
+
+/** An embedder made on first need and shared; its owner closes it once every user is done. */
+export interface SharedEmbedder {
+  readonly get: () => Promise<Embedder>;
+  close(): Promise<void>;
+}
+
+/**
+ * One embedder for every user in a process (the docs index and memory search): a second USE-lite model
+ * would cost another worker and its ~100 MB. Made on first need; a failure is not cached, so the next call
+ * tries again (a remote server that was down may be up).
+ */
+export function sharedEmbedder(make: () => Promise<Embedder>): SharedEmbedder {
+  let current: Promise<Embedder> | null = null;
+  return {
+    get: () => {
+      current ??= make().catch((e: unknown) => {
+        current = null;
+        throw e;
+      });
+      return current;
+    },
+    async close() {
+      const made = current;
+      current = null;
+      await (await made?.catch(() => null))?.close();
+    },
+  };
+}

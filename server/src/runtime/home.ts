@@ -6,6 +6,9 @@
 import { promises as fs, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { MemoryService } from '../memory/service.js';
+import { MemoryVectors } from '../memory/vectors.js';
+import { memorySearchSettings } from '../memory/settings.js';
+import { sharedEmbedder } from '../rag/embedder.js';
 import { RAG_DIR, RagService } from '../rag/service.js';
 import { MEMORY_KEYS_DIR } from '../memory/entry-keys.js';
 import { ragSettings, createEmbedder } from '../rag/settings.js';
@@ -225,6 +228,7 @@ async function ownedRuntime(
 ): Promise<SigilRuntime> {
   let governance: Governance | undefined;
   let memory: MemoryService | undefined;
+  const embedder = sharedEmbedder(() => createEmbedder(config));
   try {
     await writeOwner(home, opts.ownerDescription);
     governance = await Governance.open({
@@ -241,10 +245,23 @@ async function ownedRuntime(
       store,
       governance,
       dataKey: keystore.dataKey,
+      searchSettings: memorySearchSettings(config),
+      ...(config.memory.search === 'hybrid'
+        ? {
+            vectors: new MemoryVectors({
+              embedder: embedder.get,
+              m: config.rag.m,
+              efConstruction: config.rag.ef_construction,
+              efSearch: config.rag.ef_search,
+              ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
+            }),
+          }
+        : {}),
       ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
     });
   } catch (e) {
     await memory?.close();
+    await embedder.close();
     await governance?.close();
     await store.close();
     await removeOwner(home);
@@ -255,7 +272,7 @@ async function ownedRuntime(
     store,
     governance,
     settings: ragSettings(config),
-    embedder: () => createEmbedder(config),
+    embedder: embedder.get,
     ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
   });
   return {
@@ -269,6 +286,7 @@ async function ownedRuntime(
     async close() {
       await rag.close();
       await memory.close();
+      await embedder.close();
       await governance.close();
       await store.close();
       await removeOwner(home);
