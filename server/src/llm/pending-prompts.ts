@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { SigilError } from '../../../shared/src/errors.js';
 
 export const PENDING_PROMPT_TTL_MS = 5 * 60 * 1000;
-export const MAX_PENDING_PROMPTS = 64;
+/** Each entry keeps the text asked about (up to 4 MB), so the bound is also one on memory: 16 × 4 MB. */
+export const MAX_PENDING_PROMPTS = 16;
 
 interface Entry<T> {
   readonly owner: string;
