@@ -1,7 +1,9 @@
 /**
  * RustMentor in the editor, client side: the settings sent to the server, and the commands its code actions
  * name. `sigil.mentor.explain` opens the explanation as a read-only markdown preview; ask, notHelpful and
- * fixApplied go to the RustMentor module (`sigil/module.run`, signed with the editor's identity).
+ * fixApplied go to the RustMentor module (`sigil/module.run`, signed with the editor's identity). Ask may be
+ * answered by the editor's own model (vscode.lm): the server hands back its prompt, the editor's model
+ * answers it here, and the answer goes back to the server to be checked and recorded (see askPlan.ts).
  */
 import * as vscode from 'vscode';
 import {
@@ -13,7 +15,14 @@ import {
   type MentorSettings,
   type NotHelpfulArgs,
 } from '../../shared/src/mentor.js';
-import type { ModuleRunResult } from '../../shared/src/modules.js';
+import type {
+  AskLlmChoice,
+  EditorPrompt,
+  ModuleRunResult,
+  RustMentorAskReplyInput,
+} from '../../shared/src/modules.js';
+import { askPlan, mayUseEditorModel, parseMentorLlmSetting } from './askPlan.js';
+import { askEditorModel, editorModelFailure, selectEditorModel } from './editorModel.js';
 
 export const MENTOR_SECTION = 'sigil.mentor';
 /** Virtual documents are read-only in VS Code: the explanation cannot be edited by mistake. */
@@ -86,7 +95,10 @@ export interface MentorModule {
     selection?: AskArgs['range'];
     rule?: string;
     question?: string;
+    llm?: AskLlmChoice;
   }): Promise<ModuleRunResult>;
+  /** The editor model's answer (or why it has none) to the prompt an `ask` handed back. */
+  askReply(reply: Omit<RustMentorAskReplyInput, 'action'>): Promise<ModuleRunResult>;
 }
 
 function workspacePath(uri: string): string | undefined {
@@ -95,7 +107,7 @@ function workspacePath(uri: string): string | undefined {
 }
 
 /** The answer as a read-only markdown document: verdict first, then flags, the text and the sources. */
-export function answerMarkdown(rule: string, r: ModuleRunResult): string {
+export function answerMarkdown(rule: string, r: ModuleRunResult, noModelNote: string | null = null): string {
   const a = r.answer;
   const badge =
     r.verdict === 'ManualReview'
@@ -106,8 +118,13 @@ export function answerMarkdown(rule: string, r: ModuleRunResult): string {
   const lines = [
     `# RustMentor: ${rule}`,
     '',
-    `_Answered by ${a?.model ?? 'the rules and the docs (no model)'}_`,
+    `_Answered by ${a?.model ?? 'the rules and the docs (no model)'}${
+      r.result.reasoning.llm?.via === 'vscode.lm'
+        ? ", the editor's language model (model id as the editor reports it)"
+        : ''
+    }_`,
   ];
+  if (!a?.model && noModelNote) lines.push('', noModelNote);
   if (badge) lines.push('', badge);
   for (const f of a?.flags ?? []) lines.push('', `> ⚠ ${f}`);
   lines.push('', a?.text ?? r.result.suggestion.summary);
@@ -130,8 +147,11 @@ async function ask(docs: ExplanationDocuments, mentor: MentorModule, args: AskAr
   if (question === undefined) return;
   const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === args.uri);
   const path = workspacePath(args.uri);
+  const setting = parseMentorLlmSetting(vscode.workspace.getConfiguration(MENTOR_SECTION).get('llm'));
   try {
-    const r = await vscode.window.withProgress(
+    const model = mayUseEditorModel(setting) ? await selectEditorModel() : null;
+    const plan = askPlan(setting, model !== null);
+    const first = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `RustMentor: asking about ${args.ruleId}…` },
       () =>
         mentor.ask({
@@ -140,17 +160,55 @@ async function ask(docs: ExplanationDocuments, mentor: MentorModule, args: AskAr
           ...(doc ? { selection: args.range } : {}),
           rule: args.ruleId,
           ...(question.trim() ? { question: question.trim() } : {}),
+          llm: plan.llm,
         }),
     );
+    const r = first.prompt ? await answerWithEditorModel(mentor, model, first.prompt) : first;
     await vscode.commands.executeCommand(
       'markdown.showPreview',
-      docs.add({ ruleId: `ask-${args.ruleId}`, markdown: answerMarkdown(args.ruleId, r) }),
+      docs.add({ ruleId: `ask-${args.ruleId}`, markdown: answerMarkdown(args.ruleId, r, plan.noModelNote) }),
     );
   } catch (e) {
     void vscode.window.showErrorMessage(
       `RustMentor could not answer: ${e instanceof Error ? e.message : String(e)}`,
     );
   }
+}
+
+/**
+ * The second step of an editor-model Ask: the model answers the server's prompt under a cancellable
+ * notification, and whatever happens the server hears of it, so a failed request still ends in the rules'
+ * answer (and the pending prompt is not left waiting for its expiry).
+ */
+async function answerWithEditorModel(
+  mentor: MentorModule,
+  model: vscode.LanguageModelChat | null,
+  prompt: EditorPrompt,
+): Promise<ModuleRunResult> {
+  if (!model)
+    return mentor.askReply({ promptId: prompt.promptId, failed: 'the editor has no language model' });
+  return vscode.window.withProgress(
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: `RustMentor: ${model.name} is answering…`,
+      cancellable: true,
+    },
+    async (_progress, token) => {
+      let answer: string;
+      try {
+        answer = await askEditorModel(model, prompt, token);
+      } catch (e) {
+        return mentor.askReply({ promptId: prompt.promptId, failed: editorModelFailure(e, token) });
+      }
+      if (!answer.trim())
+        return mentor.askReply({ promptId: prompt.promptId, failed: 'the model returned an empty answer' });
+      return mentor.askReply({
+        promptId: prompt.promptId,
+        answer,
+        model: { id: model.id, vendor: model.vendor, family: model.family },
+      });
+    },
+  );
 }
 
 async function notHelpful(mentor: MentorModule, args: NotHelpfulArgs): Promise<void> {

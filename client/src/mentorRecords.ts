@@ -6,7 +6,12 @@
  * and need no identity; only the signed records do.
  */
 import * as vscode from 'vscode';
-import type { MentorDiagnostic, ModuleRunResult } from '../../shared/src/modules.js';
+import type {
+  AskLlmChoice,
+  MentorDiagnostic,
+  ModuleRunResult,
+  RustMentorAskReplyInput,
+} from '../../shared/src/modules.js';
 import type { RuleZeroManifest } from '../../shared/src/rule-zero.js';
 import type { CanonicalRecord } from '../../shared/src/record.js';
 import { SigilError } from '../../shared/src/errors.js';
@@ -182,10 +187,20 @@ export class MentorProvider implements vscode.TreeDataProvider<MentorNode>, vsco
     selection?: { start: { line: number; character: number }; end: { line: number; character: number } };
     rule?: string;
     question?: string;
+    llm?: AskLlmChoice;
   }): Promise<ModuleRunResult> {
     return this.ctx.request('sigil/module.run', {
       module: 'rustmentor',
       input: { action: 'ask', ...input },
+      sessionId: this.sessionId,
+    });
+  }
+
+  /** The editor model's answer to the prompt an `ask` handed back; the server checks and records it. */
+  askReply(reply: Omit<RustMentorAskReplyInput, 'action'>): Promise<ModuleRunResult> {
+    return this.ctx.request('sigil/module.run', {
+      module: 'rustmentor',
+      input: { action: 'ask', ...reply },
       sessionId: this.sessionId,
     });
   }

@@ -36,6 +36,10 @@ export const RustMentorFeedbackInput = z.strictObject({
   path: z.string().min(1).max(4096).optional(),
 });
 
+/** Who may answer an Ask: see `RustMentorAskInput.llm`. */
+export const ASK_LLM_CHOICES = ['server', 'editor', 'auto', 'none'] as const;
+export type AskLlmChoice = (typeof ASK_LLM_CHOICES)[number];
+
 const position = z.strictObject({ line: z.int().min(0), character: z.int().min(0) });
 
 /** "Ask RustMentor" about a selection or a diagnostic: a model answers when `[llm]` allows, else the rules and docs do. */
@@ -49,13 +53,58 @@ export const RustMentorAskInput = z.strictObject({
   selection: z.strictObject({ start: position, end: position }).optional(),
   /** The rule or diagnostic asked about (`unwrap_used`, `E0382`, `clippy::…`). */
   rule: ruleId.optional(),
+  /**
+   * Which model may answer. `server` (the default): the `[llm]` endpoint when configured, else the rules and
+   * docs. `editor`: the caller's own model (vscode.lm) answers; the result carries a prompt (`prompt`) to
+   * send it, and the answer comes back as a {@link RustMentorAskReplyInput}. `auto`: the `[llm]` endpoint
+   * when configured, else as `editor`. `none`: the rules and the docs, even with `[llm]` configured.
+   */
+  llm: z.enum(ASK_LLM_CHOICES).optional(),
 });
 
-export const RustMentorInput = z.union([RustMentorAnalyzeInput, RustMentorFeedbackInput, RustMentorAskInput]);
+/** The longest answer an editor's model may hand back (the record keeps at most 100 000 characters). */
+export const MAX_EDITOR_ANSWER = 100_000;
+
+const modelName = z.string().min(1).max(256);
+
+/**
+ * The second step of an editor-model Ask: the editor's model answered the prompt `promptId` (or could not:
+ * `failed` says why, and the rules and the docs answer instead). The model's id, vendor and family are as
+ * the editor reports them; the server cannot verify them.
+ */
+export const RustMentorAskReplyInput = z
+  .strictObject({
+    action: z.literal('ask'),
+    promptId: z
+      .string()
+      .regex(/^[0-9a-f]{32}$/, 'a prompt id is 32 hex digits, as sigil/module.run returned it'),
+    answer: z.string().max(MAX_EDITOR_ANSWER).optional(),
+    model: z.strictObject({ id: modelName, vendor: modelName, family: modelName }).optional(),
+    failed: z.string().min(1).max(2000).optional(),
+  })
+  .refine(
+    (v) =>
+      v.failed === undefined
+        ? v.answer !== undefined && v.model !== undefined
+        : v.answer === undefined && v.model === undefined,
+    {
+      message:
+        'give either `answer` with the `model` that wrote it, or `failed` with why it could not answer',
+      path: ['answer'],
+    },
+  );
+
+export const RustMentorInput = z.union([
+  RustMentorAnalyzeInput,
+  RustMentorFeedbackInput,
+  RustMentorAskInput,
+  RustMentorAskReplyInput,
+]);
 export type RustMentorInput = z.infer<typeof RustMentorInput>;
 export type RustMentorAnalyzeInput = z.infer<typeof RustMentorAnalyzeInput>;
 export type RustMentorFeedbackInput = z.infer<typeof RustMentorFeedbackInput>;
 export type RustMentorAskInput = z.infer<typeof RustMentorAskInput>;
+export type RustMentorAskReplyInput = z.infer<typeof RustMentorAskReplyInput>;
 
 export const ModuleParams = {
   run: z.strictObject({
@@ -120,6 +169,23 @@ export interface ModuleRunResult {
   readonly notes: readonly string[];
   /** RustMentor's answer (ask): the text to show, what the guard rails flagged, and the model or null. */
   readonly answer?: AskAnswer;
+  /**
+   * An Ask the editor's model is to answer (`llm: "editor"` or `"auto"`): send `messages` to it and return
+   * its answer with `promptId`. Such a result is not recorded (`recordId` null): the reply is.
+   */
+  readonly prompt?: EditorPrompt;
+}
+
+/** A prompt built, redacted, capped and deny-listed by the server, for the editor's model to answer. */
+export interface EditorPrompt {
+  readonly promptId: string;
+  /** SHA-256 of `JSON.stringify(messages)`: what the record will name as the prompt the model saw. */
+  readonly sha256: string;
+  readonly messages: readonly { readonly role: 'system' | 'user'; readonly content: string }[];
+  /** The `[llm] max_tokens` limit, for a model API that takes one. */
+  readonly maxTokens: number;
+  /** After this (ISO 8601) the server has forgotten the prompt and the reply is refused. */
+  readonly expiresAt: string;
 }
 
 export interface AskAnswer {

@@ -74,7 +74,13 @@ export const RuleZeroManifest = z.strictObject({
     rules: z.array(nonEmpty(128)).max(500),
     citations: z.array(RuleZeroCitation).max(200),
     llm: z
-      .strictObject({ model_id: nonEmpty(256), prompt_sha256: hex64, endpoint: z.string().max(2048) })
+      .strictObject({
+        model_id: nonEmpty(256),
+        prompt_sha256: hex64,
+        endpoint: z.string().max(2048),
+        /** How the model was asked: the server's `[llm]` endpoint (absent in older records), or the editor's. */
+        via: z.enum(['http', 'vscode.lm']).optional(),
+      })
       .nullable(),
   }),
   suggestion: z.strictObject({

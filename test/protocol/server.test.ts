@@ -25,7 +25,7 @@ import {
   type SigningIdentity,
 } from '../support/auth.js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -1261,6 +1261,43 @@ describe(
       ['bad id', ['--json', '--home', home, 'canon', 'get', 'not-an-id']],
       ['unknown id', ['--json', '--home', home, 'canon', 'get', 'e'.repeat(64)]],
     ];
+
+    it("Ask through the editor's model: the owner hands out the prompt, records only the reply, and takes it once", async () => {
+      const before = (await client.call('sigil/canon.list', { kind: 'module.result', limit: 100 })).records
+        .length;
+      const first = await client.call('sigil/module.run', {
+        module: 'rustmentor',
+        input: {
+          action: 'ask',
+          text: 'fn f(v: Vec<u32>) -> u32 { *v.first().unwrap() }',
+          rule: 'unwrap_used',
+          llm: 'editor',
+        },
+      });
+      assert.equal(first.recordId, null);
+      const prompt = first.prompt;
+      assert.ok(prompt, 'the editor is handed a prompt over stdio');
+      assert.equal(prompt.sha256, createHash('sha256').update(JSON.stringify(prompt.messages)).digest('hex'));
+      const reply = {
+        module: 'rustmentor' as const,
+        input: {
+          action: 'ask' as const,
+          promptId: prompt.promptId,
+          answer: '```rust\nfn f(v: Vec<u32>) -> u32 { unsafe { *v.get_unchecked(0) } }\n```',
+          model: { id: 'test-model', vendor: 'test', family: 'test' },
+        },
+      };
+      const r = await client.call('sigil/module.run', reply);
+      assert.equal(r.verdict, 'ManualReview');
+      assert.ok(r.answer?.flags.some((f) => /unsafe/.test(f)));
+      assert.equal(r.result.reasoning.llm?.via, 'vscode.lm');
+      assert.equal(r.result.reasoning.llm?.prompt_sha256, prompt.sha256);
+      assert.match(r.recordId ?? '', ID_RE);
+      await sigilError(client.call('sigil/module.run', reply), 'NOT_FOUND');
+      const after = (await client.call('sigil/canon.list', { kind: 'module.result', limit: 100 })).records
+        .length;
+      assert.equal(after, before + 1, 'only the answered Ask is stored');
+    });
 
     it('the CLI through the socket: results and exit codes (bad id → 2, unknown id → 5)', async () => {
       // Through the socket they may run at once; alone (below) they must not, as each opens the store.

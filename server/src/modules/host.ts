@@ -12,6 +12,7 @@ import type { RecordLink } from '../../../shared/src/record.js';
 import {
   MODULE_KINDS,
   type AskAnswer,
+  type EditorPrompt,
   type MentorDiagnostic,
   type ModuleManifestView,
   type ModuleRunParams,
@@ -30,6 +31,8 @@ export type ModuleBody = Omit<RuleZeroManifest, 'schema' | 'audit' | 'trust' | '
 export interface ModuleOutcome {
   readonly body: ModuleBody;
   readonly answer?: AskAnswer;
+  /** A prompt for the caller's own model: the result is returned, not stored (the answer's will be). */
+  readonly pending?: EditorPrompt;
   readonly diagnostics?: readonly MentorDiagnostic[];
   readonly progress?: RuleProgress | null;
 }
@@ -111,7 +114,7 @@ export class ModuleHost {
       throw err;
     }
     let recordId: string | null = null;
-    if (p.record !== false) {
+    if (p.record !== false && !outcome.pending) {
       const [rec] = await rt.governance.write(
         access,
         [
@@ -136,7 +139,10 @@ export class ModuleHost {
       progress: outcome.progress ?? null,
       notes: [...ctx.notes],
       ...(outcome.answer ? { answer: outcome.answer } : {}),
+      ...(outcome.pending ? { prompt: outcome.pending } : {}),
     };
+    // A prompt still waiting for its answer has told nothing yet that an observer should learn from.
+    if (outcome.pending) return out;
     try {
       this.#onResult?.(out);
     } catch {

@@ -4,15 +4,27 @@
  * prompt cap — and the answer's code is parsed and flagged before anyone sees it; the result records the
  * model, the hash of the exact request and the citations, and is always a ManualReview (a person reviews
  * generated code). Without a model (disabled, or it could not be asked), the rules and the docs answer.
+ *
+ * The editor's own model (vscode.lm) answers in two requests, because this code runs in the store owner,
+ * which may be a `sigil serve` process that cannot reach the editor: the first builds the same prompt
+ * through the same guard rails and hands it to the editor (kept in {@link PENDING} meanwhile, nothing
+ * recorded), the second brings the editor's answer back to the same checks and the same record. The
+ * prompt hash is the server's own, of what it handed out; the model id is only as the editor reports it.
  */
 import { createHash } from 'node:crypto';
-import type { AskAnswer, RustMentorAskInput } from '../../../../shared/src/modules.js';
+import type {
+  AskAnswer,
+  EditorPrompt,
+  RustMentorAskInput,
+  RustMentorAskReplyInput,
+} from '../../../../shared/src/modules.js';
 import { SigilError } from '../../../../shared/src/errors.js';
 import type { RagCitation } from '../../../../shared/src/protocol.js';
 import type { RuleZeroCitation, Verdict } from '../../../../shared/src/rule-zero.js';
 import { checkAnswer } from '../../llm/answer-check.js';
-import { chatComplete, type ChatAnswer } from '../../llm/client.js';
+import { chatComplete, type ChatMessage } from '../../llm/client.js';
 import { DenyList } from '../../llm/deny-list.js';
+import { PendingPrompts } from '../../llm/pending-prompts.js';
 import { buildPrompt, type BuiltPrompt } from '../../llm/prompt.js';
 import { redact } from '../../llm/redact.js';
 import type { LlmSettings } from '../../llm/settings.js';
@@ -33,6 +45,24 @@ export interface AskDeps {
   /** Injected by tests; defaults to the global fetch. */
   readonly fetch?: typeof fetch;
 }
+
+/** A model's answer as the record names it. */
+interface ModelReply {
+  readonly text: string;
+  readonly model: string;
+  readonly endpoint: string;
+  readonly promptSha256: string;
+  readonly via: 'http' | 'vscode.lm';
+}
+
+/** What an editor-model Ask keeps between its two requests: everything the answer's record needs. */
+interface PendingAsk extends Omit<AskRun, 'ctx'> {
+  readonly hits: readonly RagCitation[];
+  readonly promptSha256: string;
+}
+
+/** One table per process: the store owner is one process, and an entry is bound to the caller's subject. */
+const PENDING = new PendingPrompts<PendingAsk>();
 
 function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
@@ -147,7 +177,7 @@ function body(
     text: string;
     verdict: Verdict;
     rules: readonly string[];
-    llm: ChatAnswer | null;
+    llm: ModelReply | null;
   },
 ): ModuleBody {
   const { input } = run;
@@ -169,7 +199,12 @@ function body(
       rules: [...o.rules],
       citations: run.citations.slice(0, 200),
       llm: o.llm
-        ? { model_id: o.llm.model.slice(0, 256), prompt_sha256: o.llm.promptSha256, endpoint: o.llm.endpoint }
+        ? {
+            model_id: o.llm.model.slice(0, 256),
+            prompt_sha256: o.llm.promptSha256,
+            endpoint: o.llm.endpoint,
+            via: o.llm.via,
+          }
         : null,
     },
     suggestion: {
@@ -179,6 +214,98 @@ function body(
       text: o.text.slice(0, MAX_ANSWER_CHARS),
     },
     verdict: o.verdict,
+  };
+}
+
+function fallbackOutcome(run: AskRun, hits: readonly RagCitation[], why: string): Promise<ModuleOutcome> {
+  run.ctx.notes.push(`no model was asked: ${why}`);
+  run.parameters.fallback = why.slice(0, 2000);
+  return offlineAnswer(run.input, run.rule, hits, why).then((offline) => ({
+    body: body(run, {
+      summary: `answered from RustMentor's rules and ${hits.length} documentation passage(s); no model was asked (${why})`,
+      suggestion: 'an answer from the rules and the docs',
+      text: offline.text,
+      verdict: 'Allow',
+      rules: offline.rules,
+      llm: null,
+    }),
+    answer: { text: offline.text, flags: [], model: null },
+  }));
+}
+
+/** The model's answer through the answer deny list and the code check: the same for every way of asking. */
+async function judged(run: AskRun, deny: DenyList, reply: ModelReply, who: string): Promise<ModuleOutcome> {
+  const { rule, citations, parameters, input, ctx } = run;
+  if (deny.match(reply.text)) {
+    const text =
+      "RustMentor withheld the model's answer: it matches the configured deny list ([llm] deny_patterns).";
+    ctx.notes.push(text);
+    return {
+      body: body(run, {
+        summary: `${who} answered, but the answer matches the deny list and was withheld`,
+        suggestion: 'refused: the answer was withheld',
+        text,
+        verdict: 'Deny',
+        rules: rule ? [rule.id] : [],
+        llm: reply,
+      }),
+      answer: { text, flags: ['the answer matches the deny list'], model: reply.model },
+    };
+  }
+
+  const check = await checkAnswer(reply.text, selected(input));
+  parameters.answer_code_blocks = check.blocks;
+  parameters.answer_flags = [...check.added];
+  const flagsText =
+    check.flags.length > 0
+      ? `\n\n---\nRustMentor's checks of this answer's code:\n${check.flags.map((f) => `- ${f}`).join('\n')}`
+      : '';
+  const answer: AskAnswer = { text: reply.text, flags: [...check.flags], model: reply.model };
+  return {
+    body: body(run, {
+      summary: `${who} answered with ${citations.length} citation(s) in the prompt${check.flags.length > 0 ? `; flagged: ${check.flags.join('; ')}` : ''}`,
+      suggestion:
+        check.flags.length > 0
+          ? `a generated answer to review: ${check.flags.join('; ')}`
+          : 'a generated answer; review it before applying any of its code',
+      text: `${reply.text}${flagsText}`,
+      // A person reviews generated code, whatever the checks found.
+      verdict: 'ManualReview',
+      rules: rule ? [rule.id] : [],
+      llm: reply,
+    }),
+    answer,
+  };
+}
+
+/** Step one of an editor-model Ask: the prompt goes back to the editor; nothing is recorded yet. */
+function editorPrompt(
+  run: AskRun,
+  hits: readonly RagCitation[],
+  messages: readonly ChatMessage[],
+  maxTokens: number,
+): ModuleOutcome {
+  // The hash is of the exact JSON handed out, so a client log of what it sent can be checked against it.
+  const promptSha256 = sha256(JSON.stringify(messages));
+  const { ctx, ...kept } = run;
+  const { id, expiresAt } = PENDING.add(ctx.subject, { ...kept, hits, promptSha256 });
+  const pending: EditorPrompt = {
+    promptId: id,
+    sha256: promptSha256,
+    messages: messages.map((m) => ({ role: m.role, content: m.content })),
+    maxTokens,
+    expiresAt: new Date(expiresAt).toISOString(),
+  };
+  return {
+    body: body(run, {
+      summary: `a prompt with ${run.citations.length} citation(s) was prepared for the editor's language model (vscode.lm); the answer is checked and recorded when the editor returns it`,
+      suggestion: "waiting for the editor's model to answer",
+      text: '',
+      verdict: 'ManualReview',
+      rules: run.rule ? [run.rule.id] : [],
+      llm: null,
+    }),
+    pending,
   };
 }
 
@@ -195,32 +322,20 @@ export async function ask(
   const hits = await ctx.passages(topic, PASSAGES);
   const citations = [...hits.map(citationOf), ...linkCitations(rule)];
   const settings: LlmSettings = await ctx.llm();
+  const choice = input.llm ?? 'server';
+  const viaEditor = choice === 'editor' || (choice === 'auto' && !settings.enabled);
   const parameters: AskRun['parameters'] = {
     rule: input.rule ?? null,
     llm_enabled: settings.enabled,
+    llm_choice: choice,
     deny_list: settings.denyPattern !== null,
     passages: hits.length,
   };
   const run: AskRun = { input, ctx, rule, question, citations, parameters };
 
-  const fallback = async (why: string): Promise<ModuleOutcome> => {
-    ctx.notes.push(`no model was asked: ${why}`);
-    const offline = await offlineAnswer(input, rule, hits, why);
-    parameters.fallback = why;
-    return {
-      body: body(run, {
-        summary: `answered from RustMentor's rules and ${hits.length} documentation passage(s); no model was asked (${why})`,
-        suggestion: 'an answer from the rules and the docs',
-        text: offline.text,
-        verdict: 'Allow',
-        rules: offline.rules,
-        llm: null,
-      }),
-      answer: { text: offline.text, flags: [], model: null },
-    };
-  };
-
-  if (!settings.enabled) return fallback('[llm] provider is "none" (the LLM is disabled)');
+  if (choice === 'none') return fallbackOutcome(run, hits, 'the caller asked for no model (llm: "none")');
+  if (!viaEditor && !settings.enabled)
+    return fallbackOutcome(run, hits, '[llm] provider is "none" (the LLM is disabled)');
 
   const deny = new DenyList(settings.denyPattern);
   const code = redact(input.text);
@@ -263,62 +378,63 @@ export async function ask(
     };
   }
 
-  let reply: ChatAnswer;
+  const messages: ChatMessage[] = [
+    { role: 'system', content: prompt.system },
+    { role: 'user', content: prompt.user },
+  ];
+  if (viaEditor) {
+    parameters.llm_via = 'vscode.lm';
+    return editorPrompt(run, hits, messages, settings.maxTokens);
+  }
+
+  let reply: ModelReply;
   try {
-    reply = await chatComplete({
-      baseUrl: settings.baseUrl,
-      model: settings.model,
-      messages: [
-        { role: 'system', content: prompt.system },
-        { role: 'user', content: prompt.user },
-      ],
-      maxTokens: settings.maxTokens,
-      timeoutMs: settings.timeoutMs,
-      ...(deps.fetch ? { fetch: deps.fetch } : {}),
-    });
+    reply = {
+      ...(await chatComplete({
+        baseUrl: settings.baseUrl,
+        model: settings.model,
+        messages,
+        maxTokens: settings.maxTokens,
+        timeoutMs: settings.timeoutMs,
+        ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      })),
+      via: 'http',
+    };
   } catch (e) {
-    if (e instanceof SigilError && e.code === 'LLM_UNAVAILABLE') return fallback(e.message);
+    if (e instanceof SigilError && e.code === 'LLM_UNAVAILABLE') return fallbackOutcome(run, hits, e.message);
     throw e;
   }
+  return judged(run, deny, reply, reply.model);
+}
 
-  if (deny.match(reply.text)) {
-    const text =
-      "RustMentor withheld the model's answer: it matches the configured deny list ([llm] deny_patterns).";
-    ctx.notes.push(text);
-    return {
-      body: body(run, {
-        summary: `${reply.model} answered, but the answer matches the deny list and was withheld`,
-        suggestion: 'refused: the answer was withheld',
-        text,
-        verdict: 'Deny',
-        rules: rule ? [rule.id] : [],
-        llm: reply,
-      }),
-      answer: { text, flags: ['the answer matches the deny list'], model: reply.model },
-    };
-  }
-
-  const check = await checkAnswer(reply.text, selected(input));
-  parameters.answer_code_blocks = check.blocks;
-  parameters.answer_flags = [...check.added];
-  const flagsText =
-    check.flags.length > 0
-      ? `\n\n---\nRustMentor's checks of this answer's code:\n${check.flags.map((f) => `- ${f}`).join('\n')}`
-      : '';
-  const answer: AskAnswer = { text: reply.text, flags: [...check.flags], model: reply.model };
-  return {
-    body: body(run, {
-      summary: `${reply.model} answered with ${citations.length} citation(s) in the prompt${check.flags.length > 0 ? `; flagged: ${check.flags.join('; ')}` : ''}`,
-      suggestion:
-        check.flags.length > 0
-          ? `a generated answer to review: ${check.flags.join('; ')}`
-          : 'a generated answer; review it before applying any of its code',
-      text: `${reply.text}${flagsText}`,
-      // A person reviews generated code, whatever the checks found.
-      verdict: 'ManualReview',
-      rules: rule ? [rule.id] : [],
-      llm: reply,
-    }),
-    answer,
+/**
+ * Step two of an editor-model Ask: the editor's answer (or why it has none) to a prompt this caller was
+ * handed. The deny list is the one configured now, so a pattern added meanwhile still applies.
+ */
+export async function askReply(input: RustMentorAskReplyInput, ctx: ModuleContext): Promise<ModuleOutcome> {
+  const settings: LlmSettings = await ctx.llm();
+  const pending = PENDING.take(ctx.subject, input.promptId);
+  const run: AskRun = { ...pending, ctx, parameters: { ...pending.parameters, llm_via: 'vscode.lm' } };
+  if (input.failed !== undefined || input.answer === undefined || input.model === undefined)
+    return fallbackOutcome(
+      run,
+      pending.hits,
+      `the editor's language model did not answer (${input.failed ?? 'no answer'})`,
+    );
+  run.parameters.llm_vendor = input.model.vendor;
+  run.parameters.llm_family = input.model.family;
+  run.parameters.llm_model_source = 'reported by the editor';
+  const reply: ModelReply = {
+    text: input.answer,
+    model: input.model.id,
+    endpoint: 'vscode.lm',
+    promptSha256: pending.promptSha256,
+    via: 'vscode.lm',
   };
+  return judged(
+    run,
+    new DenyList(settings.denyPattern),
+    reply,
+    `${input.model.id} (${input.model.vendor}, through the editor's vscode.lm)`,
+  );
 }

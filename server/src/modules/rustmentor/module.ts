@@ -25,7 +25,7 @@ import { VERSION } from '../../version.js';
 import type { ModuleContext } from '../context.js';
 import type { BuiltinModule, ModuleOutcome } from '../host.js';
 import type { ModuleManifest } from '../manifest.js';
-import { ask } from './ask.js';
+import { ask, askReply } from './ask.js';
 import { progressOf, readProgress, updateProgress } from './progress.js';
 import { crateRootLevels, resolveSource } from './source.js';
 
@@ -249,7 +249,7 @@ async function feedback(input: RustMentorFeedbackInput, ctx: ModuleContext): Pro
 export const RUSTMENTOR: BuiltinModule = {
   manifest: RUSTMENTOR_MANIFEST,
   run(input: ModuleRunParams['input'], ctx: ModuleContext): Promise<ModuleOutcome> {
-    if (input.action === 'ask') return ask(input, ctx);
+    if (input.action === 'ask') return 'promptId' in input ? askReply(input, ctx) : ask(input, ctx);
     return input.action === 'analyze' ? analyze(input, ctx) : feedback(input, ctx);
   },
 };
