@@ -5,7 +5,7 @@
  * model, the hash of the exact request and the citations, and is always a ManualReview (a person reviews
  * generated code). Without a model (disabled, or it could not be asked), the rules and the docs answer.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex as sha256 } from '../../../../shared/src/hash.js';
 import type { AskAnswer, RustMentorAskInput } from '../../../../shared/src/modules.js';
 import { SigilError } from '../../../../shared/src/errors.js';
 import type { RagCitation } from '../../../../shared/src/protocol.js';
@@ -32,10 +32,6 @@ const MAX_ANSWER_CHARS = 100_000;
 export interface AskDeps {
   /** Injected by tests; defaults to the global fetch. */
   readonly fetch?: typeof fetch;
-}
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 function defaultQuestion(rule: Rule | undefined, ruleId: string | undefined): string {
