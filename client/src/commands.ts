@@ -21,6 +21,7 @@ import type { WitnessesProvider } from './witnesses.js';
 import type { ProposalsProvider } from './proposals.js';
 import { forgetMemory, writeMemory, type MemoryProvider } from './memory.js';
 import { importRustDocs, searchDocs, type CitationDocuments } from './docsSearch.js';
+import { importDocsFolder } from './docsImport.js';
 import type { MentorProvider } from './mentorRecords.js';
 
 /** What command handlers can reach. */
@@ -85,6 +86,7 @@ export const COMMANDS: Readonly<Record<string, Handler>> = {
   'sigil.mentor.analyzeFile': (env) => analyzeActiveFile(env),
   'sigil.searchDocs': (env, args) => searchDocs(env.ctx, env.citations, args),
   'sigil.importRustDocs': (env, args) => importRustDocs(env.ctx, args),
+  'sigil.importDocsFolder': (env, args) => importDocsFolder(env.ctx, args),
   // Internal (not in the palette): tree items, menus, tests.
   'sigil.copyLicenseId': (_env, node) => gov.copyLicenseId(node),
   'sigil.copyProposalId': (_env, node) => quorum.copyProposalId(node),
