@@ -3,35 +3,18 @@
  * cancelled (shared by Sigil: Import Rust Documentation and Sigil: Import Documentation Folder…), and the
  * folder command, which asks for an SPDX licence only when the server says it cannot find or read one.
  */
-import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
-import { WorkDoneProgress } from 'vscode-languageclient/node';
 import { SigilError } from '../../shared/src/errors.js';
 import type { RagImportParams, RagImportResult } from '../../shared/src/protocol.js';
 import type { Ctx } from './ctx.js';
+import { withServerProgress } from './serverProgress.js';
 import { asksForLicence, folderImportArgs, importSummary } from './importWords.js';
 
 /** Runs an import under a cancellable progress notification fed by the server's work-done progress. */
 export async function runImport(ctx: Ctx, params: RagImportParams, title: string): Promise<RagImportResult> {
   await ctx.requireReady();
-  const client = ctx.languageClient;
-  const token = `sigil-import-${randomUUID()}`;
-  return vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title, cancellable: true },
-    async (progress, cancel) => {
-      let last = 0;
-      const sub = client?.onProgress(WorkDoneProgress.type, token, (v) => {
-        if (v.kind === 'end') return;
-        const pct = v.percentage ?? last;
-        progress.report({ increment: Math.max(0, pct - last), ...(v.message ? { message: v.message } : {}) });
-        last = Math.max(last, pct);
-      });
-      try {
-        return await ctx.request('sigil/rag.import', params, { workDoneToken: token, cancel });
-      } finally {
-        sub?.dispose();
-      }
-    },
+  return withServerProgress(ctx, { title, cancellable: true, kind: 'import' }, (workDoneToken, cancel) =>
+    ctx.request('sigil/rag.import', params, { workDoneToken, cancel }),
   );
 }
 
