@@ -6,7 +6,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SigilError } from '../../shared/src/errors.js';
-import type { RagImportResult } from '../../shared/src/protocol.js';
+import { sigilErrorFromRpc, type RagImportResult } from '../../shared/src/protocol.js';
+import { toResponseError } from '../../server/src/rpc/owner-socket.js';
 import { resolveAllowedLicence } from '../../server/src/rag/licence.js';
 import { asksForLicence, folderImportArgs, importSummary } from '../../client/src/importWords.js';
 
@@ -15,13 +16,8 @@ function refusal(run: () => unknown): SigilError {
     run();
   } catch (e) {
     assert.ok(e instanceof SigilError, String(e));
-    // as the client sees it: the error's JSON through the protocol, rebuilt
-    const json = e.toJSON() as {
-      code: SigilError['code'];
-      message: string;
-      details?: Record<string, unknown>;
-    };
-    return new SigilError(json.code, json.message, json.details);
+    // as the client sees it: the server's JSON-RPC error, rebuilt by the client's own conversion
+    return sigilErrorFromRpc(toResponseError(e));
   }
   assert.fail('the server accepted it');
 }
