@@ -2,9 +2,7 @@
  * Every command of the extension, in one table. package.json declares the same ids (titles, category
  * "Sigil", palette visibility); the integration suite checks that the two agree.
  */
-import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
-import { WorkDoneProgress } from 'vscode-languageclient/node';
 import { SigilError } from '../../shared/src/errors.js';
 import { ID_PATTERN, isSpace, type CanonicalRecord, type Space } from '../../shared/src/record.js';
 import type { AppendParams, CheckpointResult, StoreInfo, VerifyResult } from '../../shared/src/protocol.js';
@@ -21,6 +19,8 @@ import type { WitnessesProvider } from './witnesses.js';
 import type { ProposalsProvider } from './proposals.js';
 import { forgetMemory, writeMemory, type MemoryProvider } from './memory.js';
 import { importRustDocs, searchDocs, type CitationDocuments } from './docsSearch.js';
+import { importDocsFolder } from './docsImport.js';
+import { withServerProgress } from './serverProgress.js';
 import type { MentorProvider } from './mentorRecords.js';
 
 /** What command handlers can reach. */
@@ -85,6 +85,7 @@ export const COMMANDS: Readonly<Record<string, Handler>> = {
   'sigil.mentor.analyzeFile': (env) => analyzeActiveFile(env),
   'sigil.searchDocs': (env, args) => searchDocs(env.ctx, env.citations, args),
   'sigil.importRustDocs': (env, args) => importRustDocs(env.ctx, args),
+  'sigil.importDocsFolder': (env, args) => importDocsFolder(env.ctx, args),
   // Internal (not in the palette): tree items, menus, tests.
   'sigil.copyLicenseId': (_env, node) => gov.copyLicenseId(node),
   'sigil.copyProposalId': (_env, node) => quorum.copyProposalId(node),
@@ -234,28 +235,10 @@ async function initializeStore(env: Env, args: InitializeArgs): Promise<StoreInf
 async function verifyCanon(env: Env): Promise<VerifyResult> {
   const { ctx } = env;
   const info = await ctx.requireReady();
-  const client = ctx.languageClient;
-  const token = `sigil-verify-${randomUUID()}`;
-  const result = await vscode.window.withProgress(
-    {
-      location: vscode.ProgressLocation.Notification,
-      title: 'Sigil: verifying the canon log',
-      cancellable: false,
-    },
-    async (progress) => {
-      let last = 0;
-      const sub = client?.onProgress(WorkDoneProgress.type, token, (v) => {
-        if (v.kind === 'end') return;
-        const pct = v.percentage ?? last;
-        progress.report({ increment: Math.max(0, pct - last), ...(v.message ? { message: v.message } : {}) });
-        last = Math.max(last, pct);
-      });
-      try {
-        return await ctx.request('sigil/canon.verify', undefined, { workDoneToken: token });
-      } finally {
-        sub?.dispose();
-      }
-    },
+  const result = await withServerProgress(
+    ctx,
+    { title: 'Sigil: verifying the canon log', cancellable: false, kind: 'verify' },
+    (workDoneToken) => ctx.request('sigil/canon.verify', undefined, { workDoneToken }),
   );
   ctx.verification.set({ home: info.home, result, at: new Date() });
   if (result.ok) {

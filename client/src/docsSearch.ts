@@ -3,11 +3,10 @@
  * licence) and Sigil: Import Rust Documentation (sigil/rag.import in the server, with a progress
  * notification that can be cancelled).
  */
-import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
-import { WorkDoneProgress } from 'vscode-languageclient/node';
 import type { RagCitation, RagImportResult } from '../../shared/src/protocol.js';
 import type { Ctx } from './ctx.js';
+import { importAndSummarize } from './docsImport.js';
 
 export const CITATION_SCHEME = 'sigil-citation';
 
@@ -102,40 +101,12 @@ export async function searchDocs(
 
 export async function importRustDocs(ctx: Ctx, raw: unknown): Promise<RagImportResult | undefined> {
   const args = (typeof raw === 'object' && raw !== null ? raw : {}) as { htmlDir?: unknown; paths?: unknown };
-  await ctx.requireReady();
-  const client = ctx.languageClient;
-  const token = `sigil-import-${randomUUID()}`;
   const paths = Array.isArray(args.paths) ? args.paths.filter((p): p is string => typeof p === 'string') : [];
-  const result = await vscode.window.withProgress(
-    {
-      location: vscode.ProgressLocation.Notification,
-      title: paths.length ? 'Sigil: importing documentation' : 'Sigil: importing the Rust documentation',
-      cancellable: true,
-    },
-    async (progress, cancel) => {
-      let last = 0;
-      const sub = client?.onProgress(WorkDoneProgress.type, token, (v) => {
-        if (v.kind === 'end') return;
-        const pct = v.percentage ?? last;
-        progress.report({ increment: Math.max(0, pct - last), ...(v.message ? { message: v.message } : {}) });
-        last = Math.max(last, pct);
-      });
-      try {
-        return await ctx.request(
-          'sigil/rag.import',
-          paths.length
-            ? { paths }
-            : { rustDocs: true, ...(typeof args.htmlDir === 'string' ? { htmlDir: args.htmlDir } : {}) },
-          { workDoneToken: token, cancel },
-        );
-      } finally {
-        sub?.dispose();
-      }
-    },
+  return importAndSummarize(
+    ctx,
+    paths.length
+      ? { paths }
+      : { rustDocs: true, ...(typeof args.htmlDir === 'string' ? { htmlDir: args.htmlDir } : {}) },
+    paths.length ? 'Sigil: importing documentation' : 'Sigil: importing the Rust documentation',
   );
-  const added = result.roots.reduce((a, r) => a + r.added + r.replaced, 0);
-  void vscode.window.showInformationMessage(
-    `Sigil: imported ${result.documents} documents (${added} new or changed, ${result.chunks} chunks) in ${result.seconds} s.`,
-  );
-  return result;
 }

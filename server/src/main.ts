@@ -114,7 +114,7 @@ export function startServer(connection: Connection): void {
         mentor.refresh();
       }
     });
-    mentor.initialize(opts.mentor);
+    mentor.initialize(opts.mentor, params.capabilities);
     for (const method of Object.keys(REQUESTS) as RequestMethod[]) {
       connection.onRequest(method, async (...args: unknown[]) => {
         const { params: raw, token } = requestArgs(args);

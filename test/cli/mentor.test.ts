@@ -331,6 +331,8 @@ describe('sigil mentor --with-clippy', { skip: noClippy }, () => {
     assert.equal(moved.citations[0]?.url, 'https://doc.rust-lang.org/error_codes/E0382.html');
     assert.match(moved.explanation, /moved/);
     assert.equal(moved.fix?.edits[0]?.newText, '.clone()');
+    // a report is text: where the value moved is written into the message, at its 1-based line:column
+    assert.match(moved.message, /\nnote: value moved here \(11:10\)/);
     assert.ok(r.diagnostics.some((d) => d.rule === 'unused_variables' && d.range.start.line === 11));
     const sarif = await expectExit(3, ['mentor', '--sarif', '--with-clippy', 'broken']);
     checkSarif(JSON.parse(sarif.stdout));

@@ -403,7 +403,7 @@ describe('RustMentor: cargo clippy on save through the language server', { concu
         await client.conn.sendRequest('initialize', {
           processId: process.pid,
           rootUri: pathToFileURL(crate).href,
-          capabilities: {},
+          capabilities: { textDocument: { publishDiagnostics: { relatedInformation: true } } },
           initializationOptions: { home: path.join(scratch, 'home') },
         });
         await client.conn.sendNotification('initialized', {});
@@ -421,6 +421,12 @@ describe('RustMentor: cargo clippy on save through the language server', { concu
         const copy = after.diagnostics.find((d) => d.code === 'clippy::clone_on_copy');
         assert.ok(copy, codes(after.diagnostics).join(', '));
         assert.match(copy.codeDescription?.href ?? '', /rust-clippy/);
+        // the client said it shows related information: clippy's help arrives there, at its place
+        assert.deepEqual(
+          copy.relatedInformation?.map((r) => [r.location.uri, r.message]),
+          [[uri, 'help: try removing the `clone` call: `x`']],
+        );
+        assert.doesNotMatch(String(copy.message), /try removing/);
         // a RustMentor rule with a clippy twin is reported once, by RustMentor
         const mentorWithTwin = after.diagnostics.filter(
           (d) => d.source === 'RustMentor' && d.code === 'needless_return',

@@ -32,6 +32,7 @@ const compiler = (ruleId: string, range: Range, fix = false): CompilerFinding =>
   severity: 'warning',
   message: `${ruleId} reported`,
   range,
+  related: [],
   ...(fix ? { fix: { title: 'clippy fix', edits: [{ range, newText: 'c' }] } } : {}),
 });
 

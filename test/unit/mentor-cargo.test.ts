@@ -7,15 +7,24 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   LineSplitter,
   parseCargoLine,
   parseCargoOutput,
+  type CompilerMessage,
+  type RustcDiagnostic,
   type RustcSpan,
 } from '../../server/src/mentor/cargo/rustc-json.js';
 import { SourceText, spanRange, userSpan } from '../../server/src/mentor/cargo/spans.js';
-import { compilerFindings, type CompilerFinding } from '../../server/src/mentor/cargo/findings.js';
+import {
+  compilerFindings,
+  MAX_RELATED,
+  messageWithRelated,
+  type CompilerFinding,
+  type RelatedSpan,
+} from '../../server/src/mentor/cargo/findings.js';
+import { compilerDiagnostic } from '../../server/src/lsp/compiler-diagnostics.js';
 import { compilerRuleUrl } from '../../server/src/mentor/cargo/explain.js';
 import { cargoArgs } from '../../server/src/mentor/cargo/run.js';
 import { findCargo } from '../../server/src/mentor/cargo/detect.js';
@@ -24,6 +33,7 @@ import { nearestManifestDir } from '../../server/src/mentor/cargo/workspace.js';
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const LIB_CRATE = path.join(FIXTURES, 'mentor-crate');
 const ERR_CRATE = path.join(FIXTURES, 'mentor-crate-errors');
+const REL_CRATE = path.join(FIXTURES, 'mentor-crate-related');
 const recorded = (name: string): string =>
   readFileSync(path.join(FIXTURES, 'mentor-clippy-json', name), 'utf8');
 const disk = (f: string): string | null => {
@@ -183,7 +193,12 @@ describe('findings from recorded clippy output', () => {
     ]);
     const ret = list.find((f) => f.ruleId === 'clippy::needless_return' && f.range.start.line === 11);
     assert.equal(ret?.fix?.edits.length, 2, 'replace `return s` and delete the `;`');
-    assert.match(ret?.message ?? '', /help: remove `return`/);
+    // the help has spans, so it is a related span at the `return`, not a line of the message
+    assert.deepEqual(
+      ret?.related.map((r) => r.message),
+      ['help: remove `return`: `s`'],
+    );
+    assert.doesNotMatch(ret?.message ?? '', /remove `return`/);
   });
 
   test('rustc errors and lints: codes, labels, macro call sites, suggestions', () => {
@@ -204,6 +219,163 @@ describe('findings from recorded clippy output', () => {
     // the macro's `let unused_here` is reported at `make_unused!();`, where the user can act on it
     assert.equal(unused?.severity, 'warning');
     assert.equal(unused?.fix, undefined);
+  });
+});
+
+const where = (r: RelatedSpan): string =>
+  `${path.relative(REL_CRATE, r.file)}@${r.range.start.line}:${r.range.start.character}-${r.range.end.line}:${r.range.end.character} ${r.kind} ${r.message}`;
+
+describe('related spans (recorded from a workspace in test/fixtures/mentor-crate-related)', () => {
+  const byFile = compilerFindings(parseCargoOutput(recorded('related.jsonl')), REL_CRATE, disk);
+  const main = path.join(REL_CRATE, 'errs', 'src', 'main.rs');
+  const lib = path.join(REL_CRATE, 'lints', 'src', 'lib.rs');
+  const find = (file: string, rule: string, line: number): CompilerFinding | undefined =>
+    byFile.get(file)?.find((f) => f.ruleId === rule && f.range.start.line === line);
+
+  test('E0382: the move and the type as labelled secondary spans, the clone help at its place', () => {
+    const moved = find(main, 'E0382', 6);
+    assert.deepEqual(moved?.related.map(where), [
+      'errs/src/main.rs@5:16-5:21 label value moved here',
+      'errs/src/main.rs@4:8-4:13 label move occurs because `names` has type `std::vec::Vec<std::string::String>`, which does not implement the `Copy` trait',
+      'errs/src/main.rs@5:21-5:21 child help: consider cloning the value if the performance cost is acceptable: `.clone()`',
+    ]);
+    // "🦀é" before the move on line 4 does not shift line 5's columns; the label is the moved name
+    const text = readFileSync(main, 'utf8').split('\n')[5] ?? '';
+    assert.equal(text.slice(16, 21), 'names');
+    assert.equal(moved?.message, 'borrow of moved value: `names`\nnote: value borrowed here after move');
+  });
+
+  test('a note in another workspace file is related; one in the toolchain stays a line of the message', () => {
+    const pair = find(main, 'E0061', 10);
+    assert.deepEqual(pair?.related.map(where), [
+      'errs/src/main.rs@10:15-10:18 label argument #2 of type `u32` is missing',
+      'errs/src/other.rs@1:7-1:11 child note: function defined here',
+      'errs/src/main.rs@10:15-10:18 child help: provide the argument: `(1, /* u32 */)`',
+    ]);
+    const std = find(main, 'E0061', 14);
+    assert.ok(std?.related.every((r) => isInsideCrate(r.file)));
+    assert.ok(!std?.related.some((r) => r.message.includes('associated function defined here')));
+    assert.match(std?.message ?? '', /\nnote: associated function defined here$/);
+  });
+
+  test('clippy: the `let` binding as a secondary span, children without spans stay in the message', () => {
+    const ret = find(lib, 'clippy::let_and_return', 3);
+    assert.deepEqual(ret?.related.map(where), [
+      'lints/src/lib.rs@2:4-2:18 label unnecessary `let` binding',
+      'lints/src/lib.rs@2:4-2:18 child help: return the expression directly: `x * 2`',
+    ]);
+    assert.match(ret?.message ?? '', /\nnote: `#\[warn\(clippy::let_and_return\)\]` on by default$/);
+    assert.doesNotMatch(ret?.message ?? '', /for further information/);
+  });
+
+  test('written inline for readers without related information, files named relative to the finding', () => {
+    const pair = find(main, 'E0061', 10);
+    assert.ok(pair);
+    assert.equal(
+      messageWithRelated(pair, main),
+      [
+        'this function takes 2 arguments but 1 argument was supplied',
+        'note: argument #2 of type `u32` is missing (11:16)',
+        'note: function defined here (other.rs:2:8)',
+        'help: provide the argument: `(1, /* u32 */)` (11:16)',
+      ].join('\n'),
+    );
+  });
+
+  test('LSP: relatedInformation only when the client supports it, else the same words in the message', () => {
+    const pair = find(main, 'E0061', 10);
+    assert.ok(pair);
+    const uri = 'file:///as/the/client/named/it.rs';
+    const apart = compilerDiagnostic(pair, { file: main, uri, relatedInformation: true });
+    assert.equal(apart.message, pair.message);
+    assert.deepEqual(
+      apart.relatedInformation?.map((r) => [r.location.uri, r.location.range.start.line, r.message]),
+      [
+        [uri, 10, 'argument #2 of type `u32` is missing'],
+        [
+          pathToFileURL(path.join(REL_CRATE, 'errs', 'src', 'other.rs')).href,
+          1,
+          'note: function defined here',
+        ],
+        [uri, 10, 'help: provide the argument: `(1, /* u32 */)`'],
+      ],
+    );
+    const inline = compilerDiagnostic(pair, { file: main, uri, relatedInformation: false });
+    assert.equal(inline.relatedInformation, undefined);
+    assert.equal(inline.message, messageWithRelated(pair, main));
+  });
+
+  function isInsideCrate(file: string): boolean {
+    return !path.relative(REL_CRATE, file).startsWith('..');
+  }
+});
+
+describe('related spans: limits', () => {
+  const root = '/ws';
+  const src = 'fn main() { let a = 1; }\n';
+  const read = (f: string): string | null => (f === '/ws/src/main.rs' ? src : null);
+  const diag = (spans: RustcSpan[], children: RustcDiagnostic[] = []): CompilerMessage => ({
+    manifestPath: '/ws/Cargo.toml',
+    diagnostic: { message: 'm', code: null, level: 'error', spans, children, rendered: null },
+  });
+  const primary = span({
+    file_name: 'src/main.rs',
+    byte_start: 3,
+    byte_end: 7,
+    column_start: 4,
+    column_end: 8,
+  });
+  const secondary = (label: string | null, file = 'src/main.rs', col = 13): RustcSpan =>
+    span({
+      file_name: file,
+      is_primary: false,
+      label,
+      byte_start: col - 1,
+      byte_end: col + 2,
+      column_start: col,
+      column_end: col + 3,
+    });
+  const only = (m: CompilerMessage): CompilerFinding | undefined =>
+    compilerFindings([m], root, read).get('/ws/src/main.rs')?.[0];
+
+  test('unlabelled, registry, toolchain and unreadable spans are left out; repeats are kept once', () => {
+    const f = only(
+      diag([
+        primary,
+        secondary('kept'),
+        secondary('kept'),
+        secondary(null),
+        secondary('registry', '/home/u/.cargo/registry/src/index.crates.io-x/dep-1.0.0/src/lib.rs'),
+        secondary('toolchain', '/rustc/0123/library/core/src/ops.rs'),
+        secondary('parent', '../elsewhere/src/lib.rs'),
+        secondary('unreadable', 'src/gone.rs'),
+      ]),
+    );
+    assert.deepEqual(
+      f?.related.map((r) => r.message),
+      ['kept'],
+    );
+  });
+
+  test('at most MAX_RELATED related spans', () => {
+    const many = Array.from({ length: MAX_RELATED + 5 }, (_, i) => secondary(`label ${i}`));
+    const f = only(diag([primary, ...many]));
+    assert.equal(f?.related.length, MAX_RELATED);
+    assert.equal(f?.related.at(-1)?.message, `label ${MAX_RELATED - 1}`);
+  });
+
+  test('a child with only a toolchain span is a line of the message, not lost', () => {
+    const child: RustcDiagnostic = {
+      message: 'defined here',
+      code: null,
+      level: 'note',
+      spans: [span({ file_name: '/rustc/0123/library/alloc/src/vec/mod.rs' })],
+      children: [],
+      rendered: null,
+    };
+    const f = only(diag([primary], [child]));
+    assert.deepEqual(f?.related, []);
+    assert.equal(f?.message, 'm\nnote: defined here');
   });
 });
 

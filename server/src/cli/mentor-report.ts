@@ -14,7 +14,7 @@ import { detectToolchain } from '../mentor/cargo/detect.js';
 import { nearestManifestDir, workspaceRoot } from '../mentor/cargo/workspace.js';
 import { startCargoRun } from '../mentor/cargo/run.js';
 import { mergeFindings, type MergedFinding } from '../mentor/cargo/merge.js';
-import type { CompilerFinding } from '../mentor/cargo/findings.js';
+import { messageWithRelated, type CompilerFinding } from '../mentor/cargo/findings.js';
 import { CompilerExplainer, compilerRuleUrl } from '../mentor/cargo/explain.js';
 import { collectRustFiles } from './mentor-files.js';
 
@@ -133,6 +133,7 @@ async function compilerFindingsFor(
 async function toDiagnostic(
   f: MergedFinding,
   file: string,
+  abs: string,
   explainer: CompilerExplainer | null,
 ): Promise<MentorDiagnostic> {
   let explanation = '';
@@ -160,7 +161,8 @@ async function toDiagnostic(
     rule: f.ruleId,
     clippy: f.clippy,
     severity: f.severity,
-    message: f.message,
+    // a report is text: the places the compiler points at are written into the message
+    message: f.origin === 'compiler' ? messageWithRelated(f, abs) : f.message,
     explanation,
     citations,
     ...(f.fix ? { fix: { title: f.fix.title, edits: f.fix.edits } } : {}),
@@ -200,7 +202,7 @@ export async function buildMentorReport(opts: MentorRunOptions): Promise<MentorR
     });
     const merged = mergeFindings(mentor, compiler.byFile.get(abs) ?? []);
     const rel = toPosix(path.relative(opts.cwd, abs));
-    for (const f of merged) diagnostics.push(await toDiagnostic(f, rel, compiler.explainer));
+    for (const f of merged) diagnostics.push(await toDiagnostic(f, rel, abs, compiler.explainer));
   }
   return { files: files.length, diagnostics };
 }

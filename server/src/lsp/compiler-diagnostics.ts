@@ -3,33 +3,55 @@
  * debounced, a new save cancelling the run in progress. The last finished run's findings of each workspace
  * are kept per file and merged with RustMentor's own (a clippy twin of a RustMentor finding shows once).
  */
+import { pathToFileURL } from 'node:url';
 import type { Connection, Diagnostic } from 'vscode-languageserver';
-import { DiagnosticSeverity } from 'vscode-languageserver';
 import { FlycheckPool } from '../mentor/cargo/pool.js';
 import type { FlycheckMode } from '../mentor/cargo/flycheck.js';
-import { clippyLintUrl, errorCodeUrl, type CompilerFinding } from '../mentor/cargo/findings.js';
-import type { Severity } from '../mentor/types.js';
+import {
+  clippyLintUrl,
+  errorCodeUrl,
+  messageWithRelated,
+  type CompilerFinding,
+} from '../mentor/cargo/findings.js';
+import { SEVERITY } from './diagnostics.js';
 
-const SEVERITY: Readonly<Record<Severity, DiagnosticSeverity>> = {
-  error: DiagnosticSeverity.Error,
-  warning: DiagnosticSeverity.Warning,
-  information: DiagnosticSeverity.Information,
-  hint: DiagnosticSeverity.Hint,
-};
+/** How the editor shows the other places a diagnostic speaks of. */
+export interface RelatedPresentation {
+  /** The finding's file (an absolute path) and the URI the client named it by. */
+  readonly file: string;
+  readonly uri: string;
+  /**
+   * The client's `textDocument.publishDiagnostics.relatedInformation` capability: when it is absent, the
+   * related spans are written into the message, where every editor shows them.
+   */
+  readonly relatedInformation: boolean;
+}
 
-export function compilerDiagnostic(f: CompilerFinding): Diagnostic {
+export function compilerDiagnostic(f: CompilerFinding, shown: RelatedPresentation): Diagnostic {
   const href = f.clippy
     ? clippyLintUrl(f.clippy.replace(/^clippy::/, ''))
     : /^E\d{4}$/.test(f.ruleId)
       ? errorCodeUrl(f.ruleId)
       : undefined;
+  const apart = shown.relatedInformation && f.related.length > 0;
   return {
     range: f.range,
     severity: SEVERITY[f.severity],
     source: f.source,
     code: f.ruleId,
     ...(href ? { codeDescription: { href } } : {}),
-    message: f.message,
+    message: apart || f.related.length === 0 ? f.message : messageWithRelated(f, shown.file),
+    ...(apart
+      ? {
+          relatedInformation: f.related.map((r) => ({
+            location: {
+              uri: r.file === shown.file ? shown.uri : pathToFileURL(r.file).href,
+              range: r.range,
+            },
+            message: r.message,
+          })),
+        }
+      : {}),
   };
 }
 

@@ -6,7 +6,8 @@ import type { CitationProvider } from './citations.js';
 
 export const DIAGNOSTIC_SOURCE = 'RustMentor';
 
-const SEVERITY: Readonly<Record<Severity, DiagnosticSeverity>> = {
+/** RustMentor's severities in LSP's numbers, for its own findings and the compiler's alike. */
+export const SEVERITY: Readonly<Record<Severity, DiagnosticSeverity>> = {
   error: DiagnosticSeverity.Error,
   warning: DiagnosticSeverity.Warning,
   information: DiagnosticSeverity.Information,

@@ -9,6 +9,7 @@ import { nearestManifestDir } from '../mentor/cargo/workspace.js';
 import {
   TextDocumentSyncKind,
   type CodeAction,
+  type ClientCapabilities,
   type Connection,
   type Hover,
   type ServerCapabilities,
@@ -23,7 +24,7 @@ import { ruleCitations, type CitationProvider } from './citations.js';
 import { codeActionsFor, rangesOverlap } from './code-actions.js';
 import { CrateLints } from './crate-roots.js';
 import { toDiagnostic } from './diagnostics.js';
-import { CompilerDiagnostics, compilerDiagnostic } from './compiler-diagnostics.js';
+import { CompilerDiagnostics, compilerDiagnostic, type RelatedPresentation } from './compiler-diagnostics.js';
 import { mergeFindings } from '../mentor/cargo/merge.js';
 import { explanationMarkdown } from './markdown.js';
 import { resolveMentorOptions, type MentorFileConfig, type MentorOptions } from './options.js';
@@ -85,8 +86,8 @@ function contains(range: Finding['range'], p: Position): boolean {
 }
 
 export interface MentorServer {
-  /** Editor settings from `initializationOptions.mentor`. */
-  initialize(settings: unknown): void;
+  /** Editor settings from `initializationOptions.mentor`, and what the client can show. */
+  initialize(settings: unknown, capabilities?: ClientCapabilities): void;
   /** The store's configuration changed (opened, reloaded): re-publish every open file. */
   refresh(): void;
   dispose(): void;
@@ -98,6 +99,7 @@ export function registerMentor(connection: Connection, opts: MentorServerOptions
   const docs = new Map<string, OpenDoc>();
   const lints = new CrateLints();
   let editor: MentorSettings = {};
+  let relatedInformation = false;
   let options: MentorOptions = resolveMentorOptions(undefined, editor);
   let grammar: RustGrammar | undefined;
   const grammarReady: Promise<RustGrammar | undefined> = loadRustGrammar().then(
@@ -160,9 +162,15 @@ export function registerMentor(connection: Connection, opts: MentorServerOptions
       uri: open.uri,
       version,
       diagnostics: merged.map((f) =>
-        f.origin === 'mentor' ? toDiagnostic(f, version, citations) : compilerDiagnostic(f),
+        f.origin === 'mentor' ? toDiagnostic(f, version, citations) : compilerDiagnostic(f, shownIn(open)),
       ),
     });
+  });
+
+  const shownIn = (open: OpenDoc): RelatedPresentation => ({
+    file: open.path ?? '',
+    uri: open.uri,
+    relatedInformation,
   });
 
   function schedule(open: OpenDoc): void {
@@ -308,7 +316,7 @@ export function registerMentor(connection: Connection, opts: MentorServerOptions
             actions.push({
               title: f.fix.title,
               kind: 'quickfix',
-              diagnostics: [compilerDiagnostic(f)],
+              diagnostics: [compilerDiagnostic(f, shownIn(open))],
               edit: {
                 changes: { [open.uri]: f.fix.edits.map((e) => ({ range: e.range, newText: e.newText })) },
               },
@@ -318,7 +326,8 @@ export function registerMentor(connection: Connection, opts: MentorServerOptions
   );
 
   return {
-    initialize: guard('reading settings', undefined, (settings: unknown) => {
+    initialize: guard('reading settings', undefined, (settings: unknown, caps?: ClientCapabilities) => {
+      relatedInformation = caps?.textDocument?.publishDiagnostics?.relatedInformation === true;
       editor = parseMentorSettings(settings, problem);
       recomputeOptions();
     }),

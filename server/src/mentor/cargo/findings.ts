@@ -1,11 +1,30 @@
 /**
  * rustc / clippy diagnostics → findings in RustMentor's coordinates, grouped by file. A diagnostic is shown
- * once, at its primary span in the user's code; its notes and help become lines of the message, and its
- * MachineApplicable suggestions (the ones `cargo clippy --fix` would apply) a quick fix.
+ * once, at its primary span in the user's code; its MachineApplicable suggestions (the ones
+ * `cargo clippy --fix` would apply) become a quick fix. What it says about other places becomes related
+ * spans, as rust-analyzer maps them: each labelled secondary span ("value moved here") with its label, each
+ * note/help child that has a span with its text. A child without a span ("`#[warn(…)]` on by default") is a
+ * line of the message, as is one whose span lies outside the workspace (std, the registry): its words still
+ * help, a location the user cannot open does not.
  */
+import path from 'node:path';
 import type { QuickFix, Range, Severity, TextEdit } from '../types.js';
 import type { CompilerMessage, RustcDiagnostic, RustcSpan } from './rustc-json.js';
-import { SourceText, spanFile, spanRange, userSpan } from './spans.js';
+import { isInside, SourceText, spanFile, spanRange, userSpan } from './spans.js';
+
+/** Another place a diagnostic speaks of, in the workspace. */
+export interface RelatedSpan {
+  /** An absolute path. */
+  readonly file: string;
+  readonly range: Range;
+  /** A secondary span's label, or a child's `level: message` (with its suggestion, when it has one). */
+  readonly message: string;
+  /** A secondary span's label reads as a note once it is written inline. */
+  readonly kind: 'label' | 'child';
+}
+
+/** Enough to point at every place without burying the diagnostic (rustc rarely gives more than five). */
+export const MAX_RELATED = 20;
 
 /** One thing cargo reported, shaped like RustMentor's `Finding` (no category: the compiler has none). */
 export interface CompilerFinding {
@@ -15,9 +34,11 @@ export interface CompilerFinding {
   /** The clippy lint (`clippy::…`) when it is one, else null. */
   readonly clippy: string | null;
   readonly severity: Severity;
-  /** The diagnostic's message, then its notes and help, one a line. */
+  /** The diagnostic's message, then its primary label and the notes and help that have no place, one a line. */
   readonly message: string;
   readonly range: Range;
+  /** The other places the diagnostic speaks of, in order, each once, at most `MAX_RELATED`. */
+  readonly related: readonly RelatedSpan[];
   readonly fix?: QuickFix;
 }
 
@@ -52,6 +73,52 @@ function childLine(child: RustcDiagnostic): string | null {
     .filter((r): r is string => r !== null && r !== '');
   const suggestion = replacements.length === 1 ? `: \`${replacements[0]}\`` : '';
   return `${child.level}: ${child.message}${suggestion}`;
+}
+
+/** Where a span is in the user's code, or null when it is not (a toolchain or registry file, unreadable). */
+type Locate = (span: RustcSpan) => { file: string; range: Range } | null;
+
+/** The related spans of a diagnostic, and the child lines that found no place among them. */
+function relatedOf(diag: RustcDiagnostic, locate: Locate): { related: RelatedSpan[]; lines: string[] } {
+  const related: RelatedSpan[] = [];
+  const lines: string[] = [];
+  const seen = new Set<string>();
+  const add = (r: RelatedSpan): void => {
+    const key = `${r.file}\0${r.range.start.line}:${r.range.start.character}-${r.range.end.line}:${r.range.end.character}\0${r.message}`;
+    if (seen.has(key) || related.length >= MAX_RELATED) return;
+    seen.add(key);
+    related.push(r);
+  };
+  for (const s of diag.spans) {
+    if (s.is_primary || !s.label) continue;
+    const at = locate(s);
+    if (at) add({ ...at, message: s.label, kind: 'label' });
+  }
+  for (const child of diag.children) {
+    const line = childLine(child);
+    if (!line) continue;
+    const first = child.spans.find((s) => s.is_primary) ?? child.spans[0];
+    const at = first ? locate(first) : null;
+    if (at) add({ ...at, message: line, kind: 'child' });
+    else lines.push(line);
+  }
+  return { related, lines };
+}
+
+/**
+ * A finding's message with its related spans written in, for a reader that cannot show them apart (the
+ * CLI, an editor without `relatedInformation`): `note: value moved here (6:17)`, with the file named, relative
+ * to the finding's own, when it is another.
+ */
+export function messageWithRelated(f: CompilerFinding, file: string): string {
+  const lines = [f.message];
+  for (const r of f.related) {
+    const where = `${r.range.start.line + 1}:${r.range.start.character + 1}`;
+    const other =
+      r.file === file ? '' : `${path.relative(path.dirname(file), r.file).split(path.sep).join('/')}:`;
+    lines.push(`${r.kind === 'label' ? 'note: ' : ''}${r.message} (${other}${where})`);
+  }
+  return lines.join('\n');
 }
 
 function quickFix(diag: RustcDiagnostic, file: string, root: string, src: SourceText): QuickFix | undefined {
@@ -112,10 +179,14 @@ export function compilerFindings(
     const lines = [diag.message];
     if (span !== primary && primary.label) lines.push(`note: ${primary.label} (in a macro expansion)`);
     else if (primary.label) lines.push(`note: ${primary.label}`);
-    for (const c of diag.children) {
-      const l = childLine(c);
-      if (l) lines.push(l);
-    }
+    const { related, lines: unplaced } = relatedOf(diag, (s) => {
+      const at = userSpan(s, workspaceRoot);
+      if (!at) return null;
+      const f = spanFile(at, workspaceRoot);
+      const text = isInside(f, workspaceRoot) ? sourceOf(f) : null;
+      return text ? { file: f, range: spanRange(at, text) } : null;
+    });
+    lines.push(...unplaced);
     const message = lines.join('\n');
     const key = `${file}\0${ruleId}\0${range.start.line}:${range.start.character}-${range.end.line}:${range.end.character}\0${message}`;
     if (seen.has(key)) continue;
@@ -129,6 +200,7 @@ export function compilerFindings(
       severity,
       message,
       range,
+      related,
       ...(fix ? { fix } : {}),
     };
     const list = out.get(file) ?? [];

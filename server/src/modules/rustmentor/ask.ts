@@ -11,7 +11,7 @@
  * recorded), the second brings the editor's answer back to the same checks and the same record. The
  * prompt hash is the server's own, of what it handed out; the model id is only as the editor reports it.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex as sha256 } from '../../../../shared/src/hash.js';
 import type {
   AskAnswer,
   EditorPrompt,
@@ -63,10 +63,6 @@ interface PendingAsk extends Omit<AskRun, 'ctx'> {
 
 /** One table per process: the store owner is one process, and an entry is bound to the caller's subject. */
 const PENDING = new PendingPrompts<PendingAsk>();
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
 
 function defaultQuestion(rule: Rule | undefined, ruleId: string | undefined): string {
   if (ruleId) return `What does ${rule ? `the ${ruleId} finding` : ruleId} mean here, and how do I fix it?`;

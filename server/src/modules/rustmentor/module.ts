@@ -4,7 +4,6 @@
  * progress in memory), and returns a Rule Zero body; `feedback` records that the user applied a fix or
  * found a finding unhelpful, as trust feedback for the module and as progress in the user's memory.
  */
-import { createHash } from 'node:crypto';
 import type {
   MentorDiagnostic,
   ModuleRunParams,
@@ -13,6 +12,7 @@ import type {
   RustMentorFeedbackInput,
 } from '../../../../shared/src/modules.js';
 import { SigilError } from '../../../../shared/src/errors.js';
+import { sha256Hex } from '../../../../shared/src/hash.js';
 import {
   MAX_RULE_ZERO_FINDINGS,
   type RuleZeroCitation,
@@ -37,10 +37,6 @@ export const RUSTMENTOR_MANIFEST: ModuleManifest = {
   requiredLoa: 'operator',
   capabilities: ['rag.query', 'memory.read', 'memory.write', 'trust.feedback', 'llm'],
 };
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
 
 /** After this many applied fixes of a rule, its explanation shrinks to one line. */
 function adaptiveAfter(ctx: ModuleContext): number {
@@ -135,7 +131,7 @@ async function analyze(input: RustMentorAnalyzeInput, ctx: ModuleContext): Promi
       input: {
         kind: source.path ? 'file' : 'snippet',
         path: source.path,
-        content_sha256: sha256(source.text),
+        content_sha256: sha256Hex(source.text),
         bytes: Buffer.byteLength(source.text, 'utf8'),
         language: 'rust',
       },
