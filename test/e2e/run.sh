@@ -95,6 +95,7 @@ write_settings() { # also called after the extension suite, which changes (and r
   "update.mode": "none",
   "security.workspace.trust.enabled": false,
   "chat.disableAIFeatures": true,
+  "files.autoSave": "off",
   "git.openRepositoryInParentFolders": "never"
 }
 JSON

@@ -294,7 +294,20 @@ try {
     'saving records the analysis: the Mentor view lists src/lib.rs with its findings, the Audit Log a module.result',
     async () => {
       await clearNotifications(page);
+      await openSigilContainer(page);
+      const records = async () => {
+        const m = /(\d+) records/.exec(await page.locator('.part.sidebar').innerText());
+        return m ? Number(m[1]) : -1;
+      };
       await page.locator('.part.editor .editor-instance .view-lines').first().click();
+      // code-server saves after a delay by default (files.autoSave, off in run.sh's settings); the buffer is
+      // made dirty here anyway so that the analysis recorded below can only come from this Ctrl+S.
+      await page.keyboard.press('Control+End');
+      await page.keyboard.type('// reviewed\n');
+      await page
+        .locator('.part.editor .tab.dirty', { hasText: 'lib.rs' })
+        .waitFor({ state: 'visible', timeout: 5000 });
+      const before = await records();
       await page.keyboard.press('Control+S');
       await page
         .locator('.part.editor .tab.active:not(.dirty)', { hasText: 'lib.rs' })
@@ -327,6 +340,12 @@ try {
       if (clean.length > 0)
         throw new Error(`the Mentor view lists a non-analysis as an analysis: ${JSON.stringify(clean)}`);
       await waitAuditRow(page, 'module.result', 15000);
+      await waitFor(
+        `the Audit Log did not grow past ${before} records after Ctrl+S`,
+        records,
+        (n) => n > before,
+        15000,
+      );
       await flow.screenshot('13-mentor-view');
       return `${summary.replace(/\s+/g, ' ')}; ${findings.length - 1} finding rows`;
     },
