@@ -1,8 +1,8 @@
 // UI flow 4, documentation search and memory in a workspace of its own ($E2E_DOCS_WS): the store is
 // initialized from the Audit Log's welcome view (as in the other flows); a small Markdown doc set with an MIT
-// LICENSE is written into the workspace and imported with `sigil rag import` through the language server's
-// owner socket (the editor's Import command takes a directory only as a programmatic argument, so from the UI
-// the CLI is how an arbitrary directory is imported); "Sigil: Search Docs…" finds a page and picking the
+// LICENSE is written into the workspace and imported with "Sigil: Import Documentation Folder…" (the folder
+// typed into code-server's folder dialog; the CLI then sees the documents through the owner socket);
+// "Sigil: Search Docs…" finds a page and picking the
 // result opens a read-only citation document with the chunk text, its source path and its licence. Then
 // "Sigil: Write Memory Entry…" (its three prompts) writes an entry that the Memory view (collapsed by
 // default) lists under its namespace, and the view's Forget action (confirmed in the modal) removes it.
@@ -105,14 +105,32 @@ try {
   });
 
   await flow.step(
-    'the Markdown doc set (MIT LICENSE) is imported through the owner socket, under its licence',
+    '"Sigil: Import Documentation Folder…" imports the Markdown doc set picked in the folder dialog, under its MIT LICENSE',
     async () => {
-      const out = await sigil(repo, ['--home', home, '--json', 'rag', 'import', docsDir]);
-      const r = JSON.parse(out);
-      const root = (r.roots ?? []).find((x) => x.root === DOCS);
-      if (!root || r.documents !== 2 || root.licence !== 'MIT')
-        throw new Error(`the import did not take 2 MIT documents from ${DOCS}: ${out.slice(0, 600)}`);
-      return `${r.documents} documents, ${r.chunks} chunks, licence ${root.licence}`;
+      await clearNotifications(page);
+      await runCommand(page, 'Sigil: Import Documentation Folder…');
+      // code-server's folder dialog is a quick input holding a path: type the folder, accept it.
+      const quickInput = page.locator('.quick-input-widget');
+      await quickInput.waitFor({ state: 'visible', timeout: 10000 });
+      await quickInput.locator('input').first().fill(docsDir);
+      await page.keyboard.press('Enter');
+      const done = page.locator('.notifications-toasts .notification-toast', {
+        hasText: /imported 2 documents/,
+      });
+      try {
+        await done.first().waitFor({ state: 'visible', timeout: 8000 });
+      } catch {
+        // The dialog may first move into the folder; a second Enter accepts it.
+        if (await quickInput.isVisible()) await page.keyboard.press('Enter');
+        await done.first().waitFor({ state: 'visible', timeout: 60000 });
+      }
+      const text = await done.first().innerText();
+      if (!/under MIT\b/.test(text))
+        throw new Error(`the import summary does not name the MIT licence: ${text}`);
+      // The CLI, through the owner socket, sees the same two documents.
+      const r = JSON.parse(await sigil(repo, ['--home', home, '--json', 'rag', 'stats']));
+      if (r.documents !== 2) throw new Error(`rag stats after the import: ${JSON.stringify(r)}`);
+      return text.replace(/\s+/g, ' ').slice(0, 200);
     },
   );
 
