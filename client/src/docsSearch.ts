@@ -46,7 +46,8 @@ export class CitationDocuments implements vscode.TextDocumentContentProvider {
   open(c: RagCitation): vscode.Uri {
     const uri = vscode.Uri.from({
       scheme: CITATION_SCHEME,
-      path: `/${c.source.root}/${c.source.path}.md`,
+      // The view is Markdown whatever the source was (an HTML page reads as book/ch04.html.md).
+      path: `/${c.source.root}/${c.source.path}${c.source.path.endsWith('.md') ? '' : '.md'}`,
       query: `chunk=${c.chunk}&key=${encodeURIComponent(c.key)}`,
     });
     this.#byUri.set(uri.toString(), citationMarkdown(c));
