@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { initHome, openRuntime, type SigilRuntime } from '../../server/src/runtime/home.js';
@@ -16,7 +16,7 @@ import { signedParams } from '../../shared/src/signed-request.js';
 import type { RequestMethod } from '../../shared/src/protocol.js';
 import { publicKeyFromSeed } from '../../shared/src/ed25519.js';
 import { toBase64 } from '../../shared/src/bytes.js';
-import { SigilError } from '../../shared/src/errors.js';
+import { SigilError, type SigilErrorCode } from '../../shared/src/errors.js';
 
 export const DAY = 24 * 60 * 60 * 1000;
 export const noPassphrase: PassphraseSource = { get: async () => undefined };
@@ -24,6 +24,8 @@ export const noPassphrase: PassphraseSource = { get: async () => undefined };
 export interface TestHome {
   /** The temporary directory holding the home (removed by dispose). */
   readonly dir: string;
+  /** The project directory the home belongs to: `dir/project` with `inProject`, else `dir`. */
+  readonly workspace: string;
   readonly home: string;
   /** The environment the runtime was opened with (configuration overrides); kept for reopen. */
   readonly env: Readonly<Record<string, string>>;
@@ -32,13 +34,27 @@ export interface TestHome {
   owner: Identity;
 }
 
+export interface TestHomeOptions {
+  /**
+   * Put the home at `dir/project/.sigil`, as the extension does for a workspace, so that the project
+   * directory is the workspace the modules may read (default: `dir/home`, no workspace).
+   */
+  readonly inProject?: boolean;
+  /** Directories made inside the workspace before the home is initialised (e.g. `src`). */
+  readonly workspaceDirs?: readonly string[];
+}
+
 /** A fresh home under the OS temp dir; `env` sets configuration (e.g. `SIGIL_MEMORY_SEARCH`). */
 export async function newTestHome(
   name: string,
   env: Readonly<Record<string, string>> = {},
+  options: TestHomeOptions = {},
 ): Promise<TestHome> {
   const dir = await mkdtemp(path.join(os.tmpdir(), `sigil-${name}-`));
-  const home = path.join(dir, 'home');
+  const workspace = options.inProject ? path.join(dir, 'project') : dir;
+  const home = options.inProject ? path.join(workspace, '.sigil') : path.join(dir, 'home');
+  if (options.inProject) await mkdir(workspace, { recursive: true });
+  for (const sub of options.workspaceDirs ?? []) await mkdir(path.join(workspace, sub), { recursive: true });
   const init = await initHome({
     home,
     env: { ...env },
@@ -46,12 +62,17 @@ export async function newTestHome(
     ownerDescription: `test ${name}`,
   });
   const owner = await readIdentityFile(init.ownerIdentity.file);
-  return { dir, home, env, rt: init.runtime, handlers: runtimeHandlers(init.runtime), owner };
+  return { dir, workspace, home, env, rt: init.runtime, handlers: runtimeHandlers(init.runtime), owner };
 }
 
 /** Closes the runtime and opens it again from disk, as a restart does. */
 export async function reopenTestHome(h: TestHome): Promise<void> {
   await h.rt.close();
+  await openTestHome(h);
+}
+
+/** Opens the runtime of a home whose runtime the test already closed (to look at its files in between). */
+export async function openTestHome(h: TestHome): Promise<void> {
   h.rt = await openRuntime({
     home: h.home,
     env: { ...h.env },
@@ -100,7 +121,11 @@ export async function issueLicence(
 }
 
 /** Awaits `p`, which must reject with a SigilError of `code` (and a message matching `message`). */
-export async function rejectsWith(p: Promise<unknown>, code: string, message?: RegExp): Promise<SigilError> {
+export async function rejectsWith(
+  p: Promise<unknown>,
+  code: SigilErrorCode,
+  message?: RegExp,
+): Promise<SigilError> {
   try {
     await p;
   } catch (e) {

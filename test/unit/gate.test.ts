@@ -10,15 +10,9 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import fc from 'fast-check';
-import { initHome, openRuntime, type SigilRuntime } from '../../server/src/runtime/home.js';
-import type { PassphraseSource } from '../../server/src/runtime/passphrase.js';
-import { createHandlers, type Handlers } from '../../server/src/service/handlers.js';
-import { storeInfo } from '../../server/src/service/canon-service.js';
-import { readIdentityFile, type LoadedIdentity } from '../../server/src/governance/identity.js';
 import { Governance, JOURNAL_FILE, type Access } from '../../server/src/governance/gate.js';
 import {
   delegateLicense,
@@ -56,22 +50,22 @@ import { Ed25519Signer, publicKeyFromSeed, sign as ed25519Sign } from '../../sha
 import { toBase64 } from '../../shared/src/bytes.js';
 import { MAX_PAYLOAD_BYTES, type CanonicalRecord } from '../../shared/src/record.js';
 import { SigilError } from '../../shared/src/errors.js';
+import {
+  callAs,
+  DAY,
+  disposeTestHome,
+  newTestHome,
+  openTestHome,
+  type TestHome,
+} from '../support/runtime-home.js';
 
 const FAST_CHECK_SEED = 20260301;
-const DAY = 24 * 60 * 60 * 1000;
-const noPassphrase: PassphraseSource = { get: async () => undefined };
 
 // ---------------------------------------------------------------------------------------------------------
 // Homes, identities, calls
 // ---------------------------------------------------------------------------------------------------------
 
-interface Home {
-  readonly dir: string;
-  readonly home: string;
-  rt: SigilRuntime;
-  handlers: Handlers;
-  readonly owner: LoadedIdentity;
-}
+type Home = TestHome;
 
 /** A licence holder made in a test: its chain and the seed of its subject key. */
 interface Holder {
@@ -81,54 +75,7 @@ interface Holder {
   readonly licenseId: string;
 }
 
-function handlersFor(rt: SigilRuntime): Handlers {
-  return createHandlers({
-    runtime: rt,
-    requireRuntime: () => rt,
-    info: () => storeInfo(rt),
-    init: () => Promise.reject(new SigilError('HOME_EXISTS', `a store already exists in ${rt.home}`)),
-  });
-}
-
-async function newHome(name: string): Promise<Home> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), `sigil-gate-${name}-`));
-  const home = path.join(dir, 'home');
-  const init = await initHome({
-    home,
-    env: {},
-    passphrase: noPassphrase,
-    ownerDescription: `gate test ${name}`,
-  });
-  const owner = await readIdentityFile(init.ownerIdentity.file);
-  return { dir, home, rt: init.runtime, handlers: handlersFor(init.runtime), owner };
-}
-
-async function reopen(h: Home): Promise<void> {
-  h.rt = await openRuntime({
-    home: h.home,
-    env: {},
-    passphrase: noPassphrase,
-    ownerDescription: 'gate test',
-  });
-  h.handlers = handlersFor(h.rt);
-}
-
-async function dispose(h: Home | undefined): Promise<void> {
-  if (!h) return;
-  await h.rt.close();
-  await rm(h.dir, { recursive: true, force: true });
-}
-
-/** Calls a handler as `who` (signed), or as an anonymous guest (null: no auth). */
-async function call(
-  h: Home,
-  method: RequestMethod,
-  params: Record<string, unknown>,
-  who: Identity | null,
-): Promise<unknown> {
-  const raw = who ? signedParams(method, params, who) : params;
-  return h.handlers[method](raw, {});
-}
+const newHome = (name: string): Promise<Home> => newTestHome(`gate-${name}`);
 
 function nonce(): Uint8Array {
   return new Uint8Array(randomBytes(16));
@@ -156,7 +103,7 @@ async function issue(
   opts: { loa?: number; expiresAt?: string; notBefore?: string } = {},
 ): Promise<Holder> {
   const seed = new Uint8Array(randomBytes(32));
-  const r = (await call(
+  const r = (await callAs(
     h,
     'sigil/license.issue',
     {
@@ -342,7 +289,7 @@ describe('every operation of the policy table, at every LOA', () => {
     h = await newHome('table');
     for (const level of LOA_LEVELS) atLoa.set(LOA[level], await issue(h, `table:${level}`, level));
   });
-  after(() => dispose(h));
+  after(() => disposeTestHome(h));
 
   const gated = OPERATIONS.filter((op) => !POLICY_TABLE[op].bootstrap);
 
@@ -440,7 +387,7 @@ describe('the protocol handlers pass the gate under their policy operation', () 
     operator = await issue(h, 'agent:operator', 'operator');
     mentor = await issue(h, 'agent:mentor', 'mentor');
   });
-  after(() => dispose(h));
+  after(() => disposeTestHome(h));
 
   /** A well-formed proposal id that names no proposal of the store. */
   const UNKNOWN_PROPOSAL = 'c'.repeat(64);
@@ -527,14 +474,14 @@ describe('the protocol handlers pass the gate under their policy operation', () 
       if (m === 'sigil/store.init') continue;
       const operation = REQUESTS[m].operation as OperationName;
       if (LOA[POLICY_TABLE[operation].loa] > LOA.guest) {
-        const { audit } = await expectDenied(h, () => call(h!, m, params[m], null), {
+        const { audit } = await expectDenied(h, () => callAs(h!, m, params[m], null), {
           operation,
           cause: 'loa',
         });
         assert.equal(audit.method, m);
       } else {
         const size = h.rt.store.size();
-        await call(h, m, params[m], null);
+        await callAs(h, m, params[m], null);
         assert.equal(h.rt.store.size(), size, `${m} as a guest appends nothing`);
       }
     }
@@ -552,9 +499,9 @@ describe('the protocol handlers pass the gate under their policy operation', () 
       const policy = POLICY_TABLE[operation];
       if (m === 'sigil/store.init') {
         // The bootstrap never runs where a store exists, whoever asks.
-        await expectRefusedUnchanged(h, 'HOME_EXISTS', () => call(h!, m, params[m], observer));
+        await expectRefusedUnchanged(h, 'HOME_EXISTS', () => callAs(h!, m, params[m], observer));
       } else if (LOA[policy.loa] > LOA.observer) {
-        const { error, audit } = await expectDenied(h, () => call(h!, m, params[m], observer), {
+        const { error, audit } = await expectDenied(h, () => callAs(h!, m, params[m], observer), {
           operation,
           cause: 'loa',
         });
@@ -566,7 +513,7 @@ describe('the protocol handlers pass the gate under their policy operation', () 
         // to observers; it keeps a checkpoint but appends no record.
         assert.equal(operation, 'canon.checkpoint', m);
         const size = h.rt.store.size();
-        await call(h, m, params[m], observer);
+        await callAs(h, m, params[m], observer);
         assert.equal(h.rt.store.size(), size);
       }
     }
@@ -585,7 +532,7 @@ describe('the protocol handlers pass the gate under their policy operation', () 
       'sigil/witness.list',
     ]);
     const size = h.rt.store.size();
-    const witnesses = (await call(h, 'sigil/witness.list', params['sigil/witness.list'], observer)) as {
+    const witnesses = (await callAs(h, 'sigil/witness.list', params['sigil/witness.list'], observer)) as {
       threshold: number;
       witnesses: Array<{ id: string; status: string }>;
       head: string | null;
@@ -596,18 +543,18 @@ describe('the protocol handlers pass the gate under their policy operation', () 
       [['owner', 'active']],
     );
     assert.equal(witnesses.head, (await h.rt.store.getBySeq(3)).id, 'the genesis registry record of init');
-    assert.deepEqual(await call(h, 'sigil/proposal.list', params['sigil/proposal.list'], observer), {
+    assert.deepEqual(await callAs(h, 'sigil/proposal.list', params['sigil/proposal.list'], observer), {
       proposals: [],
     });
     for (const m of ['sigil/proposal.show', 'sigil/proposal.export'] as const)
-      await expectRefusedUnchanged(h, 'NOT_FOUND', () => call(h!, m, params[m], observer));
+      await expectRefusedUnchanged(h, 'NOT_FOUND', () => callAs(h!, m, params[m], observer));
     assert.equal(h.rt.store.size(), size, 'an allowed read appends nothing');
   });
 
   test('canon.append runs as canon.append_system for the system space and as canon.migrate for imports', async () => {
     assert.ok(h);
     const size = h.rt.store.size();
-    const rec = (await call(
+    const rec = (await callAs(
       h,
       'sigil/canon.append',
       { kind: 'note.created', space: 'data', payload: { by: 'operator' } },
@@ -622,13 +569,14 @@ describe('the protocol handlers pass the gate under their policy operation', () 
 
     await expectDenied(
       h,
-      () => call(h!, 'sigil/canon.append', { kind: 'note.created', space: 'system', payload: {} }, operator),
+      () =>
+        callAs(h!, 'sigil/canon.append', { kind: 'note.created', space: 'system', payload: {} }, operator),
       { operation: 'canon.append_system', cause: 'loa' },
     );
     await expectDenied(
       h,
       () =>
-        call(
+        callAs(
           h!,
           'sigil/canon.append',
           { kind: 'note.created', space: 'data', payload: {}, legacyIdentity: 'id:x' },
@@ -637,13 +585,13 @@ describe('the protocol handlers pass the gate under their policy operation', () 
       { operation: 'canon.migrate', cause: 'loa' },
     );
     // A mentor may migrate; root may write the system space.
-    await call(
+    await callAs(
       h,
       'sigil/canon.append',
       { kind: 'note.created', space: 'data', payload: {}, legacyIdentity: 'id:x' },
       mentor,
     );
-    await call(h, 'sigil/canon.append', { kind: 'note.created', space: 'system', payload: {} }, h.owner);
+    await callAs(h, 'sigil/canon.append', { kind: 'note.created', space: 'system', payload: {} }, h.owner);
   });
 
   test('a migration into the system space needs root too: system-space writes are root-only', async () => {
@@ -653,7 +601,7 @@ describe('the protocol handlers pass the gate under their policy operation', () 
     const { error } = await expectDenied(
       h,
       () =>
-        call(
+        callAs(
           h!,
           'sigil/canon.append',
           { kind: 'note.created', space: 'system', payload: { by: 'mentor' }, legacyIdentity: 'id:system-1' },
@@ -666,11 +614,11 @@ describe('the protocol handlers pass the gate under their policy operation', () 
 
   test('canon.list with purpose "export" runs as canon.export (operator)', async () => {
     assert.ok(h);
-    await expectDenied(h, () => call(h!, 'sigil/canon.list', { limit: 1, purpose: 'export' }, observer), {
+    await expectDenied(h, () => callAs(h!, 'sigil/canon.list', { limit: 1, purpose: 'export' }, observer), {
       operation: 'canon.export',
       cause: 'loa',
     });
-    const page = (await call(h, 'sigil/canon.list', { limit: 1, purpose: 'export' }, operator)) as {
+    const page = (await callAs(h, 'sigil/canon.list', { limit: 1, purpose: 'export' }, operator)) as {
       records: unknown[];
     };
     assert.equal(page.records.length, 1);
@@ -679,7 +627,7 @@ describe('the protocol handlers pass the gate under their policy operation', () 
   test('a failed write leaves the store exactly as it was', async () => {
     assert.ok(h);
     const append = (params: Record<string, unknown>) => () =>
-      call(h!, 'sigil/canon.append', params, operator);
+      callAs(h!, 'sigil/canon.append', params, operator);
     // A kind the store refuses, the reserved genesis kind, an oversized payload, a bad link, a bad space.
     await expectRefusedUnchanged(h, 'BAD_INPUT', append({ kind: 'Not A Kind!', space: 'data', payload: {} }));
     await expectRefusedUnchanged(
@@ -704,7 +652,7 @@ describe('the protocol handlers pass the gate under their policy operation', () 
     );
     // A migration whose legacy identity is already taken: DUPLICATE, nothing written.
     await expectRefusedUnchanged(h, 'DUPLICATE', () =>
-      call(
+      callAs(
         h!,
         'sigil/canon.append',
         { kind: 'note.created', space: 'data', payload: {}, legacyIdentity: 'id:x' },
@@ -713,10 +661,10 @@ describe('the protocol handlers pass the gate under their policy operation', () 
     );
     // Licence operations that are refused after the gate leave nothing either.
     await expectRefusedUnchanged(h, 'NOT_FOUND', () =>
-      call(h!, 'sigil/license.revoke', { id: '0'.repeat(32), reason: 'no such licence' }, h!.owner),
+      callAs(h!, 'sigil/license.revoke', { id: '0'.repeat(32), reason: 'no such licence' }, h!.owner),
     );
     await expectRefusedUnchanged(h, 'BAD_INPUT', () =>
-      call(
+      callAs(
         h!,
         'sigil/license.issue',
         {
@@ -746,7 +694,7 @@ describe('trust-threshold denials', () => {
     agent = await issue(h, 'agent:unreliable', 'operator');
     judge = await issue(h, 'judge:operator', 'operator');
   });
-  after(() => dispose(h));
+  after(() => disposeTestHome(h));
 
   const note = { kind: 'note.created', space: 'data', payload: { text: 'hello' } };
 
@@ -755,7 +703,7 @@ describe('trust-threshold denials', () => {
     const { error, audit } = await expectDenied(
       h,
       () =>
-        call(
+        callAs(
           h!,
           'sigil/trust.feedback',
           { subject: judge.subject, operation: 'canon.append', outcome: 'good' },
@@ -772,9 +720,9 @@ describe('trust-threshold denials', () => {
 
   test('bad outcomes take a subject below the threshold: ACCESS_DENIED for trust, audited with the score', async () => {
     assert.ok(h);
-    await call(h, 'sigil/canon.append', note, agent);
+    await callAs(h, 'sigil/canon.append', note, agent);
     const scoreOf = async (): Promise<TrustReport> =>
-      (await call(
+      (await callAs(
         h!,
         'sigil/trust.score',
         { subject: agent.subject, operation: 'canon.append' },
@@ -787,7 +735,7 @@ describe('trust-threshold denials', () => {
     let rounds = 0;
     while (report.meetsThreshold) {
       // Judged alternately by another operator and by root.
-      const fb = (await call(
+      const fb = (await callAs(
         h,
         'sigil/trust.feedback',
         { subject: agent.subject, operation: 'canon.append', outcome: 'bad', note: `round ${rounds}` },
@@ -808,7 +756,7 @@ describe('trust-threshold denials', () => {
     assert.ok(Math.abs(report.history.bad - rounds) < 1e-3, `${report.history.bad} bad for ${rounds} rounds`);
 
     const threshold = POLICY_TABLE['canon.append'].trustThreshold;
-    const { error, audit } = await expectDenied(h, () => call(h!, 'sigil/canon.append', note, agent), {
+    const { error, audit } = await expectDenied(h, () => callAs(h!, 'sigil/canon.append', note, agent), {
       operation: 'canon.append',
       cause: 'trust',
     });
@@ -826,7 +774,7 @@ describe('trust-threshold denials', () => {
     checkContributions(audit.trust);
 
     // The explanation: bias + contributions = logit, score = σ(logit), contribution = weight × feature.
-    const ex = (await call(
+    const ex = (await callAs(
       h,
       'sigil/trust.explain',
       { subject: agent.subject, operation: 'canon.append' },
@@ -839,7 +787,7 @@ describe('trust-threshold denials', () => {
     assert.equal(ex.meetsThreshold, false);
     assert.ok(ex.features.history < 0.5);
     // Introspection is never gated on trust: the penalised subject can still find out why.
-    const own = (await call(
+    const own = (await callAs(
       h,
       'sigil/trust.explain',
       { subject: agent.subject, operation: 'canon.append' },
@@ -865,7 +813,7 @@ describe('request authentication failures are denials, each audited', () => {
     observer = await issue(h, 'agent:observer', 'observer');
     mentor = await issue(h, 'agent:mentor', 'mentor');
   });
-  after(() => dispose(h));
+  after(() => disposeTestHome(h));
 
   const whoami = (raw: unknown) => () => h!.handlers[M](raw, {});
   const denied = (raw: unknown, failure: string) => expectDenied(h!, whoami(raw), { operation: OP, failure });
@@ -977,7 +925,7 @@ describe('request authentication failures are denials, each audited', () => {
 
     const later = await issue(h!, 'agent:later', 'observer', { notBefore: expiresIn(60 * 60 * 1000) });
     await denied(signedParams(M, {}, later), 'not_yet_valid');
-    const list = (await call(h!, 'sigil/license.list', {}, h!.owner)) as {
+    const list = (await callAs(h!, 'sigil/license.list', {}, h!.owner)) as {
       licenses: Array<{ id: string; status: string }>;
     };
     assert.equal(list.licenses.find((l) => l.id === later.licenseId)?.status, 'not-yet-valid');
@@ -987,15 +935,15 @@ describe('request authentication failures are denials, each audited', () => {
   test('revoked, and a delegation whose parent is revoked', async () => {
     const doomed = await issue(h!, 'agent:doomed', 'observer');
     await h!.handlers[M](signedParams(M, {}, doomed), {});
-    await call(h!, 'sigil/license.revoke', { id: doomed.licenseId, reason: 'test' }, h!.owner);
+    await callAs(h!, 'sigil/license.revoke', { id: doomed.licenseId, reason: 'test' }, h!.owner);
     await denied(signedParams(M, {}, doomed), 'revoked');
 
     const parent = await issue(h!, 'agent:parent', 'mentor');
     const child = delegateFrom(parent, 'agent:child', 'observer');
-    await call(h!, 'sigil/license.delegate', { chain: child.chain }, parent);
+    await callAs(h!, 'sigil/license.delegate', { chain: child.chain }, parent);
     const me = (await h!.handlers[M](signedParams(M, {}, child), {})) as { chainIds: readonly string[] };
     assert.deepEqual(me.chainIds, [parent.licenseId, child.licenseId]);
-    const r = (await call(
+    const r = (await callAs(
       h!,
       'sigil/license.revoke',
       { id: parent.licenseId, reason: 'cascade' },
@@ -1043,14 +991,14 @@ describe('request authentication failures are denials, each audited', () => {
       licenseId: body.id,
     };
     const e = await expectRefusedUnchanged(h!, 'BAD_INPUT', () =>
-      call(h!, 'sigil/license.delegate', { chain: greedy.chain }, mentor),
+      callAs(h!, 'sigil/license.delegate', { chain: greedy.chain }, mentor),
     );
     assert.equal(e.details?.code, 'over_delegated');
     // …and as a request's licence it is a denial.
     await denied(signedParams(M, {}, greedy), 'over_delegated');
 
     // A holder below mentor cannot record a delegation at all.
-    await expectDenied(h!, () => call(h!, 'sigil/license.delegate', { chain: observer.chain }, observer), {
+    await expectDenied(h!, () => callAs(h!, 'sigil/license.delegate', { chain: observer.chain }, observer), {
       operation: 'license.delegate',
       cause: 'loa',
     });
@@ -1060,7 +1008,7 @@ describe('request authentication failures are denials, each audited', () => {
     const sub = delegateFrom(mentor, 'agent:unrecorded', 'observer');
     const { error } = await denied(signedParams(M, {}, sub), 'unregistered');
     assert.match(error.message, new RegExp(sub.licenseId));
-    await call(h!, 'sigil/license.delegate', { chain: sub.chain }, mentor);
+    await callAs(h!, 'sigil/license.delegate', { chain: sub.chain }, mentor);
     const me = (await h!.handlers[M](signedParams(M, {}, sub), {})) as { subject: string };
     assert.equal(me.subject, 'agent:unrecorded');
   });
@@ -1070,7 +1018,7 @@ describe('request authentication failures are denials, each audited', () => {
     const sub = delegateFrom(other, 'agent:foreign', 'observer');
     const { error, audit } = await expectDenied(
       h!,
-      () => call(h!, 'sigil/license.delegate', { chain: sub.chain }, mentor),
+      () => callAs(h!, 'sigil/license.delegate', { chain: sub.chain }, mentor),
       { operation: 'license.delegate' },
     );
     assert.equal(error.details?.cause, 'chain');
@@ -1119,7 +1067,7 @@ describe('the audit journal takes what the canon cannot, and is replayed exactly
   before(async () => {
     h = await newHome('journal');
   });
-  after(() => dispose(h));
+  after(() => disposeTestHome(h));
 
   async function journalled(home: Home): Promise<CanonicalRecord[]> {
     const out: CanonicalRecord[] = [];
@@ -1169,7 +1117,7 @@ describe('the audit journal takes what the canon cannot, and is replayed exactly
     await h.rt.close();
 
     // Reopening replays both, in order, as audit.decision records of the system space.
-    await reopen(h);
+    await openTestHome(h);
     assert.equal(h.rt.governance.pendingJournal(), 0);
     assert.equal(
       h.rt.store.size(),
@@ -1195,7 +1143,7 @@ describe('the audit journal takes what the canon cannot, and is replayed exactly
     // Reopening again replays nothing twice.
     const sizeAfter = h.rt.store.size();
     await h.rt.close();
-    await reopen(h);
+    await openTestHome(h);
     assert.equal(h.rt.store.size(), sizeAfter);
     assert.equal((await journalled(h)).length, 2);
     assert.equal(h.rt.governance.pendingJournal(), 0);
@@ -1226,7 +1174,7 @@ describe('Governance.explainFor: a higher LOA never lowers the score', () => {
   });
   after(async () => {
     await gov?.close();
-    await dispose(h);
+    await disposeTestHome(h);
   });
 
   // trust.test.ts checks the pure model (the score is monotone in each feature for any parameters); this

@@ -6,41 +6,20 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { initHome } from '../../server/src/runtime/home.js';
-import type { PassphraseSource } from '../../server/src/runtime/passphrase.js';
-import { runtimeHandlers } from '../../server/src/service/handlers.js';
-import { readIdentityFile } from '../../server/src/governance/identity.js';
-import { signedParams } from '../../shared/src/signed-request.js';
 import type { ModuleRunResult } from '../../shared/src/modules.js';
 import { isMentorAnalysis } from '../../shared/src/mentor.js';
+import { callAs, disposeTestHome, newTestHome } from '../support/runtime-home.js';
 
-const noPassphrase: PassphraseSource = { get: async () => undefined };
 const LIB_RS = `pub fn first(v: &Vec<u32>) -> u32 {
     return *v.first().unwrap();
 }
 `;
 
 test('the Mentor view counts analyses only: not answers, not feedback, not other payloads', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'sigil-mentor-analysis-'));
-  const workspace = path.join(dir, 'project');
-  await mkdir(path.join(workspace, 'src'), { recursive: true });
-  const init = await initHome({
-    home: path.join(workspace, '.sigil'),
-    env: {},
-    passphrase: noPassphrase,
-    ownerDescription: 'mentor analysis test',
-  });
+  const h = await newTestHome('mentor-analysis', {}, { inProject: true, workspaceDirs: ['src'] });
   try {
-    const owner = await readIdentityFile(init.ownerIdentity.file);
-    const handlers = runtimeHandlers(init.runtime);
     const run = (input: Record<string, unknown>) =>
-      handlers['sigil/module.run'](
-        signedParams('sigil/module.run', { module: 'rustmentor', input }, owner),
-        {},
-      ) as Promise<ModuleRunResult>;
+      callAs<ModuleRunResult>(h, 'sigil/module.run', { module: 'rustmentor', input }, h.owner);
     const analysis = await run({ action: 'analyze', text: LIB_RS, path: 'src/lib.rs' });
     const answer = await run({ action: 'ask', text: LIB_RS, path: 'src/lib.rs', rule: 'unwrap_used' });
     const feedback = await run({
@@ -52,7 +31,7 @@ test('the Mentor view counts analyses only: not answers, not feedback, not other
     assert.ok(analysis.result.suggestion.findings.length > 0, 'the analysis finds something to mentor');
     assert.ok(answer.answer?.text, 'the ask produced an answer');
 
-    const page = await init.runtime.store.list({ kind: 'module.result', limit: 100 });
+    const page = await h.rt.store.list({ kind: 'module.result', limit: 100 });
     const byId = new Map(page.records.map((r) => [r.id, r.body.payload]));
     for (const r of [analysis, answer, feedback]) assert.ok(r.recordId && byId.has(r.recordId));
     assert.equal(isMentorAnalysis(byId.get(analysis.recordId!)), true);
@@ -63,8 +42,7 @@ test('the Mentor view counts analyses only: not answers, not feedback, not other
       [analysis.result.suggestion.findings.length],
     );
   } finally {
-    await init.runtime.close();
-    await rm(dir, { recursive: true, force: true });
+    await disposeTestHome(h);
   }
 });
 

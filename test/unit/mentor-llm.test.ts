@@ -6,23 +6,14 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import fc from 'fast-check';
-import { initHome, type SigilRuntime } from '../../server/src/runtime/home.js';
-import type { PassphraseSource } from '../../server/src/runtime/passphrase.js';
-import { runtimeHandlers, type Handlers } from '../../server/src/service/handlers.js';
-import { readIdentityFile } from '../../server/src/governance/identity.js';
-import type { Identity, LicenseChain, Role, SignedLicense } from '../../shared/src/license.js';
+import type { SigilRuntime } from '../../server/src/runtime/home.js';
+import type { Identity } from '../../shared/src/license.js';
 import { signedParams } from '../../shared/src/signed-request.js';
-import { splitAuth, type RequestMethod } from '../../shared/src/protocol.js';
-import { publicKeyFromSeed } from '../../shared/src/ed25519.js';
-import { toBase64 } from '../../shared/src/bytes.js';
-import { SigilError } from '../../shared/src/errors.js';
+import { splitAuth } from '../../shared/src/protocol.js';
 import type { ModuleRunResult } from '../../shared/src/modules.js';
 import { RuleZeroManifest } from '../../shared/src/rule-zero.js';
 import type { CanonicalRecord } from '../../shared/src/record.js';
@@ -31,9 +22,14 @@ import { chatComplete } from '../../server/src/llm/client.js';
 import { REDACTED, redact } from '../../server/src/llm/redact.js';
 import { buildPrompt } from '../../server/src/llm/prompt.js';
 import { checkAnswer } from '../../server/src/llm/answer-check.js';
-
-const DAY = 24 * 60 * 60 * 1000;
-const noPassphrase: PassphraseSource = { get: async () => undefined };
+import {
+  callAs,
+  disposeTestHome,
+  issueLicence,
+  newTestHome,
+  rejectsWith,
+  type TestHome,
+} from '../support/runtime-home.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // The fake model server.
@@ -93,64 +89,18 @@ const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex
 // ---------------------------------------------------------------------------------------------------------
 // Homes and licences (as in modules.test.ts).
 
-interface Home {
-  readonly dir: string;
-  rt: SigilRuntime;
-  handlers: Handlers;
-  owner: Identity;
+/** A home in `project/.sigil` (the module's workspace is the project) and an operator to ask as. */
+interface Home extends TestHome {
   operator: Identity;
 }
 
 async function newHome(name: string, env: Record<string, string>): Promise<Home> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), `sigil-llm-${name}-`));
-  const workspace = path.join(dir, 'project');
-  await mkdir(workspace, { recursive: true });
-  const init = await initHome({
-    home: path.join(workspace, '.sigil'),
-    env,
-    passphrase: noPassphrase,
-    ownerDescription: `llm test ${name}`,
-  });
-  const owner = await readIdentityFile(init.ownerIdentity.file);
-  const base = { dir, rt: init.runtime, handlers: runtimeHandlers(init.runtime), owner };
-  return { ...base, operator: await issue(base, 'agent:operator', 'operator') };
-}
-
-async function dispose(h: Home | undefined): Promise<void> {
-  if (!h) return;
-  await h.rt.close();
-  await rm(h.dir, { recursive: true, force: true });
-}
-
-type Caller = Pick<Home, 'handlers'>;
-
-function call<T>(
-  h: Caller,
-  method: RequestMethod,
-  params: Record<string, unknown>,
-  who: Identity,
-): Promise<T> {
-  return h.handlers[method](signedParams(method, params, who), {}) as Promise<T>;
-}
-
-async function issue(h: Pick<Home, 'handlers' | 'owner'>, subject: string, role: Role): Promise<Identity> {
-  const seed = new Uint8Array(randomBytes(32));
-  const r = await call<{ license: SignedLicense; chain: LicenseChain }>(
-    h,
-    'sigil/license.issue',
-    {
-      subject,
-      role,
-      expiresAt: new Date(Date.now() + DAY).toISOString(),
-      subjectKey: toBase64(publicKeyFromSeed(seed)),
-    },
-    h.owner,
-  );
-  return { chain: r.chain, seed } as unknown as Identity;
+  const h = await newTestHome(`llm-${name}`, env, { inProject: true });
+  return Object.assign(h, { operator: await issueLicence(h, 'agent:operator', 'operator') });
 }
 
 function ask(h: Home, input: Record<string, unknown>): Promise<ModuleRunResult> {
-  return call<ModuleRunResult>(
+  return callAs<ModuleRunResult>(
     h,
     'sigil/module.run',
     { module: 'rustmentor', input: { action: 'ask', ...input } },
@@ -162,23 +112,11 @@ async function records(rt: SigilRuntime, kind: string): Promise<CanonicalRecord[
   return (await rt.store.list({ kind, limit: 1000 })).records;
 }
 
-async function rejects(p: Promise<unknown>, code: string, message?: RegExp): Promise<SigilError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof SigilError, `expected a SigilError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    if (message) assert.match(e.message, message);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
-}
-
 const CHUNK =
   'Recoverable Errors with Result. The ? operator propagates errors: use Result and ? instead of unwrap when a function can fail.';
 
 async function indexDocs(h: Home): Promise<void> {
-  await call(
+  await callAs(
     h,
     'sigil/rag.upsert',
     {
@@ -250,7 +188,7 @@ describe('Ask RustMentor with a model on loopback', () => {
     await indexDocs(h);
   });
   after(async () => {
-    await dispose(h);
+    await disposeTestHome(h);
     await model.stop();
   });
 
@@ -368,7 +306,7 @@ describe('Ask RustMentor without a model', () => {
     await indexDocs(h);
   });
   after(async () => {
-    await dispose(h);
+    await disposeTestHome(h);
     await model.stop();
   });
 
@@ -422,7 +360,11 @@ describe('Ask RustMentor without a model', () => {
     const access = await h.rt.governance.authorize('sigil/module.run', p, auth, 'module.run');
     const before = (await records(h.rt, 'module.result')).length;
     const auditsBefore = (await records(h.rt, 'audit.decision')).length;
-    await rejects(host.run(h.rt, access, params as never, null), 'MODULE_RESULT_INVALID', /llm capability/);
+    await rejectsWith(
+      host.run(h.rt, access, params as never, null),
+      'MODULE_RESULT_INVALID',
+      /llm capability/,
+    );
     assert.equal((await records(h.rt, 'module.result')).length, before);
     const audits = (await records(h.rt, 'audit.decision')).slice(auditsBefore);
     assert.ok(
@@ -447,16 +389,16 @@ describe('the chat client fails clearly and never retries', () => {
 
   test('HTTP error, malformed JSON, missing content, unreachable: LLM_UNAVAILABLE naming the endpoint', async () => {
     model.reply = () => ({ status: 500, body: 'model not loaded' });
-    await rejects(req(model.url), 'LLM_UNAVAILABLE', /HTTP 500: model not loaded/);
+    await rejectsWith(req(model.url), 'LLM_UNAVAILABLE', /HTTP 500: model not loaded/);
     model.reply = () => ({ body: '{not json' });
-    await rejects(req(`${model.url}/v1/`), 'LLM_UNAVAILABLE', /malformed JSON/);
+    await rejectsWith(req(`${model.url}/v1/`), 'LLM_UNAVAILABLE', /malformed JSON/);
     model.reply = () => ({ body: JSON.stringify({ choices: [] }) });
-    await rejects(req(model.url), 'LLM_UNAVAILABLE', /choices\[0\]\.message\.content/);
+    await rejectsWith(req(model.url), 'LLM_UNAVAILABLE', /choices\[0\]\.message\.content/);
     const closed = new FakeModel();
     await closed.start();
     const dead = closed.url;
     await closed.stop();
-    await rejects(
+    await rejectsWith(
       req(dead),
       'LLM_UNAVAILABLE',
       new RegExp(`${dead.replace(/[.]/g, '\\.')}.*could not be reached`),
@@ -466,7 +408,7 @@ describe('the chat client fails clearly and never retries', () => {
   test('a slow server ends in a timeout after one request', async () => {
     model.reply = () => ({ ...answer('late'), delayMs: 3000 });
     const n = model.received.length;
-    await rejects(req(model.url, 200), 'LLM_UNAVAILABLE', /did not answer within 200 ms/);
+    await rejectsWith(req(model.url, 200), 'LLM_UNAVAILABLE', /did not answer within 200 ms/);
     assert.equal(model.received.length, n + 1);
   });
 });

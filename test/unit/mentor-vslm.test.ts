@@ -6,104 +6,40 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { initHome, type SigilRuntime } from '../../server/src/runtime/home.js';
-import type { PassphraseSource } from '../../server/src/runtime/passphrase.js';
-import { runtimeHandlers, type Handlers } from '../../server/src/service/handlers.js';
-import { readIdentityFile } from '../../server/src/governance/identity.js';
-import type { Identity, LicenseChain, Role, SignedLicense } from '../../shared/src/license.js';
-import { signedParams } from '../../shared/src/signed-request.js';
-import type { RequestMethod } from '../../shared/src/protocol.js';
-import { publicKeyFromSeed } from '../../shared/src/ed25519.js';
-import { toBase64 } from '../../shared/src/bytes.js';
-import { SigilError } from '../../shared/src/errors.js';
+import { createHash } from 'node:crypto';
+import type { SigilRuntime } from '../../server/src/runtime/home.js';
+import type { Identity } from '../../shared/src/license.js';
 import type { EditorPrompt, ModuleRunResult } from '../../shared/src/modules.js';
 import { RuleZeroManifest } from '../../shared/src/rule-zero.js';
 import type { CanonicalRecord } from '../../shared/src/record.js';
+import {
+  callAs,
+  disposeTestHome,
+  issueLicence,
+  newTestHome,
+  rejectsWith,
+  type TestHome,
+} from '../support/runtime-home.js';
 
-const DAY = 24 * 60 * 60 * 1000;
-const noPassphrase: PassphraseSource = { get: async () => undefined };
-
-interface Home {
-  readonly dir: string;
-  rt: SigilRuntime;
-  handlers: Handlers;
-  owner: Identity;
+/** A home in `project/.sigil` (the module's workspace is the project) and an operator to ask as. */
+interface Home extends TestHome {
   operator: Identity;
 }
 
 async function newHome(name: string, env: Record<string, string>): Promise<Home> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), `sigil-vslm-${name}-`));
-  const workspace = path.join(dir, 'project');
-  await mkdir(workspace, { recursive: true });
-  const init = await initHome({
-    home: path.join(workspace, '.sigil'),
-    env,
-    passphrase: noPassphrase,
-    ownerDescription: `vscode.lm test ${name}`,
-  });
-  const owner = await readIdentityFile(init.ownerIdentity.file);
-  const base = { dir, rt: init.runtime, handlers: runtimeHandlers(init.runtime), owner };
-  return { ...base, operator: await issue(base, 'agent:operator', 'operator') };
-}
-
-async function dispose(h: Home | undefined): Promise<void> {
-  if (!h) return;
-  await h.rt.close();
-  await rm(h.dir, { recursive: true, force: true });
-}
-
-type Caller = Pick<Home, 'handlers'>;
-
-function call<T>(
-  h: Caller,
-  method: RequestMethod,
-  params: Record<string, unknown>,
-  who: Identity,
-): Promise<T> {
-  return h.handlers[method](signedParams(method, params, who), {}) as Promise<T>;
-}
-
-async function issue(h: Pick<Home, 'handlers' | 'owner'>, subject: string, role: Role): Promise<Identity> {
-  const seed = new Uint8Array(randomBytes(32));
-  const r = await call<{ license: SignedLicense; chain: LicenseChain }>(
-    h,
-    'sigil/license.issue',
-    {
-      subject,
-      role,
-      expiresAt: new Date(Date.now() + DAY).toISOString(),
-      subjectKey: toBase64(publicKeyFromSeed(seed)),
-    },
-    h.owner,
-  );
-  return { chain: r.chain, seed } as unknown as Identity;
+  const h = await newTestHome(`vslm-${name}`, env, { inProject: true });
+  return Object.assign(h, { operator: await issueLicence(h, 'agent:operator', 'operator') });
 }
 
 async function records(rt: SigilRuntime, kind: string): Promise<CanonicalRecord[]> {
   return (await rt.store.list({ kind, limit: 1000 })).records;
 }
 
-async function rejects(p: Promise<unknown>, code: string, message?: RegExp): Promise<SigilError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof SigilError, `expected a SigilError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    if (message) assert.match(e.message, message);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
-}
-
 const CHUNK =
   'Recoverable Errors with Result. The ? operator propagates errors: use Result and ? instead of unwrap when a function can fail.';
 
 async function indexDocs(h: Home): Promise<void> {
-  await call(
+  await callAs(
     h,
     'sigil/rag.upsert',
     {
@@ -129,7 +65,7 @@ const SECRET = 'sk-' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6';
 const CODE = `fn first(v: Vec<u32>) -> u32 {\n    let key = "${SECRET}";\n    *v.first().unwrap()\n}\n`;
 
 function run(h: Home, input: Record<string, unknown>, who: Identity = h.operator): Promise<ModuleRunResult> {
-  return call<ModuleRunResult>(
+  return callAs<ModuleRunResult>(
     h,
     'sigil/module.run',
     { module: 'rustmentor', input: { action: 'ask', ...input } },
@@ -149,7 +85,7 @@ describe('Ask RustMentor answered by the editor (vscode.lm)', () => {
     h = await newHome('editor', { SIGIL_LLM_DENY_PATTERNS: 'project-nightingale|do not leak' });
     await indexDocs(h);
   });
-  after(() => dispose(h));
+  after(() => disposeTestHome(h));
 
   test('step one hands the editor the redacted, cited prompt and records nothing', async () => {
     const before = (await records(h.rt, 'module.result')).length;
@@ -212,13 +148,17 @@ describe('Ask RustMentor answered by the editor (vscode.lm)', () => {
     assert.equal(ok.verdict, 'ManualReview');
     assert.deepEqual(ok.answer?.flags, []);
     const count = (await records(h.rt, 'module.result')).length;
-    await rejects(run(h, { promptId: p.promptId, answer: 'again', model: MODEL }), 'NOT_FOUND', /ask again/);
+    await rejectsWith(
+      run(h, { promptId: p.promptId, answer: 'again', model: MODEL }),
+      'NOT_FOUND',
+      /ask again/,
+    );
     assert.equal((await records(h.rt, 'module.result')).length, count, 'the refused reply stored nothing');
   });
 
   test('an unknown prompt id is refused and nothing is stored', async () => {
     const count = (await records(h.rt, 'module.result')).length;
-    await rejects(
+    await rejectsWith(
       run(h, { promptId: 'f'.repeat(32), answer: 'x', model: MODEL }),
       'NOT_FOUND',
       /promptId|prompt/,
@@ -228,9 +168,9 @@ describe('Ask RustMentor answered by the editor (vscode.lm)', () => {
 
   test("another caller cannot answer someone else's prompt; its owner still can", async () => {
     const p = await editorPrompt(h);
-    const other = await issue(h, 'agent:other', 'operator');
+    const other = await issueLicence(h, 'agent:other', 'operator');
     const count = (await records(h.rt, 'module.result')).length;
-    await rejects(run(h, { promptId: p.promptId, answer: 'mine now', model: MODEL }, other), 'NOT_FOUND');
+    await rejectsWith(run(h, { promptId: p.promptId, answer: 'mine now', model: MODEL }, other), 'NOT_FOUND');
     assert.equal((await records(h.rt, 'module.result')).length, count);
     const r = await run(h, { promptId: p.promptId, answer: 'Use `?`.', model: MODEL });
     assert.ok(r.recordId);
@@ -238,8 +178,11 @@ describe('Ask RustMentor answered by the editor (vscode.lm)', () => {
 
   test('an answer without the model that wrote it is refused by the schema', async () => {
     const p = await editorPrompt(h);
-    await rejects(run(h, { promptId: p.promptId, answer: 'x' }), 'BAD_INPUT');
-    await rejects(run(h, { promptId: p.promptId, answer: 'x', model: MODEL, failed: 'both' }), 'BAD_INPUT');
+    await rejectsWith(run(h, { promptId: p.promptId, answer: 'x' }), 'BAD_INPUT');
+    await rejectsWith(
+      run(h, { promptId: p.promptId, answer: 'x', model: MODEL, failed: 'both' }),
+      'BAD_INPUT',
+    );
   });
 
   test('when the editor model fails, the rules and the docs answer and say why', async () => {

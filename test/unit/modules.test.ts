@@ -5,29 +5,26 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { initHome, type SigilRuntime } from '../../server/src/runtime/home.js';
-import type { PassphraseSource } from '../../server/src/runtime/passphrase.js';
-import { runtimeHandlers, type Handlers } from '../../server/src/service/handlers.js';
-import { readIdentityFile } from '../../server/src/governance/identity.js';
-import type { Identity, LicenseChain, Role, SignedLicense } from '../../shared/src/license.js';
+import type { SigilRuntime } from '../../server/src/runtime/home.js';
+import type { Identity } from '../../shared/src/license.js';
 import { signedParams } from '../../shared/src/signed-request.js';
-import { splitAuth, type RequestMethod } from '../../shared/src/protocol.js';
-import { publicKeyFromSeed } from '../../shared/src/ed25519.js';
-import { toBase64 } from '../../shared/src/bytes.js';
-import { SigilError } from '../../shared/src/errors.js';
+import { splitAuth } from '../../shared/src/protocol.js';
 import type { ModuleRunResult } from '../../shared/src/modules.js';
 import { RuleZeroManifest } from '../../shared/src/rule-zero.js';
 import type { CanonicalRecord, RecordLink } from '../../shared/src/record.js';
 import { ModuleHost, type BuiltinModule } from '../../server/src/modules/host.js';
 import { PROGRESS_KEY } from '../../server/src/modules/rustmentor/progress.js';
 import { RUSTMENTOR } from '../../server/src/modules/rustmentor/module.js';
-
-const DAY = 24 * 60 * 60 * 1000;
-const noPassphrase: PassphraseSource = { get: async () => undefined };
+import {
+  callAs,
+  disposeTestHome,
+  issueLicence,
+  newTestHome,
+  rejectsWith,
+  type TestHome,
+} from '../support/runtime-home.js';
 
 const SAMPLE = `use std::collections::HashMap;
 
@@ -38,70 +35,11 @@ pub fn total(values: &Vec<u32>) -> u32 {
 }
 `;
 
-interface Home {
-  readonly dir: string;
-  readonly workspace: string;
-  rt: SigilRuntime;
-  handlers: Handlers;
-  owner: Identity;
-}
+type Home = TestHome;
 
-async function newHome(name: string): Promise<Home> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), `sigil-modules-${name}-`));
-  const workspace = path.join(dir, 'project');
-  await mkdir(path.join(workspace, 'src'), { recursive: true });
-  const init = await initHome({
-    home: path.join(workspace, '.sigil'),
-    env: {},
-    passphrase: noPassphrase,
-    ownerDescription: `modules test ${name}`,
-  });
-  const owner = await readIdentityFile(init.ownerIdentity.file);
-  return { dir, workspace, rt: init.runtime, handlers: runtimeHandlers(init.runtime), owner };
-}
-
-async function dispose(h: Home | undefined): Promise<void> {
-  if (!h) return;
-  await h.rt.close();
-  await rm(h.dir, { recursive: true, force: true });
-}
-
-function call<T>(
-  h: Home,
-  method: RequestMethod,
-  params: Record<string, unknown>,
-  who: Identity | null,
-): Promise<T> {
-  const raw = who ? signedParams(method, params, who) : params;
-  return h.handlers[method](raw, {}) as Promise<T>;
-}
-
-async function issue(h: Home, subject: string, role: Role): Promise<Identity> {
-  const seed = new Uint8Array(randomBytes(32));
-  const r = await call<{ license: SignedLicense; chain: LicenseChain }>(
-    h,
-    'sigil/license.issue',
-    {
-      subject,
-      role,
-      expiresAt: new Date(Date.now() + DAY).toISOString(),
-      subjectKey: toBase64(publicKeyFromSeed(seed)),
-    },
-    h.owner,
-  );
-  return { chain: r.chain, seed } as unknown as Identity;
-}
-
-async function rejects(p: Promise<unknown>, code: string, message?: RegExp): Promise<SigilError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof SigilError, `expected a SigilError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    if (message) assert.match(e.message, message);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
+/** A home in `project/.sigil` whose workspace holds `src/`, for the module's workspace boundary. */
+function newHome(name: string): Promise<Home> {
+  return newTestHome(`modules-${name}`, {}, { inProject: true, workspaceDirs: ['src'] });
 }
 
 async function records(rt: SigilRuntime, kind: string): Promise<CanonicalRecord[]> {
@@ -114,7 +52,7 @@ function analyze(
   input: Record<string, unknown>,
   extra: Record<string, unknown> = {},
 ) {
-  return call<ModuleRunResult>(
+  return callAs<ModuleRunResult>(
     h,
     'sigil/module.run',
     { module: 'rustmentor', input: { action: 'analyze', ...input }, ...extra },
@@ -128,10 +66,10 @@ describe('module.run: RustMentor results are Rule Zero records', () => {
   let observer: Identity;
   before(async () => {
     h = await newHome('results');
-    operator = await issue(h, 'agent:operator', 'operator');
-    observer = await issue(h, 'agent:observer', 'observer');
+    operator = await issueLicence(h, 'agent:operator', 'operator');
+    observer = await issueLicence(h, 'agent:observer', 'observer');
   });
-  after(() => dispose(h));
+  after(() => disposeTestHome(h));
 
   test('an analysis returns findings with mentoring and stores one signed, schema-valid module.result', async () => {
     const before = (await records(h.rt, 'module.result')).length;
@@ -201,7 +139,7 @@ describe('module.run: RustMentor results are Rule Zero records', () => {
 
   test('an observer may not run a module: denied, audited, nothing stored', async () => {
     const before = (await records(h.rt, 'module.result')).length;
-    await rejects(analyze(h, observer, { text: SAMPLE }), 'ACCESS_DENIED', /operator/);
+    await rejectsWith(analyze(h, observer, { text: SAMPLE }), 'ACCESS_DENIED', /operator/);
     assert.equal((await records(h.rt, 'module.result')).length, before);
     const last = (await records(h.rt, 'audit.decision')).at(-1)?.body.payload as {
       operation: string;
@@ -212,23 +150,23 @@ describe('module.run: RustMentor results are Rule Zero records', () => {
   });
 
   test('an unauthenticated request is refused', async () => {
-    await rejects(analyze(h, null as unknown as Identity, { text: SAMPLE }), 'ACCESS_DENIED');
+    await rejectsWith(analyze(h, null as unknown as Identity, { text: SAMPLE }), 'ACCESS_DENIED');
   });
 
   test('bad input names the field and writes nothing', async () => {
     const before = (await records(h.rt, 'module.result')).length;
-    await rejects(
-      call(h, 'sigil/module.run', { module: 'rustmentor', input: { action: 'analyze' } }, operator),
+    await rejectsWith(
+      callAs(h, 'sigil/module.run', { module: 'rustmentor', input: { action: 'analyze' } }, operator),
       'BAD_INPUT',
       /path|text/,
     );
-    await rejects(
-      call(h, 'sigil/module.run', { module: 'nope', input: { action: 'analyze', text: '' } }, operator),
+    await rejectsWith(
+      callAs(h, 'sigil/module.run', { module: 'nope', input: { action: 'analyze', text: '' } }, operator),
       'BAD_INPUT',
       /module/,
     );
-    await rejects(
-      call(
+    await rejectsWith(
+      callAs(
         h,
         'sigil/module.run',
         { module: 'rustmentor', input: { action: 'feedback', rule: 'no_such_rule', outcome: 'fixed' } },
@@ -252,11 +190,19 @@ describe('module.run: RustMentor results are Rule Zero records', () => {
     const outside = path.join(h.dir, 'outside.rs');
     await writeFile(outside, 'fn main() {}\n');
     const before = (await records(h.rt, 'module.result')).length;
-    await rejects(analyze(h, operator, { path: outside }), 'ACCESS_DENIED', /outside the workspace/);
-    await rejects(analyze(h, operator, { path: '../outside.rs' }), 'ACCESS_DENIED', /outside the workspace/);
+    await rejectsWith(analyze(h, operator, { path: outside }), 'ACCESS_DENIED', /outside the workspace/);
+    await rejectsWith(
+      analyze(h, operator, { path: '../outside.rs' }),
+      'ACCESS_DENIED',
+      /outside the workspace/,
+    );
     await symlink(outside, path.join(h.workspace, 'src', 'link.rs'));
-    await rejects(analyze(h, operator, { path: 'src/link.rs' }), 'ACCESS_DENIED', /outside the workspace/);
-    await rejects(analyze(h, operator, { path: 'src/absent.rs' }), 'NOT_FOUND', /absent\.rs/);
+    await rejectsWith(
+      analyze(h, operator, { path: 'src/link.rs' }),
+      'ACCESS_DENIED',
+      /outside the workspace/,
+    );
+    await rejectsWith(analyze(h, operator, { path: 'src/absent.rs' }), 'NOT_FOUND', /absent\.rs/);
     assert.equal((await records(h.rt, 'module.result')).length, before);
   });
 
@@ -269,15 +215,15 @@ describe('module.run: RustMentor results are Rule Zero records', () => {
   });
 
   test('a module.result cannot be forged through a raw append', async () => {
-    await rejects(
-      call(h, 'sigil/canon.append', { kind: 'module.result', space: 'data', payload: {} }, h.owner),
+    await rejectsWith(
+      callAs(h, 'sigil/canon.append', { kind: 'module.result', space: 'data', payload: {} }, h.owner),
       'BAD_INPUT',
       /reserved/,
     );
   });
 
   test('module.list shows the manifest', async () => {
-    const r = await call<{ modules: { id: string; requiredLoa: string; capabilities: string[] }[] }>(
+    const r = await callAs<{ modules: { id: string; requiredLoa: string; capabilities: string[] }[] }>(
       h,
       'sigil/module.list',
       {},
@@ -302,7 +248,7 @@ describe('module.run: RustMentor results are Rule Zero records', () => {
   });
 
   test('a licence cannot be issued for a module subject', async () => {
-    await rejects(issue(h, 'module:rustmentor', 'operator'), 'BAD_INPUT', /reserved/);
+    await rejectsWith(issueLicence(h, 'module:rustmentor', 'operator'), 'BAD_INPUT', /reserved/);
   });
 });
 
@@ -311,7 +257,7 @@ describe('module host: an invalid result is refused, audited and never stored', 
   before(async () => {
     h = await newHome('invalid');
   });
-  after(() => dispose(h));
+  after(() => disposeTestHome(h));
 
   test('a body missing its reasoning summary is MODULE_RESULT_INVALID', async () => {
     const broken: BuiltinModule = {
@@ -337,7 +283,7 @@ describe('module host: an invalid result is refused, audited and never stored', 
     const { params: p, auth } = splitAuth(signedParams('sigil/module.run', params, h.owner));
     const access = await h.rt.governance.authorize('sigil/module.run', p, auth, 'module.run');
     const before = (await records(h.rt, 'module.result')).length;
-    await rejects(
+    await rejectsWith(
       host.run(h.rt, access, params as never, h.workspace),
       'MODULE_RESULT_INVALID',
       /reasoning\.summary/,
@@ -357,12 +303,12 @@ describe('RustMentor: citations from the local index, and adaptive mentoring thr
   let mentor: Identity;
   before(async () => {
     h = await newHome('adaptive');
-    mentor = await issue(h, 'agent:mentor', 'mentor');
+    mentor = await issueLicence(h, 'agent:mentor', 'mentor');
   });
-  after(() => dispose(h));
+  after(() => disposeTestHome(h));
 
   test('with docs in the index, a finding cites the indexed section and the record links the chunk', async () => {
-    await call(
+    await callAs(
       h,
       'sigil/rag.upsert',
       {
@@ -383,7 +329,7 @@ describe('RustMentor: citations from the local index, and adaptive mentoring thr
       h.owner,
     );
     // A page the rule does not point at, written to rank first for its topic: never cited for it.
-    await call(
+    await callAs(
       h,
       'sigil/rag.upsert',
       {
@@ -420,7 +366,7 @@ describe('RustMentor: citations from the local index, and adaptive mentoring thr
     assert.equal(first.diagnostics.find((d) => d.rule === 'unwrap_used')?.brief, false);
     const trustBefore = (await records(h.rt, 'trust.feedback')).length;
     for (let i = 1; i <= 3; i++) {
-      const fb = await call<ModuleRunResult>(
+      const fb = await callAs<ModuleRunResult>(
         h,
         'sigil/module.run',
         {
@@ -451,7 +397,7 @@ describe('RustMentor: citations from the local index, and adaptive mentoring thr
     );
     assert.deepEqual(later.result.context.parameters.brief_rules, ['unwrap_used']);
 
-    const mem = await call<{ entry: { text: string } }>(
+    const mem = await callAs<{ entry: { text: string } }>(
       h,
       'sigil/memory.get',
       { namespace: 'user:agent:mentor', key: PROGRESS_KEY },
@@ -463,7 +409,7 @@ describe('RustMentor: citations from the local index, and adaptive mentoring thr
   });
 
   test('"not helpful" lowers the module\'s trust, recorded as bad feedback', async () => {
-    const fb = await call<ModuleRunResult>(
+    const fb = await callAs<ModuleRunResult>(
       h,
       'sigil/module.run',
       { module: 'rustmentor', input: { action: 'feedback', rule: 'ptr_arg', outcome: 'not-helpful' } },

@@ -6,60 +6,30 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { initHome, openRuntime, type SigilRuntime } from '../../server/src/runtime/home.js';
-import type { PassphraseSource } from '../../server/src/runtime/passphrase.js';
-import { runtimeHandlers, type Handlers } from '../../server/src/service/handlers.js';
-import { readIdentityFile } from '../../server/src/governance/identity.js';
-import type { Identity, LicenseChain, Role, SignedLicense } from '../../shared/src/license.js';
-import { signedParams } from '../../shared/src/signed-request.js';
+import { initHome } from '../../server/src/runtime/home.js';
+import type { Identity } from '../../shared/src/license.js';
 import type {
   RagQueryResult,
   RagRemoveResult,
   RagStats,
   RagUpsertResult,
-  RequestMethod,
 } from '../../shared/src/protocol.js';
-import { publicKeyFromSeed } from '../../shared/src/ed25519.js';
-import { toBase64 } from '../../shared/src/bytes.js';
-import { SigilError } from '../../shared/src/errors.js';
 import { RAG_KINDS } from '../../shared/src/rag.js';
 import { RAG_DIR } from '../../server/src/rag/service.js';
 import { VECTOR_INDEX_HEADER } from '../../server/src/rag/vector-index.js';
-
-const noPassphrase: PassphraseSource = { get: async () => undefined };
-
-interface Home {
-  readonly dir: string;
-  readonly home: string;
-  rt: SigilRuntime;
-  handlers: Handlers;
-  owner: Identity;
-}
-
-function call<T>(
-  h: Home,
-  method: RequestMethod,
-  params: Record<string, unknown>,
-  who: Identity | null,
-): Promise<T> {
-  return h.handlers[method](who ? signedParams(method, params, who) : params, {}) as Promise<T>;
-}
-
-async function rejects(p: Promise<unknown>, code: string, message?: RegExp): Promise<SigilError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof SigilError, `expected a SigilError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    if (message) assert.match(e.message, message);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
-}
+import {
+  callAs,
+  disposeTestHome,
+  issueLicence,
+  newTestHome,
+  noPassphrase,
+  openTestHome,
+  rejectsWith,
+  type TestHome,
+} from '../support/runtime-home.js';
 
 const DOCS = {
   borrowing: {
@@ -122,42 +92,23 @@ function upsertParams(name: keyof typeof DOCS, licence = 'MIT OR Apache-2.0'): R
 }
 
 describe('the retrieval index through the handlers', () => {
-  let h: Home;
+  let h: TestHome;
   let observer: Identity;
   before(async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'sigil-rag-service-'));
-    const home = path.join(dir, 'home');
-    const init = await initHome({ home, env: {}, passphrase: noPassphrase, ownerDescription: 'rag test' });
-    const owner = await readIdentityFile(init.ownerIdentity.file);
-    h = { dir, home, rt: init.runtime, handlers: runtimeHandlers(init.runtime), owner };
-    const seed = new Uint8Array(randomBytes(32));
-    const r = await call<{ license: SignedLicense; chain: LicenseChain }>(
-      h,
-      'sigil/license.issue',
-      {
-        subject: 'agent:reader',
-        role: 'observer' satisfies Role,
-        expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
-        subjectKey: toBase64(publicKeyFromSeed(seed)),
-      },
-      owner,
-    );
-    observer = { chain: r.chain, seed } as unknown as Identity;
+    h = await newTestHome('rag-service');
+    observer = await issueLicence(h, 'agent:reader', 'observer');
   });
-  after(async () => {
-    await h.rt.close();
-    await rm(h.dir, { recursive: true, force: true });
-  });
+  after(() => disposeTestHome(h));
 
   test('documents become signed records; a query returns citations with their source and licence', async () => {
     for (const name of Object.keys(DOCS) as (keyof typeof DOCS)[]) {
-      const r = await call<RagUpsertResult>(h, 'sigil/rag.upsert', upsertParams(name), h.owner);
+      const r = await callAs<RagUpsertResult>(h, 'sigil/rag.upsert', upsertParams(name), h.owner);
       assert.equal(r.written, true);
     }
     const docs = (await h.rt.store.list({ kind: RAG_KINDS.document, limit: 10 })).records;
     assert.equal(docs.length, 3);
     assert.equal((docs[0]!.body.payload as { licence: string }).licence, 'MIT OR Apache-2.0');
-    const res = await call<RagQueryResult>(
+    const res = await callAs<RagQueryResult>(
       h,
       'sigil/rag.query',
       { text: 'how many mutable references can I have at once', k: 3 },
@@ -176,21 +127,21 @@ describe('the retrieval index through the handlers', () => {
       anchor: 'the-rules-of-references',
       licence: 'MIT OR Apache-2.0',
     });
-    const spawn = await call<RagQueryResult>(
+    const spawn = await callAs<RagQueryResult>(
       h,
       'sigil/rag.query',
       { text: 'thread::spawn closure', k: 1 },
       observer,
     );
     assert.equal(spawn.hits[0]?.key, 'fixture-book:threads.html');
-    const filtered = await call<RagQueryResult>(
+    const filtered = await callAs<RagQueryResult>(
       h,
       'sigil/rag.query',
       { text: 'references', filter: { pathPrefix: 'errors' } },
       observer,
     );
     assert.ok(filtered.hits.every((x) => x.source.path === 'errors.html'));
-    const stats = await call<RagStats>(h, 'sigil/rag.stats', {}, observer);
+    const stats = await callAs<RagStats>(h, 'sigil/rag.stats', {}, observer);
     assert.equal(stats.documents, 3);
     assert.equal(stats.chunks, 4);
     assert.equal(stats.vectors, 4);
@@ -201,15 +152,15 @@ describe('the retrieval index through the handlers', () => {
 
   test('the same document again writes nothing; a changed one replaces its chunks', async () => {
     const size = h.rt.store.size();
-    const same = await call<RagUpsertResult>(h, 'sigil/rag.upsert', upsertParams('threads'), h.owner);
+    const same = await callAs<RagUpsertResult>(h, 'sigil/rag.upsert', upsertParams('threads'), h.owner);
     assert.equal(same.written, false);
     assert.equal(h.rt.store.size(), size);
     const changed = upsertParams('threads');
     (changed.chunks as { text: string }[])[0]!.text =
       'Channels send values between threads: mpsc stands for multiple producer, single consumer.';
-    const r = await call<RagUpsertResult>(h, 'sigil/rag.upsert', changed, h.owner);
+    const r = await callAs<RagUpsertResult>(h, 'sigil/rag.upsert', changed, h.owner);
     assert.equal(r.replaced, true);
-    const old = await call<RagQueryResult>(
+    const old = await callAs<RagQueryResult>(
       h,
       'sigil/rag.query',
       { text: 'thread::spawn closure', k: 5 },
@@ -219,38 +170,38 @@ describe('the retrieval index through the handlers', () => {
       old.hits.every((x) => !/thread::spawn/.test(x.text)),
       'the old text is gone',
     );
-    const now = await call<RagQueryResult>(
+    const now = await callAs<RagQueryResult>(
       h,
       'sigil/rag.query',
       { text: 'multiple producer single consumer', k: 1 },
       observer,
     );
     assert.equal(now.hits[0]?.key, 'fixture-book:threads.html');
-    assert.equal((await call<RagStats>(h, 'sigil/rag.stats', {}, observer)).vectors, 4);
+    assert.equal((await callAs<RagStats>(h, 'sigil/rag.stats', {}, observer)).vectors, 4);
   });
 
   test('refusals write nothing: a licence not allowed, no licence expression, bad input, an observer', async () => {
     const size = h.rt.store.size();
-    const gpl = await rejects(
-      call(h, 'sigil/rag.upsert', upsertParams('errors', 'GPL-3.0-only'), h.owner),
+    const gpl = await rejectsWith(
+      callAs(h, 'sigil/rag.upsert', upsertParams('errors', 'GPL-3.0-only'), h.owner),
       'ACCESS_DENIED',
       /GPL-3.0-only.*not allowed/,
     );
     assert.equal((gpl.details as { reason: string }).reason, 'licence-not-allowed');
     assert.equal(h.rt.store.size(), size + 1, 'only the audit record of the refusal');
     const after = h.rt.store.size();
-    await rejects(
-      call(h, 'sigil/rag.upsert', upsertParams('errors', 'MIT OR'), h.owner),
+    await rejectsWith(
+      callAs(h, 'sigil/rag.upsert', upsertParams('errors', 'MIT OR'), h.owner),
       'BAD_INPUT',
       /licence/,
     );
-    await rejects(
-      call(h, 'sigil/rag.upsert', { ...upsertParams('errors'), content: 'both' }, h.owner),
+    await rejectsWith(
+      callAs(h, 'sigil/rag.upsert', { ...upsertParams('errors'), content: 'both' }, h.owner),
       'BAD_INPUT',
       /exactly one of content/,
     );
-    await rejects(
-      call(
+    await rejectsWith(
+      callAs(
         h,
         'sigil/rag.upsert',
         { ...upsertParams('errors'), chunks: undefined, content: 'one paragraph', embedding: [1, 2, 3] },
@@ -259,22 +210,26 @@ describe('the retrieval index through the handlers', () => {
       'BAD_INPUT',
       /3 dimensions.*512/,
     );
-    await rejects(
-      call(h, 'sigil/rag.query', { embedding: [0.5, 0.5] }, observer),
+    await rejectsWith(
+      callAs(h, 'sigil/rag.query', { embedding: [0.5, 0.5] }, observer),
       'BAD_INPUT',
       /2 dimensions/,
     );
-    await rejects(call(h, 'sigil/rag.query', {}, observer), 'BAD_INPUT', /exactly one of text or embedding/);
+    await rejectsWith(
+      callAs(h, 'sigil/rag.query', {}, observer),
+      'BAD_INPUT',
+      /exactly one of text or embedding/,
+    );
     assert.equal(h.rt.store.size(), after);
-    await rejects(
-      call(h, 'sigil/rag.upsert', upsertParams('errors'), observer),
+    await rejectsWith(
+      callAs(h, 'sigil/rag.upsert', upsertParams('errors'), observer),
       'ACCESS_DENIED',
       /rag\.upsert/,
     );
-    await rejects(call(h, 'sigil/rag.rebuild', {}, observer), 'ACCESS_DENIED', /root/);
+    await rejectsWith(callAs(h, 'sigil/rag.rebuild', {}, observer), 'ACCESS_DENIED', /root/);
     for (const kind of Object.values(RAG_KINDS))
-      await rejects(
-        call(h, 'sigil/canon.append', { kind, space: 'data', payload: {} }, h.owner),
+      await rejectsWith(
+        callAs(h, 'sigil/canon.append', { kind, space: 'data', payload: {} }, h.owner),
         'BAD_INPUT',
         /reserved/,
       );
@@ -283,7 +238,7 @@ describe('the retrieval index through the handlers', () => {
   test('a query by embedding uses the vectors alone', async () => {
     const emb = (await h.rt.rag.query({ text: 'unused' })).hits.length;
     assert.ok(emb > 0);
-    const one = await call<RagUpsertResult>(
+    const one = await callAs<RagUpsertResult>(
       h,
       'sigil/rag.upsert',
       {
@@ -296,7 +251,7 @@ describe('the retrieval index through the handlers', () => {
       h.owner,
     );
     assert.equal(one.chunks, 1);
-    const byVector = await call<RagQueryResult>(
+    const byVector = await callAs<RagQueryResult>(
       h,
       'sigil/rag.query',
       { embedding: Array.from({ length: 512 }, (_, i) => (i === 7 ? 1 : 0)), k: 1 },
@@ -304,7 +259,7 @@ describe('the retrieval index through the handlers', () => {
     );
     assert.deepEqual(byVector.retrievers, { lexical: false, vector: true });
     assert.equal(byVector.hits[0]?.key, 'fixture-book:vec.html');
-    const removed = await call<RagRemoveResult>(
+    const removed = await callAs<RagRemoveResult>(
       h,
       'sigil/rag.remove',
       { key: 'fixture-book:vec.html' },
@@ -312,13 +267,14 @@ describe('the retrieval index through the handlers', () => {
     );
     assert.equal(removed.removed, true);
     assert.equal(
-      (await call<RagRemoveResult>(h, 'sigil/rag.remove', { key: 'fixture-book:vec.html' }, h.owner)).removed,
+      (await callAs<RagRemoveResult>(h, 'sigil/rag.remove', { key: 'fixture-book:vec.html' }, h.owner))
+        .removed,
       false,
     );
   });
 
   test('the derived indexes survive a reopen, and are rebuilt when missing or made by another embedder', async () => {
-    const before = await call<RagQueryResult>(
+    const before = await callAs<RagQueryResult>(
       h,
       'sigil/rag.query',
       { text: 'the ? operator returns Err', k: 2 },
@@ -331,17 +287,8 @@ describe('the retrieval index through the handlers', () => {
       embedderId: string;
     };
     assert.equal(header.ids.length, 4, 'removed and replaced vectors are not in the saved file');
-    const reopen = async () => {
-      h.rt = await openRuntime({
-        home: h.home,
-        env: {},
-        passphrase: noPassphrase,
-        ownerDescription: 'rag test reopen',
-      });
-      h.handlers = runtimeHandlers(h.rt);
-    };
-    await reopen();
-    const again = await call<RagQueryResult>(
+    await openTestHome(h);
+    const again = await callAs<RagQueryResult>(
       h,
       'sigil/rag.query',
       { text: 'the ? operator returns Err', k: 2 },
@@ -357,8 +304,8 @@ describe('the retrieval index through the handlers', () => {
       path.join(dir, VECTOR_INDEX_HEADER),
       JSON.stringify({ ...header, embedderId: 'other-model@1' }),
     );
-    await reopen();
-    const rebuilt = await call<RagQueryResult>(
+    await openTestHome(h);
+    const rebuilt = await callAs<RagQueryResult>(
       h,
       'sigil/rag.query',
       { text: 'the ? operator returns Err', k: 2 },
@@ -370,8 +317,8 @@ describe('the retrieval index through the handlers', () => {
     );
     await h.rt.close();
     for (const f of await readdir(dir)) await rm(path.join(dir, f), { force: true });
-    await reopen();
-    const stats = await call<RagStats>(h, 'sigil/rag.rebuild', {}, h.owner);
+    await openTestHome(h);
+    const stats = await callAs<RagStats>(h, 'sigil/rag.rebuild', {}, h.owner);
     assert.equal(stats.vectors, 4);
     assert.equal(stats.documents, 3);
     assert.equal((await h.rt.store.verify()).ok, true);
@@ -380,43 +327,39 @@ describe('the retrieval index through the handlers', () => {
 
 describe('[rag] allowed_licences', () => {
   test('the configured list replaces the default: GPL allowed once listed, MIT refused once not', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'sigil-rag-allowed-'));
-    const home = path.join(dir, 'home');
-    const init = await initHome({
-      home,
-      env: { SIGIL_RAG_ALLOWED_LICENCES: 'GPL-3.0-only,Apache-2.0' },
-      passphrase: noPassphrase,
-      ownerDescription: 'rag allowed test',
-    });
-    const owner = await readIdentityFile(init.ownerIdentity.file);
-    const h: Home = { dir, home, rt: init.runtime, handlers: runtimeHandlers(init.runtime), owner };
+    const h = await newTestHome('rag-allowed', { SIGIL_RAG_ALLOWED_LICENCES: 'GPL-3.0-only,Apache-2.0' });
+    const owner = h.owner;
     try {
       assert.deepEqual([...h.rt.rag.allowedLicences], ['GPL-3.0-only', 'Apache-2.0']);
-      const ok = await call<{ written: boolean }>(
+      const ok = await callAs<{ written: boolean }>(
         h,
         'sigil/rag.upsert',
         upsertParams('errors', 'GPL-3.0-only'),
         owner,
       );
       assert.equal(ok.written, true);
-      await rejects(
-        call(h, 'sigil/rag.upsert', upsertParams('threads', 'MIT'), owner),
+      await rejectsWith(
+        callAs(h, 'sigil/rag.upsert', upsertParams('threads', 'MIT'), owner),
         'ACCESS_DENIED',
         /MIT.*not in \[rag\] allowed_licences: GPL-3.0-only, Apache-2.0/,
       );
       // MIT OR Apache-2.0 has an allowed side
-      const either = await call<{ written: boolean }>(h, 'sigil/rag.upsert', upsertParams('threads'), owner);
+      const either = await callAs<{ written: boolean }>(
+        h,
+        'sigil/rag.upsert',
+        upsertParams('threads'),
+        owner,
+      );
       assert.equal(either.written, true);
     } finally {
-      await h.rt.close();
-      await rm(dir, { recursive: true, force: true });
+      await disposeTestHome(h);
     }
   });
 
   test('an entry that is not one licence id is a configuration error naming the key', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'sigil-rag-allowed-bad-'));
     try {
-      await rejects(
+      await rejectsWith(
         initHome({
           home: path.join(dir, 'home'),
           env: { SIGIL_RAG_ALLOWED_LICENCES: 'MIT,MIT OR Apache-2.0' },
