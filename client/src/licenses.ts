@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import { LICENSE_STATUSES, type LicenseEntry, type LicenseStatus } from '../../shared/src/protocol.js';
 import type { Ctx } from './ctx.js';
+import { GuardedLoad } from './treeLoad.js';
 
 export const LICENSES_VIEW_ID = 'sigil.licenses';
 
@@ -38,9 +39,11 @@ export interface LicenseSnapshot {
 export class LicensesProvider implements vscode.TreeDataProvider<LicenseNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<LicenseNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
-  private entries: LicenseEntry[] | null = null;
-  private loading: Promise<void> | null = null;
-  private error: string | null = null;
+  private readonly licenses = new GuardedLoad<readonly LicenseEntry[]>(
+    async () =>
+      this.ctx.store.phase === 'ready' ? (await this.ctx.request('sigil/license.list', {})).licenses : [],
+    () => [],
+  );
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly ctx: Ctx) {
@@ -55,47 +58,26 @@ export class LicensesProvider implements vscode.TreeDataProvider<LicenseNode>, v
   }
 
   refresh(): void {
-    this.entries = null;
-    this.loading = null;
-    this.error = null;
+    this.licenses.invalidate();
     this.changed.fire(undefined);
-  }
-
-  private async load(): Promise<void> {
-    if (this.entries !== null) return;
-    this.loading ??= (async () => {
-      try {
-        if (this.ctx.store.phase !== 'ready') {
-          this.entries = [];
-          return;
-        }
-        this.entries = (await this.ctx.request('sigil/license.list', {})).licenses;
-      } catch (e) {
-        this.entries = [];
-        this.error = (e as Error).message;
-      }
-    })();
-    await this.loading;
   }
 
   /** What the tree shows, for the integration suite. */
   async snapshot(): Promise<LicenseSnapshot> {
-    await this.load();
-    const all = this.entries ?? [];
+    const { value: all, error } = await this.licenses.get();
     return {
       groups: LICENSE_STATUSES.map((status) => ({
         status,
         licenses: all.filter((l) => l.status === status),
       })),
-      error: this.error,
+      error,
     };
   }
 
   async getChildren(node?: LicenseNode): Promise<LicenseNode[]> {
-    await this.load();
-    const all = this.entries ?? [];
+    const { value: all, error } = await this.licenses.get();
     if (!node) {
-      if (this.error) return [{ type: 'message', text: this.error, error: true }];
+      if (error) return [{ type: 'message', text: error, error: true }];
       if (this.ctx.store.phase !== 'ready') return [];
       return LICENSE_STATUSES.map((status) => ({
         type: 'status' as const,
@@ -133,7 +115,9 @@ export class LicensesProvider implements vscode.TreeDataProvider<LicenseNode>, v
       return item;
     }
     const l = node.entry;
-    const hasChildren = (this.entries ?? []).some((c) => c.parent === l.id && c.status === l.status);
+    const hasChildren = (this.licenses.current?.value ?? []).some(
+      (c) => c.parent === l.id && c.status === l.status,
+    );
     const item = new vscode.TreeItem(
       l.subject,
       hasChildren ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None,

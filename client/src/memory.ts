@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import type { MemoryEntryView, MemoryVersionView } from '../../shared/src/protocol.js';
 import type { Ctx } from './ctx.js';
+import { GuardedLoad } from './treeLoad.js';
 
 export const MEMORY_VIEW_ID = 'sigil.memory';
 /** The tree lists at most this many entries; past it, the CLI's pages (`sigil memory list`) go further. */
@@ -24,13 +25,19 @@ export interface MemorySnapshot {
   readonly error: string | null;
 }
 
+interface MemoryList {
+  readonly entries: readonly MemoryEntryView[];
+  /** More entries than MAX_ENTRIES: the tree shows the first ones only. */
+  readonly truncated: boolean;
+}
+
 export class MemoryProvider implements vscode.TreeDataProvider<MemoryNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<MemoryNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
-  private entries: MemoryEntryView[] | null = null;
-  private truncated = false;
-  private loading: Promise<void> | null = null;
-  private error: string | null = null;
+  private readonly list = new GuardedLoad<MemoryList>(
+    () => this.fetch(),
+    () => ({ entries: [], truncated: false }),
+  );
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly ctx: Ctx) {
@@ -44,54 +51,29 @@ export class MemoryProvider implements vscode.TreeDataProvider<MemoryNode>, vsco
     );
   }
 
-  /** Bumped by refresh(): a load that started before it must not overwrite what a newer one found. */
-  private generation = 0;
-
   refresh(): void {
-    this.generation++;
-    this.entries = null;
-    this.loading = null;
-    this.error = null;
+    this.list.invalidate();
     this.changed.fire(undefined);
   }
 
-  private async load(): Promise<void> {
-    if (this.entries !== null) return;
-    const generation = this.generation;
-    this.loading ??= (async () => {
-      const all: MemoryEntryView[] = [];
-      let truncated = false;
-      let error: string | null = null;
-      try {
-        if (this.ctx.store.phase !== 'ready') return;
-        let cursor: string | undefined;
-        do {
-          const page = await this.ctx.request('sigil/memory.list', {
-            limit: PAGE,
-            ...(cursor ? { cursor } : {}),
-          });
-          all.push(...page.entries);
-          cursor = page.nextCursor ?? undefined;
-        } while (cursor && all.length < MAX_ENTRIES);
-        truncated = cursor !== undefined;
-      } catch (e) {
-        error = (e as Error).message;
-      } finally {
-        // A memory record appended while these pages were on their way refreshed the view: the newer load decides.
-        if (generation === this.generation) {
-          this.entries = all;
-          this.truncated = truncated;
-          this.error = error;
-        }
-      }
-    })();
-    await this.loading;
-    if (generation !== this.generation) await this.load();
+  private async fetch(): Promise<MemoryList> {
+    if (this.ctx.store.phase !== 'ready') return { entries: [], truncated: false };
+    const entries: MemoryEntryView[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.ctx.request('sigil/memory.list', {
+        limit: PAGE,
+        ...(cursor ? { cursor } : {}),
+      });
+      entries.push(...page.entries);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor && entries.length < MAX_ENTRIES);
+    return { entries, truncated: cursor !== undefined };
   }
 
-  private namespaces(): Map<string, MemoryEntryView[]> {
+  private static namespaces(entries: readonly MemoryEntryView[]): Map<string, MemoryEntryView[]> {
     const by = new Map<string, MemoryEntryView[]>();
-    for (const e of this.entries ?? []) {
+    for (const e of entries) {
       const list = by.get(e.namespace) ?? [];
       list.push(e);
       by.set(e.namespace, list);
@@ -101,36 +83,35 @@ export class MemoryProvider implements vscode.TreeDataProvider<MemoryNode>, vsco
 
   /** What the tree shows, for the integration suite. */
   async snapshot(): Promise<MemorySnapshot> {
-    await this.load();
+    const { value, error } = await this.list.get();
     return {
-      namespaces: [...this.namespaces()].map(([namespace, list]) => ({
+      namespaces: [...MemoryProvider.namespaces(value.entries)].map(([namespace, list]) => ({
         namespace,
         keys: list.map((e) => e.key),
       })),
-      truncated: this.truncated,
-      error: this.error,
+      truncated: value.truncated,
+      error,
     };
   }
 
   /** Every entry the tree holds (for the Forget quick pick). */
   async all(): Promise<readonly MemoryEntryView[]> {
-    await this.load();
-    return this.entries ?? [];
+    return (await this.list.get()).value.entries;
   }
 
   async getChildren(node?: MemoryNode): Promise<MemoryNode[]> {
-    await this.load();
+    const { value, error } = await this.list.get();
     if (!node) {
-      if (this.error) return [{ type: 'message', text: this.error, error: true }];
+      if (error) return [{ type: 'message', text: error, error: true }];
       if (this.ctx.store.phase !== 'ready') return [];
-      const groups = [...this.namespaces()].map(([namespace, list]) => ({
+      const groups = [...MemoryProvider.namespaces(value.entries)].map(([namespace, list]) => ({
         type: 'namespace' as const,
         namespace,
         count: list.length,
       }));
       if (groups.length === 0)
         return [{ type: 'message', text: 'No memory entries you may read', error: false }];
-      return this.truncated
+      return value.truncated
         ? [
             ...groups,
             { type: 'message', text: `Only the first ${MAX_ENTRIES} entries are shown`, error: false },
@@ -138,7 +119,7 @@ export class MemoryProvider implements vscode.TreeDataProvider<MemoryNode>, vsco
         : groups;
     }
     if (node.type === 'namespace')
-      return (this.namespaces().get(node.namespace) ?? []).map((entry) => ({
+      return (MemoryProvider.namespaces(value.entries).get(node.namespace) ?? []).map((entry) => ({
         type: 'entry' as const,
         entry,
       }));

@@ -17,6 +17,7 @@ import type { CanonicalRecord } from '../../shared/src/record.js';
 import { SigilError } from '../../shared/src/errors.js';
 import { isMentorAnalysis } from '../../shared/src/mentor.js';
 import type { Ctx } from './ctx.js';
+import { GuardedLoad } from './treeLoad.js';
 
 export const MENTOR_VIEW_ID = 'sigil.mentor';
 const RECENT = 50;
@@ -67,9 +68,10 @@ function analysisOf(r: CanonicalRecord): MentorAnalysis | null {
 export class MentorProvider implements vscode.TreeDataProvider<MentorNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<MentorNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
-  private analyses: MentorAnalysis[] | null = null;
-  private error: string | null = null;
-  private loading: Promise<void> | null = null;
+  private readonly analyses = new GuardedLoad<readonly MentorAnalysis[]>(
+    () => this.fetchAnalyses(),
+    () => [],
+  );
   private lastRunValue: MentorSnapshot['lastRun'] = null;
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly disposables: vscode.Disposable[] = [];
@@ -90,14 +92,8 @@ export class MentorProvider implements vscode.TreeDataProvider<MentorNode>, vsco
     );
   }
 
-  /** Bumped by refresh(): a load that started before it must not overwrite what a newer one found. */
-  private generation = 0;
-
   refresh(): void {
-    this.generation++;
-    this.analyses = null;
-    this.loading = null;
-    this.error = null;
+    this.analyses.invalidate();
     this.changed.fire(undefined);
   }
 
@@ -205,46 +201,29 @@ export class MentorProvider implements vscode.TreeDataProvider<MentorNode>, vsco
     });
   }
 
-  private async load(): Promise<void> {
-    if (this.analyses !== null) return;
-    const generation = this.generation;
-    this.loading ??= (async () => {
-      let analyses: MentorAnalysis[] = [];
-      let error: string | null = null;
-      try {
-        if (this.ctx.store.phase === 'ready') {
-          const page = await this.ctx.request('sigil/canon.list', {
-            kind: 'module.result',
-            space: 'data',
-            order: 'desc',
-            limit: RECENT * 2,
-          });
-          analyses = page.records
-            .map(analysisOf)
-            .filter((a): a is MentorAnalysis => a !== null)
-            .slice(0, RECENT);
-        }
-      } catch (e) {
-        error = e instanceof Error ? e.message : String(e);
-      }
-      // A record appended while this page was on its way has refreshed the view: the newer load decides.
-      if (generation !== this.generation) return;
-      this.analyses = analyses;
-      this.error = error;
-    })();
-    await this.loading;
-    if (generation !== this.generation) await this.load();
+  private async fetchAnalyses(): Promise<MentorAnalysis[]> {
+    if (this.ctx.store.phase !== 'ready') return [];
+    const page = await this.ctx.request('sigil/canon.list', {
+      kind: 'module.result',
+      space: 'data',
+      order: 'desc',
+      limit: RECENT * 2,
+    });
+    return page.records
+      .map(analysisOf)
+      .filter((a): a is MentorAnalysis => a !== null)
+      .slice(0, RECENT);
   }
 
   async getChildren(node?: MentorNode): Promise<MentorNode[]> {
     if (node?.type === 'analysis')
       return node.analysis.findings.map((finding) => ({ type: 'finding', analysis: node.analysis, finding }));
     if (node) return [];
-    await this.load();
-    if (this.error) return [{ type: 'message', text: `Cannot list analyses: ${this.error}` }];
-    if (!this.analyses || this.analyses.length === 0)
+    const { value: analyses, error } = await this.analyses.get();
+    if (error) return [{ type: 'message', text: `Cannot list analyses: ${error}` }];
+    if (analyses.length === 0)
       return [{ type: 'message', text: 'No recorded analyses yet: save a Rust file.' }];
-    return this.analyses.map((analysis) => ({ type: 'analysis', analysis }));
+    return analyses.map((analysis) => ({ type: 'analysis', analysis }));
   }
 
   getTreeItem(node: MentorNode): vscode.TreeItem {
@@ -288,9 +267,9 @@ export class MentorProvider implements vscode.TreeDataProvider<MentorNode>, vsco
   }
 
   async snapshot(): Promise<MentorSnapshot> {
-    await this.load();
+    const { value: analyses } = await this.analyses.get();
     return {
-      analyses: (this.analyses ?? []).map((a) => ({
+      analyses: analyses.map((a) => ({
         recordId: a.recordId,
         path: a.path,
         verdict: a.verdict,
