@@ -9,6 +9,7 @@ import { refreshOnGovernanceChange } from './governanceRefresh.js';
 import * as vscode from 'vscode';
 import type { ProposalSignatureView, ProposalView } from '../../shared/src/protocol.js';
 import type { Ctx } from './ctx.js';
+import { GuardedLoad } from './treeLoad.js';
 import {
   PROPOSAL_GROUPS,
   PROPOSAL_GROUP_TITLES,
@@ -79,11 +80,12 @@ const MAX_TIMER_MS = 6 * 60 * 60 * 1000;
 export class ProposalsProvider implements vscode.TreeDataProvider<ProposalNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<ProposalNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
-  private proposals: ProposalView[] = [];
-  private loaded = false;
-  private loading: Promise<void> | null = null;
-  private generation = 0;
-  private error: string | null = null;
+  private readonly proposals = new GuardedLoad<readonly ProposalView[]>(
+    async () =>
+      this.ctx.store.phase === 'ready' ? (await this.ctx.request('sigil/proposal.list', {})).proposals : [],
+    () => [],
+    ({ value }) => this.scheduleExpiry(value),
+  );
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -92,43 +94,17 @@ export class ProposalsProvider implements vscode.TreeDataProvider<ProposalNode>,
   }
 
   refresh(): void {
-    this.generation++;
-    this.proposals = [];
-    this.loaded = false;
-    this.loading = null;
-    this.error = null;
+    this.proposals.invalidate();
     this.changed.fire(undefined);
   }
 
-  private async load(): Promise<void> {
-    while (!this.loaded) {
-      const generation = this.generation;
-      this.loading ??= (async () => {
-        let proposals: ProposalView[] = [];
-        let error: string | null = null;
-        try {
-          if (this.ctx.store.phase === 'ready')
-            proposals = (await this.ctx.request('sigil/proposal.list', {})).proposals;
-        } catch (e) {
-          error = (e as Error).message;
-        }
-        if (generation !== this.generation) return;
-        this.proposals = proposals;
-        this.error = error;
-        this.loaded = true;
-        this.scheduleExpiry();
-      })();
-      await this.loading;
-    }
-  }
-
   /** A pending proposal turns "expired" at its expiry without any record being appended: look again then. */
-  private scheduleExpiry(): void {
+  private scheduleExpiry(proposals: readonly ProposalView[]): void {
     clearTimeout(this.expiryTimer);
     this.expiryTimer = undefined;
     const now = Date.now();
     const next = Math.min(
-      ...this.proposals
+      ...proposals
         .filter((p) => p.status === 'pending')
         .map((p) => Date.parse(p.expiresAt))
         .filter((t) => Number.isFinite(t) && t > now),
@@ -137,17 +113,17 @@ export class ProposalsProvider implements vscode.TreeDataProvider<ProposalNode>,
     this.expiryTimer = setTimeout(() => this.refresh(), Math.min(MAX_TIMER_MS, next - now + 500));
   }
 
-  private inGroup(group: ProposalGroup): ProposalView[] {
-    return this.proposals.filter((p) => groupOf(p.status) === group);
+  private static inGroup(proposals: readonly ProposalView[], group: ProposalGroup): ProposalView[] {
+    return proposals.filter((p) => groupOf(p.status) === group);
   }
 
   /** What the tree shows, for the integration suite. */
   async snapshot(): Promise<ProposalSnapshot> {
-    await this.load();
+    const { value: proposals, error } = await this.proposals.get();
     return {
       groups: PROPOSAL_GROUPS.map((group) => ({
         group,
-        proposals: this.inGroup(group).map((view) => {
+        proposals: ProposalsProvider.inGroup(proposals, group).map((view) => {
           const item = this.getTreeItem({ type: 'proposal', view });
           return {
             id: view.id,
@@ -161,30 +137,32 @@ export class ProposalsProvider implements vscode.TreeDataProvider<ProposalNode>,
           };
         }),
       })),
-      error: this.error,
+      error,
     };
   }
 
   /** The proposal with this id as last listed (loads the list if needed). */
   async find(id: string): Promise<ProposalView | undefined> {
-    await this.load();
-    return this.proposals.find((p) => p.id === id);
+    return (await this.proposals.get()).value.find((p) => p.id === id);
   }
 
   async getChildren(node?: ProposalNode): Promise<ProposalNode[]> {
-    await this.load();
+    const { value: proposals, error } = await this.proposals.get();
     if (!node) {
-      if (this.error) return [{ type: 'message', text: this.error, error: true }];
+      if (error) return [{ type: 'message', text: error, error: true }];
       // No proposals at all: the welcome content explains what they are and offers to create one.
-      if (this.ctx.store.phase !== 'ready' || this.proposals.length === 0) return [];
+      if (this.ctx.store.phase !== 'ready' || proposals.length === 0) return [];
       return PROPOSAL_GROUPS.map((group) => ({
         type: 'group' as const,
         group,
-        count: this.inGroup(group).length,
+        count: ProposalsProvider.inGroup(proposals, group).length,
       })).filter((g) => g.count > 0 || g.group === 'pending');
     }
     if (node.type === 'group')
-      return this.inGroup(node.group).map((view) => ({ type: 'proposal' as const, view }));
+      return ProposalsProvider.inGroup(proposals, node.group).map((view) => ({
+        type: 'proposal' as const,
+        view,
+      }));
     if (node.type === 'proposal') {
       const p = node.view;
       const open = p.status === 'pending' || p.status === 'stale' || p.status === 'expired';

@@ -20,10 +20,12 @@ export class GuardedLoad<T> {
    * @param fetch what a load asks for; a throw becomes the load's error, kept until the next refresh
    *   (readers see the one message, the request is not retried by every reader).
    * @param empty the value a failed load shows.
+   * @param onLoaded called with what a load found when it is kept (never for a superseded load).
    */
   constructor(
     private readonly fetch: () => Promise<T>,
     private readonly empty: () => T,
+    private readonly onLoaded: (loaded: Loaded<T>) => void = () => {},
   ) {}
 
   /** Forgets what was loaded: the next `get` loads afresh, and a load already on its way is dropped. */
@@ -54,6 +56,8 @@ export class GuardedLoad<T> {
     } catch (e) {
       loaded = { value: this.empty(), error: e instanceof Error ? e.message : String(e) };
     }
-    if (generation === this.#generation) this.#loaded = loaded;
+    if (generation !== this.#generation) return;
+    this.#loaded = loaded;
+    this.onLoaded(loaded);
   }
 }

@@ -9,6 +9,7 @@ import { refreshOnGovernanceChange } from './governanceRefresh.js';
 import * as vscode from 'vscode';
 import type { WitnessListResult, WitnessView } from '../../shared/src/protocol.js';
 import type { Ctx } from './ctx.js';
+import { GuardedLoad } from './treeLoad.js';
 import { escapeMarkdown } from './quorumPresent.js';
 
 export const WITNESSES_VIEW_ID = 'sigil.witnesses';
@@ -52,12 +53,10 @@ export function quorumSummary(r: WitnessListResult): string {
 export class WitnessesProvider implements vscode.TreeDataProvider<WitnessNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<WitnessNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
-  private registry: WitnessListResult | null = null;
-  private loaded = false;
-  private loading: Promise<void> | null = null;
-  /** Bumped by every refresh: a load started before it does not overwrite what the newer one finds. */
-  private generation = 0;
-  private error: string | null = null;
+  private readonly registry = new GuardedLoad<WitnessListResult | null>(
+    async () => (this.ctx.store.phase === 'ready' ? await this.ctx.request('sigil/witness.list', {}) : null),
+    () => null,
+  );
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly ctx: Ctx) {
@@ -65,38 +64,13 @@ export class WitnessesProvider implements vscode.TreeDataProvider<WitnessNode>, 
   }
 
   refresh(): void {
-    this.generation++;
-    this.registry = null;
-    this.loaded = false;
-    this.loading = null;
-    this.error = null;
+    this.registry.invalidate();
     this.changed.fire(undefined);
-  }
-
-  private async load(): Promise<void> {
-    while (!this.loaded) {
-      const generation = this.generation;
-      this.loading ??= (async () => {
-        let registry: WitnessListResult | null = null;
-        let error: string | null = null;
-        try {
-          if (this.ctx.store.phase === 'ready') registry = await this.ctx.request('sigil/witness.list', {});
-        } catch (e) {
-          error = (e as Error).message;
-        }
-        if (generation !== this.generation) return;
-        this.registry = registry;
-        this.error = error;
-        this.loaded = true;
-      })();
-      await this.loading;
-    }
   }
 
   /** What the tree shows, for the integration suite. */
   async snapshot(): Promise<WitnessSnapshot> {
-    await this.load();
-    const r = this.registry;
+    const { value: r, error } = await this.registry.get();
     return {
       registry: r,
       summary: r ? quorumSummary(r) : null,
@@ -104,15 +78,14 @@ export class WitnessesProvider implements vscode.TreeDataProvider<WitnessNode>, 
         status,
         witnesses: (r?.witnesses ?? []).filter((w) => w.status === status),
       })),
-      error: this.error,
+      error,
     };
   }
 
   async getChildren(node?: WitnessNode): Promise<WitnessNode[]> {
-    await this.load();
-    const r = this.registry;
+    const { value: r, error } = await this.registry.get();
     if (!node) {
-      if (this.error) return [{ type: 'message', text: this.error, error: true }];
+      if (error) return [{ type: 'message', text: error, error: true }];
       if (!r || this.ctx.store.phase !== 'ready') return [];
       const active = r.witnesses.filter((w) => w.status === 'active').length;
       const groups = (['active', 'revoked'] as const)
@@ -182,11 +155,12 @@ export class WitnessesProvider implements vscode.TreeDataProvider<WitnessNode>, 
         `needs the signatures of ${node.threshold} distinct active witness${node.threshold === 1 ? '' : 'es'}, ` +
         `each with its current key. A change of the witness set or of k needs k of the current set AND k of the new one.\n\n`,
     );
-    if (this.registry) {
-      md.appendMarkdown(`Head of system changes: \`${this.registry.head ?? '(none)'}\`\n\n`);
-      if (this.registry.history.length)
+    const registry = this.registry.current?.value;
+    if (registry) {
+      md.appendMarkdown(`Head of system changes: \`${registry.head ?? '(none)'}\`\n\n`);
+      if (registry.history.length)
         md.appendMarkdown(
-          `Registry history: ${this.registry.history
+          `Registry history: ${registry.history
             .map(
               (h) =>
                 `${h.at.slice(0, 19)}Z ${h.proposalId ? `proposal \`${h.proposalId.slice(0, 8)}\`` : 'genesis'}`,

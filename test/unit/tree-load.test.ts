@@ -104,4 +104,23 @@ describe('GuardedLoad', () => {
     await settle();
     assert.deepEqual(load.current, { value: 'new', error: null });
   });
+
+  test('onLoaded hears each kept load once, and never a superseded one', async () => {
+    const m = new ManualFetch<string>();
+    const heard: string[] = [];
+    const load = new GuardedLoad(
+      m.fetch,
+      () => '',
+      ({ value, error }) => heard.push(error ?? value),
+    );
+    const old = load.get();
+    await settle();
+    load.invalidate();
+    m.pending[0]!.resolve('stale');
+    await settle();
+    m.pending[1]!.reject(new Error('denied'));
+    await old;
+    await load.get();
+    assert.deepEqual(heard, ['denied']);
+  });
 });
