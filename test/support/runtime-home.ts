@@ -17,6 +17,7 @@ import type { RequestMethod } from '../../shared/src/protocol.js';
 import { publicKeyFromSeed } from '../../shared/src/ed25519.js';
 import { toBase64 } from '../../shared/src/bytes.js';
 import { SigilError, type SigilErrorCode } from '../../shared/src/errors.js';
+import type { CanonicalRecord } from '../../shared/src/record.js';
 
 export const DAY = 24 * 60 * 60 * 1000;
 export const noPassphrase: PassphraseSource = { get: async () => undefined };
@@ -135,4 +136,9 @@ export async function rejectsWith(
     return e;
   }
   assert.fail(`expected ${code}`);
+}
+
+/** Every record of `kind` in the home's canon (up to a thousand, enough for any one test). */
+export async function recordsOf(rt: SigilRuntime, kind: string): Promise<CanonicalRecord[]> {
+  return (await rt.store.list({ kind, limit: 1000 })).records;
 }

@@ -5,72 +5,41 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initHome, type SigilRuntime } from '../../server/src/runtime/home.js';
-import type { PassphraseSource } from '../../server/src/runtime/passphrase.js';
-import { runtimeHandlers, type Handlers } from '../../server/src/service/handlers.js';
-import { readIdentityFile } from '../../server/src/governance/identity.js';
-import type { Identity, LicenseChain, SignedLicense } from '../../shared/src/license.js';
-import { signedParams } from '../../shared/src/signed-request.js';
+import type { Identity } from '../../shared/src/license.js';
 import type { MemoryWriteResult, RagImportResult, RequestMethod } from '../../shared/src/protocol.js';
-import { publicKeyFromSeed } from '../../shared/src/ed25519.js';
-import { toBase64 } from '../../shared/src/bytes.js';
 import { SigilError } from '../../shared/src/errors.js';
+import {
+  callAs,
+  disposeTestHome,
+  issueLicence,
+  newTestHome,
+  type TestHome,
+} from '../support/runtime-home.js';
 import { MEMORY_KINDS, type MemoryVersionPayload } from '../../shared/src/memory.js';
 
 const FIXTURE_DOCS = fileURLToPath(new URL('../fixtures/docs/markdown/', import.meta.url));
 const WRITERS = 32;
 const ROUNDS = 4;
-const noPassphrase: PassphraseSource = { get: async () => undefined };
 
 describe('memory: 32 concurrent writers plus an import', () => {
-  let dir: string;
-  let rt: SigilRuntime;
-  let handlers: Handlers;
-  let owner: Identity;
+  let h: TestHome;
   let mentor: Identity;
 
   const call = <T>(method: RequestMethod, params: Record<string, unknown>, who: Identity): Promise<T> =>
-    handlers[method](signedParams(method, params, who), {}) as Promise<T>;
+    callAs<T>(h, method, params, who);
 
   before(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'sigil-memory-concurrency-'));
-    const init = await initHome({
-      home: path.join(dir, 'home'),
-      env: {},
-      passphrase: noPassphrase,
-      ownerDescription: 'concurrency test',
-    });
-    rt = init.runtime;
-    handlers = runtimeHandlers(rt);
-    owner = await readIdentityFile(init.ownerIdentity.file);
-    const seed = new Uint8Array(randomBytes(32));
-    const r = await call<{ license: SignedLicense; chain: LicenseChain }>(
-      'sigil/license.issue',
-      {
-        subject: 'agent:writer',
-        role: 'mentor',
-        expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
-        subjectKey: toBase64(publicKeyFromSeed(seed)),
-      },
-      owner,
-    );
-    mentor = { chain: r.chain, seed } as unknown as Identity;
+    h = await newTestHome('memory-concurrency');
+    mentor = await issueLicence(h, 'agent:writer', 'mentor');
   });
-  after(async () => {
-    await rt.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => disposeTestHome(h));
 
   test('every successful write is exactly one version; CAS losers get CONFLICT; the import completes', async () => {
     const importing = call<RagImportResult>(
       'sigil/rag.import',
       { paths: [FIXTURE_DOCS], licence: 'MIT' },
-      owner,
+      h.owner,
     );
     // Each writer owns one key (ROUNDS sequential updates) and also races on one shared key with
     // compare-and-set: of the writers that read version v, exactly one may write v + 1.
@@ -122,7 +91,7 @@ describe('memory: 32 concurrent writers plus an import', () => {
     const imported = await importing;
     assert.ok(imported.documents > 0 && imported.chunks > 0, JSON.stringify(imported));
 
-    const versions = (await rt.store.list({ kind: MEMORY_KINDS.version, limit: 1000 })).records.map(
+    const versions = (await h.rt.store.list({ kind: MEMORY_KINDS.version, limit: 1000 })).records.map(
       (r) => r.body.payload as unknown as MemoryVersionPayload,
     );
     const byKey = new Map<string, number[]>();
@@ -149,6 +118,6 @@ describe('memory: 32 concurrent writers plus an import', () => {
     const stats = await call<{ documents: number; chunks: number }>('sigil/rag.stats', {}, mentor);
     assert.equal(stats.documents, imported.documents);
     assert.equal(stats.chunks, imported.chunks);
-    assert.equal((await call<{ ok: boolean }>('sigil/canon.verify', {}, owner)).ok, true);
+    assert.equal((await call<{ ok: boolean }>('sigil/canon.verify', {}, h.owner)).ok, true);
   });
 });

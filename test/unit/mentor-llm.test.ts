@@ -10,26 +10,22 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
-import type { SigilRuntime } from '../../server/src/runtime/home.js';
-import type { Identity } from '../../shared/src/license.js';
 import { signedParams } from '../../shared/src/signed-request.js';
 import { splitAuth } from '../../shared/src/protocol.js';
 import type { ModuleRunResult } from '../../shared/src/modules.js';
 import { RuleZeroManifest } from '../../shared/src/rule-zero.js';
-import type { CanonicalRecord } from '../../shared/src/record.js';
 import { ModuleHost, type BuiltinModule } from '../../server/src/modules/host.js';
 import { chatComplete } from '../../server/src/llm/client.js';
 import { REDACTED, redact } from '../../server/src/llm/redact.js';
 import { buildPrompt } from '../../server/src/llm/prompt.js';
 import { checkAnswer } from '../../server/src/llm/answer-check.js';
+import { callAs, disposeTestHome, recordsOf, rejectsWith } from '../support/runtime-home.js';
 import {
-  callAs,
-  disposeTestHome,
-  issueLicence,
-  newTestHome,
-  rejectsWith,
-  type TestHome,
-} from '../support/runtime-home.js';
+  ERRORS_CHAPTER,
+  indexErrorsChapter,
+  newMentorHome,
+  type MentorHome,
+} from '../support/mentor-home.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // The fake model server.
@@ -87,53 +83,14 @@ function answer(content: string, model = 'fake-coder:1b'): { body: string } {
 const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 
 // ---------------------------------------------------------------------------------------------------------
-// Homes and licences (as in modules.test.ts).
+// Asking as the operator of a home in a project (test/support/mentor-home.ts).
 
-/** A home in `project/.sigil` (the module's workspace is the project) and an operator to ask as. */
-interface Home extends TestHome {
-  operator: Identity;
-}
-
-async function newHome(name: string, env: Record<string, string>): Promise<Home> {
-  const h = await newTestHome(`llm-${name}`, env, { inProject: true });
-  return Object.assign(h, { operator: await issueLicence(h, 'agent:operator', 'operator') });
-}
-
-function ask(h: Home, input: Record<string, unknown>): Promise<ModuleRunResult> {
+function ask(h: MentorHome, input: Record<string, unknown>): Promise<ModuleRunResult> {
   return callAs<ModuleRunResult>(
     h,
     'sigil/module.run',
     { module: 'rustmentor', input: { action: 'ask', ...input } },
     h.operator,
-  );
-}
-
-async function records(rt: SigilRuntime, kind: string): Promise<CanonicalRecord[]> {
-  return (await rt.store.list({ kind, limit: 1000 })).records;
-}
-
-const CHUNK =
-  'Recoverable Errors with Result. The ? operator propagates errors: use Result and ? instead of unwrap when a function can fail.';
-
-async function indexDocs(h: Home): Promise<void> {
-  await callAs(
-    h,
-    'sigil/rag.upsert',
-    {
-      key: 'book:ch09-02',
-      content: CHUNK,
-      metadata: {
-        source: {
-          root: 'rust-docs/book',
-          path: 'ch09-02-recoverable-errors-with-result.html',
-          title: 'Recoverable Errors with Result',
-          url: 'https://doc.rust-lang.org/book/ch09-02-recoverable-errors-with-result.html',
-        },
-        licence: 'MIT OR Apache-2.0',
-        provenance: {},
-      },
-    },
-    h.owner,
   );
 }
 
@@ -172,11 +129,11 @@ function longFile(): {
 
 describe('Ask RustMentor with a model on loopback', () => {
   const model = new FakeModel();
-  let h: Home;
+  let h: MentorHome;
   const MAX_PROMPT = 4000;
   before(async () => {
     await model.start();
-    h = await newHome('enabled', {
+    h = await newMentorHome('llm-enabled', {
       SIGIL_LLM_PROVIDER: 'openai-compatible',
       SIGIL_LLM_ENDPOINT: model.url,
       SIGIL_LLM_MODEL: 'fake-coder:1b',
@@ -185,7 +142,7 @@ describe('Ask RustMentor with a model on loopback', () => {
       SIGIL_LLM_MAX_PROMPT_CHARS: String(MAX_PROMPT),
       SIGIL_LLM_DENY_PATTERNS: 'project-nightingale|do not leak',
     });
-    await indexDocs(h);
+    await indexErrorsChapter(h);
   });
   after(async () => {
     await disposeTestHome(h);
@@ -208,7 +165,7 @@ describe('Ask RustMentor with a model on loopback', () => {
     assert.ok(got.body.includes(REDACTED));
     const [system, user] = got.json.messages;
     assert.ok(system && user);
-    assert.ok(user.content.includes(CHUNK), 'the retrieved passage is in the prompt, uncut');
+    assert.ok(user.content.includes(ERRORS_CHAPTER), 'the retrieved passage is in the prompt, uncut');
     assert.ok(user.content.includes('values.first().unwrap()'), 'the selection survives the cut');
     assert.ok(!user.content.includes('pub fn above_0('), 'code far from the selection was cut');
     assert.ok(system.content.length + user.content.length <= MAX_PROMPT);
@@ -230,7 +187,7 @@ describe('Ask RustMentor with a model on loopback', () => {
         Number(r.result.context.parameters.redactions) >= 4,
     );
 
-    const rec = (await records(h.rt, 'module.result')).find((x) => x.id === r.recordId);
+    const rec = (await recordsOf(h.rt, 'module.result')).find((x) => x.id === r.recordId);
     assert.ok(rec, 'the result is stored');
     const stored = RuleZeroManifest.parse(rec.body.payload);
     assert.deepEqual(stored.reasoning.llm, llm);
@@ -298,12 +255,12 @@ describe('Ask RustMentor with a model on loopback', () => {
 
 describe('Ask RustMentor without a model', () => {
   const model = new FakeModel();
-  let h: Home;
+  let h: MentorHome;
   before(async () => {
     await model.start();
     // The endpoint is set but the provider is "none": nothing may be sent to it.
-    h = await newHome('disabled', { SIGIL_LLM_ENDPOINT: model.url });
-    await indexDocs(h);
+    h = await newMentorHome('llm-disabled', { SIGIL_LLM_ENDPOINT: model.url });
+    await indexErrorsChapter(h);
   });
   after(async () => {
     await disposeTestHome(h);
@@ -321,7 +278,7 @@ describe('Ask RustMentor without a model', () => {
     assert.match(t, /provider is "none"/);
     assert.match(t, /unwrap_used: .*\n\nWhy it matters/);
     assert.match(t, /ptr_arg/, 'other rules that fire in the code are named');
-    assert.ok(t.includes(CHUNK), 'the cited passage is quoted');
+    assert.ok(t.includes(ERRORS_CHAPTER), 'the cited passage is quoted');
     assert.ok(r.result.reasoning.rules.includes('unwrap_used'));
     assert.ok(r.result.reasoning.citations.some((c) => c.root === 'rust-docs/book'));
     assert.ok(r.recordId);
@@ -358,15 +315,15 @@ describe('Ask RustMentor without a model', () => {
     const params = { module: 'sneaky', input: { action: 'ask', text: 'fn main() {}' } };
     const { params: p, auth } = splitAuth(signedParams('sigil/module.run', params, h.owner));
     const access = await h.rt.governance.authorize('sigil/module.run', p, auth, 'module.run');
-    const before = (await records(h.rt, 'module.result')).length;
-    const auditsBefore = (await records(h.rt, 'audit.decision')).length;
+    const before = (await recordsOf(h.rt, 'module.result')).length;
+    const auditsBefore = (await recordsOf(h.rt, 'audit.decision')).length;
     await rejectsWith(
       host.run(h.rt, access, params as never, null),
       'MODULE_RESULT_INVALID',
       /llm capability/,
     );
-    assert.equal((await records(h.rt, 'module.result')).length, before);
-    const audits = (await records(h.rt, 'audit.decision')).slice(auditsBefore);
+    assert.equal((await recordsOf(h.rt, 'module.result')).length, before);
+    const audits = (await recordsOf(h.rt, 'audit.decision')).slice(auditsBefore);
     assert.ok(
       audits.some((a) => /does not declare the capability llm/.test(JSON.stringify(a.body.payload))),
       'the refused ctx.llm() is audited',

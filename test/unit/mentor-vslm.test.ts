@@ -7,64 +7,27 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import type { SigilRuntime } from '../../server/src/runtime/home.js';
 import type { Identity } from '../../shared/src/license.js';
 import type { EditorPrompt, ModuleRunResult } from '../../shared/src/modules.js';
 import { RuleZeroManifest } from '../../shared/src/rule-zero.js';
-import type { CanonicalRecord } from '../../shared/src/record.js';
+import { callAs, disposeTestHome, issueLicence, recordsOf, rejectsWith } from '../support/runtime-home.js';
 import {
-  callAs,
-  disposeTestHome,
-  issueLicence,
-  newTestHome,
-  rejectsWith,
-  type TestHome,
-} from '../support/runtime-home.js';
+  ERRORS_CHAPTER,
+  indexErrorsChapter,
+  newMentorHome,
+  type MentorHome,
+} from '../support/mentor-home.js';
 
-/** A home in `project/.sigil` (the module's workspace is the project) and an operator to ask as. */
-interface Home extends TestHome {
-  operator: Identity;
-}
-
-async function newHome(name: string, env: Record<string, string>): Promise<Home> {
-  const h = await newTestHome(`vslm-${name}`, env, { inProject: true });
-  return Object.assign(h, { operator: await issueLicence(h, 'agent:operator', 'operator') });
-}
-
-async function records(rt: SigilRuntime, kind: string): Promise<CanonicalRecord[]> {
-  return (await rt.store.list({ kind, limit: 1000 })).records;
-}
-
-const CHUNK =
-  'Recoverable Errors with Result. The ? operator propagates errors: use Result and ? instead of unwrap when a function can fail.';
-
-async function indexDocs(h: Home): Promise<void> {
-  await callAs(
-    h,
-    'sigil/rag.upsert',
-    {
-      key: 'book:ch09-02',
-      content: CHUNK,
-      metadata: {
-        source: {
-          root: 'rust-docs/book',
-          path: 'ch09-02-recoverable-errors-with-result.html',
-          title: 'Recoverable Errors with Result',
-          url: 'https://doc.rust-lang.org/book/ch09-02-recoverable-errors-with-result.html',
-        },
-        licence: 'MIT OR Apache-2.0',
-        provenance: {},
-      },
-    },
-    h.owner,
-  );
-}
 const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const MODEL = { id: 'gpt-4o-mini', vendor: 'copilot', family: 'gpt-4o-mini' };
 const SECRET = 'sk-' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6';
 const CODE = `fn first(v: Vec<u32>) -> u32 {\n    let key = "${SECRET}";\n    *v.first().unwrap()\n}\n`;
 
-function run(h: Home, input: Record<string, unknown>, who: Identity = h.operator): Promise<ModuleRunResult> {
+function run(
+  h: MentorHome,
+  input: Record<string, unknown>,
+  who: Identity = h.operator,
+): Promise<ModuleRunResult> {
   return callAs<ModuleRunResult>(
     h,
     'sigil/module.run',
@@ -73,27 +36,27 @@ function run(h: Home, input: Record<string, unknown>, who: Identity = h.operator
   );
 }
 
-async function editorPrompt(h: Home, extra: Record<string, unknown> = {}): Promise<EditorPrompt> {
+async function editorPrompt(h: MentorHome, extra: Record<string, unknown> = {}): Promise<EditorPrompt> {
   const r = await run(h, { text: CODE, rule: 'unwrap_used', llm: 'editor', ...extra });
   assert.ok(r.prompt, 'the editor is handed a prompt');
   return r.prompt;
 }
 
 describe('Ask RustMentor answered by the editor (vscode.lm)', () => {
-  let h: Home;
+  let h: MentorHome;
   before(async () => {
-    h = await newHome('editor', { SIGIL_LLM_DENY_PATTERNS: 'project-nightingale|do not leak' });
-    await indexDocs(h);
+    h = await newMentorHome('vslm-editor', { SIGIL_LLM_DENY_PATTERNS: 'project-nightingale|do not leak' });
+    await indexErrorsChapter(h);
   });
   after(() => disposeTestHome(h));
 
   test('step one hands the editor the redacted, cited prompt and records nothing', async () => {
-    const before = (await records(h.rt, 'module.result')).length;
+    const before = (await recordsOf(h.rt, 'module.result')).length;
     const r = await run(h, { text: CODE, rule: 'unwrap_used', llm: 'editor' });
     assert.equal(r.recordId, null);
     assert.equal(r.answer, undefined);
     assert.equal(
-      (await records(h.rt, 'module.result')).length,
+      (await recordsOf(h.rt, 'module.result')).length,
       before,
       'nothing is stored before the answer',
     );
@@ -107,7 +70,7 @@ describe('Ask RustMentor answered by the editor (vscode.lm)', () => {
     const all = JSON.stringify(p.messages);
     assert.ok(!all.includes(SECRET), 'the secret is redacted before the editor sees the prompt');
     assert.ok(all.includes('[REDACTED]'));
-    assert.ok(p.messages[1]?.content.includes(CHUNK), 'the retrieved passage is in the prompt');
+    assert.ok(p.messages[1]?.content.includes(ERRORS_CHAPTER), 'the retrieved passage is in the prompt');
     assert.equal(p.sha256, sha256(JSON.stringify(p.messages)));
     assert.ok(Date.parse(p.expiresAt) > Date.now());
     assert.equal(r.result.context.parameters.llm_via, 'vscode.lm');
@@ -134,7 +97,7 @@ describe('Ask RustMentor answered by the editor (vscode.lm)', () => {
     assert.equal(r.result.context.parameters.llm_model_source, 'reported by the editor');
     const cited = r.result.reasoning.citations.find((c) => c.root === 'rust-docs/book');
     assert.match(cited?.record_id ?? '', /^[0-9a-f]{64}$/);
-    const rec = (await records(h.rt, 'module.result')).find((x) => x.id === r.recordId);
+    const rec = (await recordsOf(h.rt, 'module.result')).find((x) => x.id === r.recordId);
     assert.ok(rec, 'the answered Ask is stored');
     const stored = RuleZeroManifest.parse(rec.body.payload);
     assert.deepEqual(stored.reasoning.llm, r.result.reasoning.llm);
@@ -147,31 +110,31 @@ describe('Ask RustMentor answered by the editor (vscode.lm)', () => {
     const ok = await run(h, { promptId: p.promptId, answer: 'Use `?` [1].', model: MODEL });
     assert.equal(ok.verdict, 'ManualReview');
     assert.deepEqual(ok.answer?.flags, []);
-    const count = (await records(h.rt, 'module.result')).length;
+    const count = (await recordsOf(h.rt, 'module.result')).length;
     await rejectsWith(
       run(h, { promptId: p.promptId, answer: 'again', model: MODEL }),
       'NOT_FOUND',
       /ask again/,
     );
-    assert.equal((await records(h.rt, 'module.result')).length, count, 'the refused reply stored nothing');
+    assert.equal((await recordsOf(h.rt, 'module.result')).length, count, 'the refused reply stored nothing');
   });
 
   test('an unknown prompt id is refused and nothing is stored', async () => {
-    const count = (await records(h.rt, 'module.result')).length;
+    const count = (await recordsOf(h.rt, 'module.result')).length;
     await rejectsWith(
       run(h, { promptId: 'f'.repeat(32), answer: 'x', model: MODEL }),
       'NOT_FOUND',
       /promptId|prompt/,
     );
-    assert.equal((await records(h.rt, 'module.result')).length, count);
+    assert.equal((await recordsOf(h.rt, 'module.result')).length, count);
   });
 
   test("another caller cannot answer someone else's prompt; its owner still can", async () => {
     const p = await editorPrompt(h);
     const other = await issueLicence(h, 'agent:other', 'operator');
-    const count = (await records(h.rt, 'module.result')).length;
+    const count = (await recordsOf(h.rt, 'module.result')).length;
     await rejectsWith(run(h, { promptId: p.promptId, answer: 'mine now', model: MODEL }, other), 'NOT_FOUND');
-    assert.equal((await records(h.rt, 'module.result')).length, count);
+    assert.equal((await recordsOf(h.rt, 'module.result')).length, count);
     const r = await run(h, { promptId: p.promptId, answer: 'Use `?`.', model: MODEL });
     assert.ok(r.recordId);
   });

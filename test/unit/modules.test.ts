@@ -7,13 +7,12 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { SigilRuntime } from '../../server/src/runtime/home.js';
 import type { Identity } from '../../shared/src/license.js';
 import { signedParams } from '../../shared/src/signed-request.js';
 import { splitAuth } from '../../shared/src/protocol.js';
 import type { ModuleRunResult } from '../../shared/src/modules.js';
 import { RuleZeroManifest } from '../../shared/src/rule-zero.js';
-import type { CanonicalRecord, RecordLink } from '../../shared/src/record.js';
+import type { RecordLink } from '../../shared/src/record.js';
 import { ModuleHost, type BuiltinModule } from '../../server/src/modules/host.js';
 import { PROGRESS_KEY } from '../../server/src/modules/rustmentor/progress.js';
 import { RUSTMENTOR } from '../../server/src/modules/rustmentor/module.js';
@@ -22,6 +21,7 @@ import {
   disposeTestHome,
   issueLicence,
   newTestHome,
+  recordsOf,
   rejectsWith,
   type TestHome,
 } from '../support/runtime-home.js';
@@ -40,10 +40,6 @@ type Home = TestHome;
 /** A home in `project/.sigil` whose workspace holds `src/`, for the module's workspace boundary. */
 function newHome(name: string): Promise<Home> {
   return newTestHome(`modules-${name}`, {}, { inProject: true, workspaceDirs: ['src'] });
-}
-
-async function records(rt: SigilRuntime, kind: string): Promise<CanonicalRecord[]> {
-  return (await rt.store.list({ kind, limit: 1000 })).records;
 }
 
 function analyze(
@@ -72,7 +68,7 @@ describe('module.run: RustMentor results are Rule Zero records', () => {
   after(() => disposeTestHome(h));
 
   test('an analysis returns findings with mentoring and stores one signed, schema-valid module.result', async () => {
-    const before = (await records(h.rt, 'module.result')).length;
+    const before = (await recordsOf(h.rt, 'module.result')).length;
     const r = await analyze(h, operator, { path: 'src/lib.rs', text: SAMPLE });
     const rules = new Set(r.diagnostics.map((d) => d.rule));
     for (const id of ['unwrap_used', 'ptr_arg', 'needless_return']) assert.ok(rules.has(id), `${id} fired`);
@@ -85,7 +81,7 @@ describe('module.run: RustMentor results are Rule Zero records', () => {
     assert.equal(r.verdict, 'Allow');
     assert.ok(r.recordId);
 
-    const stored = await records(h.rt, 'module.result');
+    const stored = await recordsOf(h.rt, 'module.result');
     assert.equal(stored.length, before + 1);
     const rec = stored.find((x) => x.id === r.recordId);
     assert.ok(rec, 'the returned record id is in the canon');
@@ -115,7 +111,7 @@ describe('module.run: RustMentor results are Rule Zero records', () => {
       r.notes.some((n) => /not remembered/.test(n) && /mentor/.test(n)),
       r.notes.join('\n'),
     );
-    const audits = await records(h.rt, 'audit.decision');
+    const audits = await recordsOf(h.rt, 'audit.decision');
     assert.ok(
       audits.some((a) => {
         const p = a.body.payload as { operation?: string; decision?: string; method?: string };
@@ -130,18 +126,18 @@ describe('module.run: RustMentor results are Rule Zero records', () => {
   });
 
   test('record: false runs the analysis and stores nothing', async () => {
-    const before = (await records(h.rt, 'module.result')).length;
+    const before = (await recordsOf(h.rt, 'module.result')).length;
     const r = await analyze(h, operator, { text: SAMPLE }, { record: false });
     assert.equal(r.recordId, null);
     assert.ok(r.diagnostics.length > 0);
-    assert.equal((await records(h.rt, 'module.result')).length, before);
+    assert.equal((await recordsOf(h.rt, 'module.result')).length, before);
   });
 
   test('an observer may not run a module: denied, audited, nothing stored', async () => {
-    const before = (await records(h.rt, 'module.result')).length;
+    const before = (await recordsOf(h.rt, 'module.result')).length;
     await rejectsWith(analyze(h, observer, { text: SAMPLE }), 'ACCESS_DENIED', /operator/);
-    assert.equal((await records(h.rt, 'module.result')).length, before);
-    const last = (await records(h.rt, 'audit.decision')).at(-1)?.body.payload as {
+    assert.equal((await recordsOf(h.rt, 'module.result')).length, before);
+    const last = (await recordsOf(h.rt, 'audit.decision')).at(-1)?.body.payload as {
       operation: string;
       decision: string;
     };
@@ -154,7 +150,7 @@ describe('module.run: RustMentor results are Rule Zero records', () => {
   });
 
   test('bad input names the field and writes nothing', async () => {
-    const before = (await records(h.rt, 'module.result')).length;
+    const before = (await recordsOf(h.rt, 'module.result')).length;
     await rejectsWith(
       callAs(h, 'sigil/module.run', { module: 'rustmentor', input: { action: 'analyze' } }, operator),
       'BAD_INPUT',
@@ -175,7 +171,7 @@ describe('module.run: RustMentor results are Rule Zero records', () => {
       'BAD_INPUT',
       /no_such_rule/,
     );
-    assert.equal((await records(h.rt, 'module.result')).length, before);
+    assert.equal((await recordsOf(h.rt, 'module.result')).length, before);
   });
 
   test('a file is read only from inside the workspace, links included', async () => {
@@ -189,7 +185,7 @@ describe('module.run: RustMentor results are Rule Zero records', () => {
 
     const outside = path.join(h.dir, 'outside.rs');
     await writeFile(outside, 'fn main() {}\n');
-    const before = (await records(h.rt, 'module.result')).length;
+    const before = (await recordsOf(h.rt, 'module.result')).length;
     await rejectsWith(analyze(h, operator, { path: outside }), 'ACCESS_DENIED', /outside the workspace/);
     await rejectsWith(
       analyze(h, operator, { path: '../outside.rs' }),
@@ -203,7 +199,7 @@ describe('module.run: RustMentor results are Rule Zero records', () => {
       /outside the workspace/,
     );
     await rejectsWith(analyze(h, operator, { path: 'src/absent.rs' }), 'NOT_FOUND', /absent\.rs/);
-    assert.equal((await records(h.rt, 'module.result')).length, before);
+    assert.equal((await recordsOf(h.rt, 'module.result')).length, before);
   });
 
   test('a file that does not parse still gets findings, and the verdict defers', async () => {
@@ -282,14 +278,14 @@ describe('module host: an invalid result is refused, audited and never stored', 
     const params = { module: 'broken', input: { action: 'analyze', text: 'fn main() {}' } };
     const { params: p, auth } = splitAuth(signedParams('sigil/module.run', params, h.owner));
     const access = await h.rt.governance.authorize('sigil/module.run', p, auth, 'module.run');
-    const before = (await records(h.rt, 'module.result')).length;
+    const before = (await recordsOf(h.rt, 'module.result')).length;
     await rejectsWith(
       host.run(h.rt, access, params as never, h.workspace),
       'MODULE_RESULT_INVALID',
       /reasoning\.summary/,
     );
-    assert.equal((await records(h.rt, 'module.result')).length, before);
-    const last = (await records(h.rt, 'audit.decision')).at(-1)?.body.payload as {
+    assert.equal((await recordsOf(h.rt, 'module.result')).length, before);
+    const last = (await recordsOf(h.rt, 'audit.decision')).at(-1)?.body.payload as {
       decision: string;
       reason: string;
     };
@@ -356,7 +352,7 @@ describe('RustMentor: citations from the local index, and adaptive mentoring thr
     assert.equal(indexed.licence, 'MIT OR Apache-2.0');
     assert.match(indexed.record_id ?? '', /^[0-9a-f]{64}$/);
     assert.ok(unwrap.citations.some((c) => c.path === 'ch09-02-recoverable-errors-with-result.html'));
-    const rec = (await records(h.rt, 'module.result')).find((x) => x.id === r.recordId);
+    const rec = (await recordsOf(h.rt, 'module.result')).find((x) => x.id === r.recordId);
     assert.ok(rec?.body.links.some((l: RecordLink) => l.rel === 'cites' && l.id === indexed.record_id));
   });
 
@@ -364,7 +360,7 @@ describe('RustMentor: citations from the local index, and adaptive mentoring thr
     const first = await analyze(h, mentor, { text: SAMPLE });
     assert.equal(first.result.context.parameters.progress_remembered, true);
     assert.equal(first.diagnostics.find((d) => d.rule === 'unwrap_used')?.brief, false);
-    const trustBefore = (await records(h.rt, 'trust.feedback')).length;
+    const trustBefore = (await recordsOf(h.rt, 'trust.feedback')).length;
     for (let i = 1; i <= 3; i++) {
       const fb = await callAs<ModuleRunResult>(
         h,
@@ -378,8 +374,8 @@ describe('RustMentor: citations from the local index, and adaptive mentoring thr
       assert.equal(fb.progress?.fixed, i);
       assert.ok(fb.recordId);
     }
-    assert.equal((await records(h.rt, 'trust.feedback')).length, trustBefore + 3);
-    const fbRecord = (await records(h.rt, 'trust.feedback')).at(-1)?.body.payload as {
+    assert.equal((await recordsOf(h.rt, 'trust.feedback')).length, trustBefore + 3);
+    const fbRecord = (await recordsOf(h.rt, 'trust.feedback')).at(-1)?.body.payload as {
       subject: string;
       outcome: string;
     };
@@ -416,7 +412,7 @@ describe('RustMentor: citations from the local index, and adaptive mentoring thr
       mentor,
     );
     assert.equal(fb.progress?.notHelpful, 1);
-    const last = (await records(h.rt, 'trust.feedback')).at(-1)?.body.payload as {
+    const last = (await recordsOf(h.rt, 'trust.feedback')).at(-1)?.body.payload as {
       outcome: string;
       score_before: number;
       score_after: number;
