@@ -21,13 +21,14 @@ export async function newMentorHome(
 export const ERRORS_CHAPTER =
   'Recoverable Errors with Result. The ? operator propagates errors: use Result and ? instead of unwrap when a function can fail.';
 
-export async function indexErrorsChapter(h: TestHome): Promise<void> {
+/** Indexes the errors chapter of the Rust book, as `content` (the passage above unless a test needs more). */
+export async function indexErrorsChapter(h: TestHome, content = ERRORS_CHAPTER): Promise<void> {
   await callAs(
     h,
     'sigil/rag.upsert',
     {
       key: 'book:ch09-02',
-      content: ERRORS_CHAPTER,
+      content,
       metadata: {
         source: {
           root: 'rust-docs/book',

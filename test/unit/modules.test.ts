@@ -25,6 +25,7 @@ import {
   rejectsWith,
   type TestHome,
 } from '../support/runtime-home.js';
+import { indexErrorsChapter } from '../support/mentor-home.js';
 
 const SAMPLE = `use std::collections::HashMap;
 
@@ -304,25 +305,9 @@ describe('RustMentor: citations from the local index, and adaptive mentoring thr
   after(() => disposeTestHome(h));
 
   test('with docs in the index, a finding cites the indexed section and the record links the chunk', async () => {
-    await callAs(
+    await indexErrorsChapter(
       h,
-      'sigil/rag.upsert',
-      {
-        key: 'book:ch09-02',
-        content:
-          'Recoverable Errors with Result. Most errors are not serious enough to stop the program. The ? operator propagates errors: use Result and ? instead of unwrap when a function can fail.',
-        metadata: {
-          source: {
-            root: 'rust-docs/book',
-            path: 'ch09-02-recoverable-errors-with-result.html',
-            title: 'Recoverable Errors with Result',
-            url: 'https://doc.rust-lang.org/book/ch09-02-recoverable-errors-with-result.html',
-          },
-          licence: 'MIT OR Apache-2.0',
-          provenance: {},
-        },
-      },
-      h.owner,
+      'Recoverable Errors with Result. Most errors are not serious enough to stop the program. The ? operator propagates errors: use Result and ? instead of unwrap when a function can fail.',
     );
     // A page the rule does not point at, written to rank first for its topic: never cited for it.
     await callAs(

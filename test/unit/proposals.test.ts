@@ -20,9 +20,8 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { initHome, openRuntime, type SigilRuntime } from '../../server/src/runtime/home.js';
-import type { PassphraseSource } from '../../server/src/runtime/passphrase.js';
-import { createHandlers, type Handlers } from '../../server/src/service/handlers.js';
-import { storeInfo } from '../../server/src/service/canon-service.js';
+import { runtimeHandlers, type Handlers } from '../../server/src/service/handlers.js';
+import { noPassphrase } from '../support/runtime-home.js';
 import { readIdentityFile, unsealSeed, type LoadedIdentity } from '../../server/src/governance/identity.js';
 import { createWitnessKey } from '../../server/src/governance/witness-keys.js';
 import { GOVERNANCE_KINDS } from '../../server/src/governance/registry.js';
@@ -43,7 +42,6 @@ import type { CanonicalRecord } from '../../shared/src/record.js';
 import { signWithNonce } from '../support/ed25519-nonce.js';
 
 const FAST_CHECK_SEED = 20260415;
-const noPassphrase: PassphraseSource = { get: async () => undefined };
 
 // ---------------------------------------------------------------------------------------------------------
 // Witnesses, homes, calls
@@ -82,22 +80,13 @@ interface Home {
   readonly owner: LoadedIdentity;
 }
 
-function handlersFor(rt: SigilRuntime): Handlers {
-  return createHandlers({
-    runtime: rt,
-    requireRuntime: () => rt,
-    info: () => storeInfo(rt),
-    init: () => Promise.reject(new SigilError('HOME_EXISTS', `a store already exists in ${rt.home}`)),
-  });
-}
-
 /** Closes the home's runtime and opens it again: everything is rebuilt from the canon. */
 async function reopen(h: Home): Promise<void> {
   await h.rt.close();
   runtimes.splice(runtimes.indexOf(h.rt), 1);
   h.rt = await openRuntime({ home: h.home, env: {}, passphrase: noPassphrase, ownerDescription: 'reopen' });
   runtimes.push(h.rt);
-  h.handlers = handlersFor(h.rt);
+  h.handlers = runtimeHandlers(h.rt);
 }
 
 async function newHome(label: string, witnesses: readonly Witness[], threshold: number): Promise<Home> {
@@ -117,7 +106,7 @@ async function newHome(label: string, witnesses: readonly Witness[], threshold: 
   assert.equal(init.witnesses.threshold, threshold);
   assert.equal(init.witnesses.ownerKeyFile, null);
   const rt = init.runtime;
-  return { home, rt, handlers: handlersFor(rt), owner: await readIdentityFile(init.ownerIdentity.file) };
+  return { home, rt, handlers: runtimeHandlers(rt), owner: await readIdentityFile(init.ownerIdentity.file) };
 }
 
 async function disposeAll(): Promise<void> {
