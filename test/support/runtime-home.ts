@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { initHome, openRuntime, type SigilRuntime } from '../../server/src/runtime/home.js';
@@ -141,4 +141,15 @@ export async function rejectsWith(
 /** Every record of `kind` in the home's canon (up to a thousand, enough for any one test). */
 export async function recordsOf(rt: SigilRuntime, kind: string): Promise<CanonicalRecord[]> {
   return (await rt.store.list({ kind, limit: 1000 })).records;
+}
+
+/** Every byte of every file under `dir` (to show that something is in no file of a home). */
+export async function filesUnder(dir: string): Promise<{ file: string; bytes: Buffer }[]> {
+  const out: { file: string; bytes: Buffer }[] = [];
+  for (const name of await readdir(dir)) {
+    const p = path.join(dir, name);
+    if ((await stat(p)).isDirectory()) out.push(...(await filesUnder(p)));
+    else out.push({ file: p, bytes: await readFile(p) });
+  }
+  return out;
 }

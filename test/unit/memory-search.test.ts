@@ -8,8 +8,6 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo } from 'node:net';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { Identity } from '../../shared/src/license.js';
 import type { MemorySearchResult, MemoryWriteResult } from '../../shared/src/protocol.js';
 import { UseLiteEmbedder } from '../../server/src/rag/embedder-use-lite.js';
@@ -20,6 +18,7 @@ import {
   newTestHome,
   reopenTestHome,
   type TestHome,
+  filesUnder,
 } from '../support/runtime-home.js';
 
 /** Entries of test/fixtures/memory-eval/, and paraphrases that share no content word with them. */
@@ -62,16 +61,6 @@ function search(h: TestHome, text: string, who: Identity): Promise<MemorySearchR
 }
 
 const keys = (r: MemorySearchResult): string[] => r.hits.map((x) => x.entry.key);
-
-async function allBytes(dir: string): Promise<{ file: string; bytes: Buffer }[]> {
-  const out: { file: string; bytes: Buffer }[] = [];
-  for (const name of await readdir(dir)) {
-    const p = path.join(dir, name);
-    if ((await stat(p)).isDirectory()) out.push(...(await allBytes(p)));
-    else out.push({ file: p, bytes: await readFile(p) });
-  }
-  return out;
-}
 
 describe('memory search: hybrid ranking', () => {
   let hybrid: TestHome;
@@ -162,7 +151,7 @@ describe('memory search: hybrid ranking', () => {
     const embedder = await UseLiteEmbedder.create();
     try {
       const vectors = await embedder.embed(ENTRIES.map((e) => e.text));
-      const files = await allBytes(hybrid.home);
+      const files = await filesUnder(hybrid.home);
       for (const v of vectors) {
         const norm = Math.hypot(...v);
         for (const form of [v, v.map((x) => x / norm)]) {

@@ -39,22 +39,12 @@ import {
   rejectsWith as rejects,
   reopenTestHome as reopen,
   type TestHome,
+  filesUnder,
 } from '../support/runtime-home.js';
 
 type Home = TestHome;
 const newHome = (name: string): Promise<Home> => newTestHome(`memory-${name}`);
 const call = callAs;
-
-/** Every byte of every file under `dir`. */
-async function allFiles(dir: string): Promise<{ file: string; bytes: Buffer }[]> {
-  const out: { file: string; bytes: Buffer }[] = [];
-  for (const name of await readdir(dir)) {
-    const p = path.join(dir, name);
-    if ((await stat(p)).isDirectory()) out.push(...(await allFiles(p)));
-    else out.push({ file: p, bytes: await readFile(p) });
-  }
-  return out;
-}
 
 async function memoryRecords(rt: SigilRuntime, kind: string): Promise<CanonicalRecord[]> {
   return (await rt.store.list({ kind, limit: 1000 })).records;
@@ -508,7 +498,7 @@ describe('memory: forgetting destroys the text', () => {
 
     // Someone holding the data key and every file of the home: the entry key is nowhere, so the sealed
     // texts in the (readable, verified) records cannot be opened.
-    const files = await allFiles(h.home);
+    const files = await filesUnder(h.home);
     for (const { file, bytes } of files) {
       assert.ok(!bytes.includes(Buffer.from(entryKey)), `${file} holds the entry key`);
       assert.ok(!bytes.includes(sealedKey), `${file} holds the sealed key file`);
