@@ -38,7 +38,15 @@ async function pickFolder(): Promise<string | undefined> {
     title: 'Sigil: Import Documentation Folder…',
   });
   const uri = picked?.[0];
-  return uri && uri.scheme === 'file' ? uri.fsPath : undefined;
+  if (!uri) return undefined;
+  if (uri.scheme !== 'file') {
+    // The server reads the folder from its own disk: a folder of another file system cannot be imported.
+    void vscode.window.showErrorMessage(
+      `Sigil: ${uri.toString()} is not a folder on this machine's disk; pick a local folder, or run sigil rag import PATH where the files are.`,
+    );
+    return undefined;
+  }
+  return uri.fsPath;
 }
 
 /**

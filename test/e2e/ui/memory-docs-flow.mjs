@@ -109,19 +109,40 @@ try {
     async () => {
       await clearNotifications(page);
       await runCommand(page, 'Sigil: Import Documentation Folder…');
-      // code-server's folder dialog is a quick input holding a path: type the folder, accept it.
+      // code-server's folder dialog is a quick input holding a path. It fills in its start folder itself,
+      // so the folder is typed once that has happened, and accepted with the dialog's own button.
       const quickInput = page.locator('.quick-input-widget');
       await quickInput.waitFor({ state: 'visible', timeout: 10000 });
-      await quickInput.locator('input').first().fill(docsDir);
-      await page.keyboard.press('Enter');
+      const input = quickInput.locator('input').first();
+      await waitFor(
+        'the folder dialog shows no start path',
+        () => input.inputValue(),
+        (v) => typeof v === 'string' && v.startsWith('/'),
+        10000,
+      );
+      await input.fill(docsDir);
+      await waitFor(
+        `the folder dialog did not keep the typed path ${docsDir}`,
+        () => input.inputValue(),
+        (v) => v === docsDir,
+        5000,
+      );
+      const accept = quickInput.locator('.monaco-button', { hasText: 'Import' }).first();
+      if (await accept.isVisible()) await accept.click();
+      else await page.keyboard.press('Enter');
       const done = page.locator('.notifications-toasts .notification-toast', {
         hasText: /imported 2 documents/,
       });
       try {
         await done.first().waitFor({ state: 'visible', timeout: 8000 });
       } catch {
-        // The dialog may first move into the folder; a second Enter accepts it.
-        if (await quickInput.isVisible()) await page.keyboard.press('Enter');
+        // The dialog may first move into the folder; accepting again takes it.
+        if (await quickInput.isVisible()) {
+          const now = await input.inputValue().catch(() => '?');
+          flow.log(`folder dialog still open with ${JSON.stringify(now)}: accepting again`);
+          if (await accept.isVisible()) await accept.click();
+          else await page.keyboard.press('Enter');
+        }
         await done.first().waitFor({ state: 'visible', timeout: 60000 });
       }
       const text = await done.first().innerText();

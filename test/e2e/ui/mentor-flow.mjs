@@ -250,6 +250,9 @@ try {
   await flow.step(
     'the quick fix "Take &[u32]" rewrites the parameter and ptr_arg leaves Problems',
     async () => {
+      // The "not helpful" notification may hold the focus: the menu opens only in the focused editor.
+      await clearNotifications(page);
+      await focusLib();
       await applyQuickFix(1, 14, 'Take &[u32]', '12-mentor-quick-fix');
       await waitFor('the editor text was not rewritten', libText, (t) => t.includes('pub fn f(v: &[u32])'));
       const rows = await waitFor(
@@ -274,6 +277,7 @@ try {
         mentorCount,
         (n) => n === 2,
       );
+      await focusLib();
       await applyQuickFix(2, 6, 'Remove return');
       await waitFor(
         'the editor text still has the trailing return',
