@@ -114,19 +114,18 @@ try {
       const quickInput = page.locator('.quick-input-widget');
       await quickInput.waitFor({ state: 'visible', timeout: 10000 });
       const input = quickInput.locator('input').first();
-      await waitFor(
-        'the folder dialog shows no start path',
-        () => input.inputValue(),
-        (v) => typeof v === 'string' && v.startsWith('/'),
-        10000,
-      );
-      await input.fill(docsDir);
-      await waitFor(
-        `the folder dialog did not keep the typed path ${docsDir}`,
-        () => input.inputValue(),
-        (v) => v === docsDir,
-        5000,
-      );
+      // The dialog sets its start folder asynchronously and may overwrite what was typed before it did:
+      // type the folder until it stays in the box.
+      let kept = '';
+      for (let attempt = 0; attempt < 10 && kept !== docsDir; attempt++) {
+        await input.fill(docsDir);
+        await page.waitForTimeout(700);
+        kept = await input.inputValue();
+      }
+      if (kept !== docsDir)
+        throw new Error(
+          `the folder dialog did not keep the typed path ${docsDir}; it shows ${JSON.stringify(kept)}`,
+        );
       const accept = quickInput.locator('.monaco-button', { hasText: 'Import' }).first();
       if (await accept.isVisible()) await accept.click();
       else await page.keyboard.press('Enter');
