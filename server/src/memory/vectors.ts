@@ -13,16 +13,14 @@
  * text is kept, and a vector is added only if it was made from the text still wanted.
  */
 import { SigilError } from '../../../shared/src/errors.js';
-import type { Embedder } from '../rag/embedder.js';
-import { VectorIndex, type VectorHit } from '../rag/vector-index.js';
+import { embedderDim, type Embedder } from '../rag/embedder.js';
+import { VectorIndex, type VectorHit, type VectorIndexParams } from '../rag/vector-index.js';
 
 export interface MemoryVectorsOptions {
   /** The configured embedder (shared with the docs index); called on first need, again after a failure. */
   readonly embedder: () => Promise<Embedder>;
-  /** hnswlib tuning, from `[rag]`. */
-  readonly m?: number;
-  readonly efConstruction?: number;
-  readonly efSearch?: number;
+  /** hnswlib tuning, from `[rag]` (the docs index's). */
+  readonly tuning?: Pick<VectorIndexParams, 'm' | 'efConstruction' | 'efSearch'>;
   /** Texts per embedding call while building. */
   readonly batchSize?: number;
   readonly onWarning?: (message: string) => void;
@@ -151,13 +149,10 @@ export class MemoryVectors {
     if (!this.#embedder) this.#embedder = await this.#opts.embedder();
     const embedder = this.#embedder;
     if (!this.#index) {
-      const dim = embedder.dim > 0 ? embedder.dim : (await embedder.embed(['dimension probe']))[0]!.length;
       this.#index = VectorIndex.create({
         embedderId: embedder.id,
-        dim,
-        ...(this.#opts.m !== undefined ? { m: this.#opts.m } : {}),
-        ...(this.#opts.efConstruction !== undefined ? { efConstruction: this.#opts.efConstruction } : {}),
-        ...(this.#opts.efSearch !== undefined ? { efSearch: this.#opts.efSearch } : {}),
+        dim: await embedderDim(embedder),
+        ...this.#opts.tuning,
         initialCapacity: Math.max(1024, this.#wanted.size),
       });
     }

@@ -26,6 +26,11 @@ export function throwIfAborted(signal: AbortSignal | undefined, what: string): v
   if (signal?.aborted === true) throw new SigilError('CANCELLED', `${what} was cancelled`);
 }
 
+/** The embedder's vector length: known up front, or learnt from one probe (a remote embedder's first call). */
+export async function embedderDim(embedder: Embedder): Promise<number> {
+  return embedder.dim > 0 ? embedder.dim : (await embedder.embed(['dimension probe']))[0]!.length;
+}
+
 /** Splits `items` into consecutive slices of at most `size` (size ≥ 1). */
 export function batches<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];

@@ -34,7 +34,7 @@ import { auditActor, type Access, type Governance } from '../governance/gate.js'
 import type { LevelCanonStore } from '../canon/store.js';
 import { VERSION } from '../version.js';
 import { judgeLicence, normalizeLicenceExpression } from './licence.js';
-import type { Embedder } from './embedder.js';
+import { embedderDim, type Embedder } from './embedder.js';
 import { LexicalIndex } from './lexical-index.js';
 import { VectorIndex, type CanonPosition } from './vector-index.js';
 import { fuse, type FusionParams } from './fusion.js';
@@ -259,7 +259,7 @@ export class RagService {
   async #ensureVectors(progress: Progress = {}): Promise<VectorIndex> {
     const embedder = await this.#getEmbedder();
     if (!this.#vectors) {
-      const dim = embedder.dim > 0 ? embedder.dim : (await embedder.embed(['dimension probe']))[0]!.length;
+      const dim = await embedderDim(embedder);
       const opened = await VectorIndex.open(
         this.#dir,
         { embedderId: embedder.id, dim, position: this.#position },
@@ -647,7 +647,7 @@ export class RagService {
       await this.#load();
       this.#loaded = Promise.resolve();
       const embedder = await this.#getEmbedder();
-      const dim = embedder.dim > 0 ? embedder.dim : (await embedder.embed(['dimension probe']))[0]!.length;
+      const dim = await embedderDim(embedder);
       this.#vectors = VectorIndex.create({ embedderId: embedder.id, dim, ...this.#tuning() });
       await this.#embedInto(this.#vectors, embedder, [...this.#chunks.values()], progress);
       this.#dirty = true;

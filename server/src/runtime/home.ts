@@ -229,6 +229,7 @@ async function ownedRuntime(
   let governance: Governance | undefined;
   let memory: MemoryService | undefined;
   const embedder = sharedEmbedder(() => createEmbedder(config));
+  const retrieval = ragSettings(config);
   try {
     await writeOwner(home, opts.ownerDescription);
     governance = await Governance.open({
@@ -250,9 +251,11 @@ async function ownedRuntime(
         ? {
             vectors: new MemoryVectors({
               embedder: embedder.get,
-              m: config.rag.m,
-              efConstruction: config.rag.ef_construction,
-              efSearch: config.rag.ef_search,
+              tuning: {
+                m: retrieval.m,
+                efConstruction: retrieval.efConstruction,
+                efSearch: retrieval.efSearch,
+              },
               ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
             }),
           }
@@ -271,7 +274,7 @@ async function ownedRuntime(
     home,
     store,
     governance,
-    settings: ragSettings(config),
+    settings: retrieval,
     embedder: embedder.get,
     ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
   });
