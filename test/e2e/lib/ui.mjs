@@ -19,23 +19,28 @@ export async function waitFor(what, read, test, timeout = 20000) {
   throw new Error(`${what} within ${timeout} ms; last seen: ${JSON.stringify(last)}`);
 }
 
+/** Waits for the Audit Log welcome view's "Initialize Store" button (a workspace with no store) and returns it. */
+export async function initializeStoreButton(page) {
+  const button = page
+    .locator('.part.sidebar .welcome-view-content .monaco-button', { hasText: 'Initialize Store' })
+    .first();
+  try {
+    await button.waitFor({ state: 'visible', timeout: 20000 });
+  } catch {
+    throw new Error(
+      'no "Initialize Store" button in the Audit Log welcome view of a workspace with no store (contributes.viewsWelcome)',
+    );
+  }
+  return button;
+}
+
 /**
  * Clicks "Initialize Store" in the Audit Log welcome view of a workspace with no store, answers the
  * passphrase prompts, and waits for the key store in `home` and the genesis record in the Audit Log.
  * Clears the notifications afterwards unless `keepNotifications`. Returns the first line of each prompt answered.
  */
 export async function initStoreFromWelcome(page, home, passphrase, { keepNotifications = false } = {}) {
-  const button = page.locator('.part.sidebar .welcome-view-content .monaco-button', {
-    hasText: 'Initialize Store',
-  });
-  try {
-    await button.first().waitFor({ state: 'visible', timeout: 20000 });
-  } catch {
-    throw new Error(
-      'no "Initialize Store" button in the Audit Log welcome view of a workspace with no store',
-    );
-  }
-  await button.first().click();
+  await (await initializeStoreButton(page)).click();
   // The extension may ask for a passphrase (and its confirmation) or an origin; answer what it asks.
   const prompts = [];
   for (let i = 0; i < 3; i++) {

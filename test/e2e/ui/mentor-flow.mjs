@@ -87,6 +87,13 @@ async function focusLib() {
   await page.locator('.part.editor .editor-instance .view-lines').first().click();
 }
 
+/** The preview's first doc.rust-lang.org link; throws `missing` (with the links seen) when it has none. */
+function rustDocLink(preview, missing) {
+  const link = preview.links.find((h) => h.startsWith('https://doc.rust-lang.org/'));
+  if (!link) throw new Error(`${missing} (links: ${JSON.stringify(preview.links)})`);
+  return link;
+}
+
 /** Waits for a markdown preview (a webview) showing every string of `needles`; returns its text and links. */
 async function waitPreview(what, needles, timeout = 30000) {
   const found = await waitFor(
@@ -198,11 +205,7 @@ try {
         'How to fix.',
         'Learn more',
       ]);
-      const link = preview.links.find((h) => h.startsWith('https://doc.rust-lang.org/'));
-      if (!link)
-        throw new Error(
-          `the explanation links no doc.rust-lang.org page (links: ${JSON.stringify(preview.links)})`,
-        );
+      const link = rustDocLink(preview, 'the explanation links no doc.rust-lang.org page');
       const tab = await page.locator('.part.editor .tab.active').innerText();
       await flow.screenshot('14-mentor-explain');
       return `tab ${JSON.stringify(tab.trim())}, ${link}`;
@@ -221,11 +224,7 @@ try {
         'rules and the docs',
         'Sources',
       ]);
-      const link = preview.links.find((h) => h.startsWith('https://doc.rust-lang.org/'));
-      if (!link)
-        throw new Error(
-          `the answer cites no doc.rust-lang.org source (links: ${JSON.stringify(preview.links)})`,
-        );
+      const link = rustDocLink(preview, 'the answer cites no doc.rust-lang.org source');
       if (!/Recorded as signed record/.test(preview.text))
         throw new Error(
           `the answer does not name its signed record: ${JSON.stringify(preview.text.slice(0, 600))}`,

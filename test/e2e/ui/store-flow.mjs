@@ -23,7 +23,7 @@ import {
   waitStatusBar,
   waitTextAnywhere,
 } from '../lib/workbench.mjs';
-import { initStoreFromWelcome } from '../lib/ui.mjs';
+import { initializeStoreButton, initStoreFromWelcome } from '../lib/ui.mjs';
 
 const { E2E_URL: base, E2E_WS: ws, E2E_REPO: repo, E2E_ARTIFACTS: artifacts } = process.env;
 const stateFile = process.env.E2E_STATE;
@@ -52,16 +52,7 @@ try {
   });
 
   await flow.step('the Audit Log welcome view offers "Initialize Store" (no store yet)', async () => {
-    const button = page.locator('.part.sidebar .welcome-view-content .monaco-button', {
-      hasText: 'Initialize Store',
-    });
-    try {
-      await button.first().waitFor({ state: 'visible', timeout: 20000 });
-    } catch {
-      throw new Error(
-        'no "Initialize Store" button in the Audit Log welcome view (contributes.viewsWelcome)',
-      );
-    }
+    await initializeStoreButton(page);
     await flow.screenshot('02-welcome');
   });
 
